@@ -1,0 +1,221 @@
+//! Strict integer parsing with Valkey's rules, shared by the protocol parser and by every
+//! command that takes an integer argument.
+//!
+//! Valkey accepts exactly the canonical decimal form: an optional `-`, then either `0` or a
+//! non-zero digit followed by digits, nothing else (no `+`, no spaces, no leading zeros).
+//! `"-0"` is rejected too. Anything outside `i64` is rejected rather than wrapped.
+
+/// Parses `s` as an `i64` in Valkey's canonical form; `None` if it is not one.
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    let (negative, digits) = match s {
+        [] => return None,
+        [b'0'] => return Some(0),
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, s),
+    };
+    match digits {
+        [b'1'..=b'9', ..] if digits.len() <= 20 => {}
+        _ => return None,
+    }
+    let mut magnitude: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        magnitude = magnitude
+            .checked_mul(10)?
+            .checked_add(u64::from(b - b'0'))?;
+    }
+    if negative {
+        if magnitude > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((magnitude as i64).wrapping_neg())
+        }
+    } else {
+        i64::try_from(magnitude).ok()
+    }
+}
+
+/// Parses `s` as a `u64` in canonical form (no sign at all).
+pub fn parse_u64(s: &[u8]) -> Option<u64> {
+    match s {
+        [b'0'] => Some(0),
+        [b'1'..=b'9', ..] if s.len() <= 20 => {
+            let mut v: u64 = 0;
+            for &b in s {
+                if !b.is_ascii_digit() {
+                    return None;
+                }
+                v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+            }
+            Some(v)
+        }
+        _ => None,
+    }
+}
+
+/// Appends the decimal form of `v` to `out`.
+pub fn push_i64(out: &mut Vec<u8>, v: i64) {
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(v).as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_forms_parse() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-1"), Some(-1));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+    }
+
+    #[test]
+    fn non_canonical_forms_are_rejected() {
+        for s in [
+            &b""[..],
+            b"-",
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"1a",
+            b"9223372036854775808",
+            b"-9223372036854775809",
+            b"99999999999999999999999",
+        ] {
+            assert_eq!(parse_i64(s), None, "{:?}", String::from_utf8_lossy(s));
+        }
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        assert_eq!(parse_u64(b"-1"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn roundtrips_every_i64(v: i64) {
+            let mut s = Vec::new();
+            push_i64(&mut s, v);
+            proptest::prop_assert_eq!(parse_i64(&s), Some(v));
+        }
+    }
+}
+
+/// Appends `v` formatted as Valkey 8 formats a double in replies (`d2string`): `nan`, `inf`,
+/// `-inf`, `0`/`-0`, integral values within ±2^62 as integers, and everything else as the
+/// shortest decimal that round-trips, in plain notation for moderate exponents and
+/// `d.ddde±XX` otherwise.
+pub fn push_double(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(b"nan");
+    } else if v.is_infinite() {
+        out.extend_from_slice(if v < 0.0 { b"-inf" } else { b"inf" });
+    } else if v == 0.0 {
+        out.extend_from_slice(if v.is_sign_negative() { b"-0" } else { b"0" });
+    } else if v >= -(i64::MAX / 2) as f64 && v <= (i64::MAX / 2) as f64 && v == (v as i64) as f64 {
+        push_i64(out, v as i64);
+    } else {
+        push_shortest(out, v);
+    }
+}
+
+/// Shortest round-trip digits of `v`, laid out with fpconv's rules (which Valkey uses).
+fn push_shortest(out: &mut Vec<u8>, v: f64) {
+    use std::io::Write;
+    let neg = v < 0.0;
+    let mut sci = Vec::with_capacity(32);
+    // Rust's `{:e}` prints the shortest digits that round-trip: "d.ddddde-7".
+    let _ = write!(sci, "{:e}", v.abs());
+    let e_pos = sci.iter().position(|&b| b == b'e').unwrap_or(sci.len());
+    let digits: Vec<u8> = sci[..e_pos]
+        .iter()
+        .copied()
+        .filter(|b| b.is_ascii_digit())
+        .collect();
+    let exp10: i32 = std::str::from_utf8(&sci[e_pos + 1..])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let ndigits = digits.len() as i32;
+    // fpconv's K: the value is digits * 10^K.
+    let k = exp10 - (ndigits - 1);
+    if neg {
+        out.push(b'-');
+    }
+    let exp = (k + ndigits - 1).abs();
+    if k >= 0 && exp < ndigits + 7 {
+        out.extend_from_slice(&digits);
+        out.extend(std::iter::repeat(b'0').take(k as usize));
+        return;
+    }
+    if k < 0 && (k > -7 || exp < 4) {
+        let offset = ndigits + k;
+        if offset <= 0 {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat(b'0').take((-offset) as usize));
+            out.extend_from_slice(&digits);
+        } else {
+            out.extend_from_slice(&digits[..offset as usize]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[offset as usize..]);
+        }
+        return;
+    }
+    let nd = ndigits.min(18 - i32::from(neg)) as usize;
+    out.push(digits[0]);
+    if nd > 1 {
+        out.push(b'.');
+        out.extend_from_slice(&digits[1..nd]);
+    }
+    out.push(b'e');
+    out.push(if k + ndigits - 1 < 0 { b'-' } else { b'+' });
+    let mut e = exp;
+    let cent = e / 100;
+    if e > 99 {
+        out.push(b'0' + cent as u8);
+        e -= cent * 100;
+    }
+    if e > 9 {
+        out.push(b'0' + (e / 10) as u8);
+        e %= 10;
+    } else if cent > 0 {
+        out.push(b'0');
+    }
+    out.push(b'0' + e as u8);
+}
+
+#[cfg(test)]
+mod double_tests {
+    use super::push_double;
+
+    fn fmt(v: f64) -> String {
+        let mut out = Vec::new();
+        push_double(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn formats_like_valkey() {
+        assert_eq!(fmt(1.5), "1.5");
+        assert_eq!(fmt(-0.0), "-0");
+        assert_eq!(fmt(3.0), "3");
+        assert_eq!(fmt(f64::INFINITY), "inf");
+        assert_eq!(fmt(f64::NEG_INFINITY), "-inf");
+        assert_eq!(fmt(f64::NAN), "nan");
+        assert_eq!(fmt(0.1), "0.1");
+        assert_eq!(fmt(1.0e-7), "1e-7");
+        assert_eq!(fmt(1.5e-7), "1.5e-7");
+        assert_eq!(fmt(0.000001), "0.000001");
+        assert_eq!(fmt(1e300), "1e+300");
+        assert_eq!(fmt(1.7976931348623157e308), "1.7976931348623157e+308");
+        assert_eq!(fmt(3.0e18), "3000000000000000000");
+        assert_eq!(fmt(1e22), "1e+22");
+        assert_eq!(fmt(123.456), "123.456");
+        assert_eq!(fmt(-2.5e-5), "-0.000025");
+        assert_eq!(fmt(5e-324), "5e-324");
+    }
+}
