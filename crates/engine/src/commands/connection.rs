@@ -1,0 +1,658 @@
+//! Connection commands: PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO, and CLIENT.
+
+use super::table::{acl, flags::*, reply_help, Command, Doc};
+use super::{errors, int_arg, is, CmdResult, Ctx, Error};
+use crate::client::ReplyMode;
+use std::sync::atomic::Ordering::Relaxed;
+
+const CONN: u64 = acl::CONNECTION;
+
+pub static COMMANDS: &[Command] = &[
+    Command {
+        name: "ping",
+        arity: -1,
+        flags: FAST | SENTINEL_OK,
+        acl: CONN,
+        handler: Some(ping),
+        doc: doc(
+            "Returns the server's liveliness response.",
+            "1.0.0",
+            "O(1)",
+            "[message]",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "echo",
+        arity: 2,
+        flags: LOADING | STALE | FAST,
+        acl: CONN,
+        handler: Some(echo),
+        doc: doc("Returns the given string.", "1.0.0", "O(1)", "message"),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "quit",
+        arity: -1,
+        flags: ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        acl: CONN,
+        handler: Some(quit),
+        doc: doc("Closes the connection.", "1.0.0", "O(1)", ""),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "reset",
+        arity: 1,
+        flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        acl: CONN,
+        handler: Some(reset),
+        doc: doc("Resets the connection.", "6.2.0", "O(1)", ""),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "select",
+        arity: 2,
+        flags: LOADING | STALE | FAST,
+        acl: CONN,
+        handler: Some(select),
+        doc: doc("Changes the selected database.", "1.0.0", "O(1)", "index"),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "auth",
+        arity: -2,
+        flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL_OK | ALLOW_BUSY,
+        acl: CONN,
+        handler: Some(auth),
+        doc: doc(
+            "Authenticates the connection.",
+            "1.0.0",
+            "O(N) where N is the number of passwords defined for the user",
+            "[username] password",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hello",
+        arity: -1,
+        flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL_OK | ALLOW_BUSY,
+        acl: CONN,
+        handler: Some(hello),
+        doc: doc(
+            "Handshakes with the server.",
+            "6.0.0",
+            "O(1)",
+            "[protover [AUTH username password] [SETNAME clientname]]",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client",
+        arity: -2,
+        flags: 0,
+        acl: 0,
+        subcommands: CLIENT_SUBCOMMANDS,
+        doc: doc(
+            "A container for client connection commands.",
+            "2.4.0",
+            "Depends on subcommand.",
+            "",
+        ),
+        ..Command::DEFAULT
+    },
+];
+
+/// Accepted for parity with Valkey's flag set; Kvasir has no sentinel mode.
+const SENTINEL_OK: u32 = 0;
+
+const fn doc(
+    summary: &'static str,
+    since: &'static str,
+    complexity: &'static str,
+    syntax: &'static str,
+) -> Doc {
+    Doc {
+        summary,
+        since,
+        group: "connection",
+        complexity,
+        syntax,
+    }
+}
+
+const CLIENT_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+
+static CLIENT_SUBCOMMANDS: &[Command] = &[
+    Command {
+        name: "id",
+        arity: 2,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: CONN,
+        handler: Some(client_id),
+        doc: doc(
+            "Returns the unique client ID of the connection.",
+            "5.0.0",
+            "O(1)",
+            "",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "setname",
+        arity: 3,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: CONN,
+        handler: Some(client_setname),
+        doc: doc(
+            "Sets the connection name.",
+            "2.6.9",
+            "O(1)",
+            "connection-name",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "getname",
+        arity: 2,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: CONN,
+        handler: Some(client_getname),
+        doc: doc("Returns the name of the connection.", "2.6.9", "O(1)", ""),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "reply",
+        arity: 3,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: CONN,
+        handler: Some(client_reply),
+        doc: doc(
+            "Instructs the server whether to reply to commands.",
+            "3.2.0",
+            "O(1)",
+            "<ON | OFF | SKIP>",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "no-evict",
+        arity: 3,
+        flags: CLIENT_FLAGS,
+        acl: CONN,
+        handler: Some(client_no_evict),
+        doc: doc(
+            "Sets the client eviction mode of the connection.",
+            "7.0.0",
+            "O(1)",
+            "<ON | OFF>",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "no-touch",
+        arity: 3,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: CONN,
+        handler: Some(client_no_touch),
+        doc: doc(
+            "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+            "7.2.0",
+            "O(1)",
+            "<ON | OFF>",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "setinfo",
+        arity: 4,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: CONN,
+        handler: Some(client_setinfo),
+        doc: doc(
+            "Sets information specific to the client or connection.",
+            "7.2.0",
+            "O(1)",
+            "<LIB-NAME libname | LIB-VER libver>",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "help",
+        arity: 2,
+        flags: LOADING | STALE,
+        acl: CONN,
+        handler: Some(client_help),
+        doc: doc(
+            "Returns helpful text about the different subcommands.",
+            "5.0.0",
+            "O(1)",
+            "",
+        ),
+        ..Command::DEFAULT
+    },
+];
+
+fn ping(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    match argv {
+        [_] => ctx.out.simple("PONG"),
+        [_, msg] => ctx.out.bulk(msg),
+        _ => return Err(ctx.arity_error()),
+    }
+    Ok(())
+}
+
+fn echo(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    ctx.out.bulk(argv[1]);
+    Ok(())
+}
+
+fn quit(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    ctx.out.ok();
+    ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    let c = &mut *ctx.client;
+    c.db = 0;
+    c.resp3 = false;
+    ctx.out.set_resp3(false);
+    c.reply_mode = ReplyMode::On;
+    c.no_touch = false;
+    c.authenticated = !ctx.engine.config.hot.requirepass_set.load(Relaxed);
+    *c.shared.name.lock() = None;
+    {
+        let mut f = c.shared.flags.lock();
+        f.no_evict = false;
+        f.no_touch = false;
+    }
+    c.shared.resp.store(2, Relaxed);
+    ctx.out.simple("RESET");
+    Ok(())
+}
+
+fn select(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let db = int_arg(argv[1])?;
+    if db < 0 || db as usize >= ctx.engine.keyspace.databases() {
+        return Err(errors::DB_INDEX);
+    }
+    ctx.client.db = db as usize;
+    ctx.out.ok();
+    Ok(())
+}
+
+const WRONGPASS: Error =
+    Error::coded_static("WRONGPASS invalid username-password pair or user is disabled.");
+
+/// Checks a username/password pair against the (single, default) user.
+fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> Result<(), Error> {
+    if !user.eq_ignore_ascii_case(b"default") && user != b"default" {
+        return Err(WRONGPASS);
+    }
+    match ctx.engine.config.requirepass() {
+        None => Ok(()),
+        Some(p) if constant_time_eq(&p, pass) => Ok(()),
+        Some(_) => Err(WRONGPASS),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn auth(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let (user, pass): (&[u8], &[u8]) = match argv {
+        [_, pass] => {
+            if ctx.engine.config.requirepass().is_none() {
+                return Err(Error::err(
+                    "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+                ));
+            }
+            (b"default", pass)
+        }
+        [_, user, pass] => (user, pass),
+        _ => return Err(errors::SYNTAX),
+    };
+    check_password(ctx, user, pass)?;
+    ctx.client.authenticated = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Client and library names may not contain spaces, newlines or non-printable characters.
+fn valid_name(n: &[u8]) -> bool {
+    n.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let mut resp3 = ctx.client.resp3;
+    let mut i = 1;
+    if argv.len() >= 2 {
+        let ver = resp::number::parse_i64(argv[1])
+            .ok_or_else(|| Error::err("Protocol version is not an integer or out of range"))?;
+        if !(2..=3).contains(&ver) {
+            return Err(Error::coded("NOPROTO unsupported protocol version"));
+        }
+        resp3 = ver == 3;
+        i = 2;
+    }
+    let mut credentials = None;
+    let mut name = None;
+    while i < argv.len() {
+        let more = argv.len() - i - 1;
+        if is(argv[i], "AUTH") && more >= 2 {
+            credentials = Some((argv[i + 1], argv[i + 2]));
+            i += 3;
+        } else if is(argv[i], "SETNAME") && more >= 1 {
+            if !valid_name(argv[i + 1]) {
+                return Err(Error::err(
+                    "Client names cannot contain spaces, newlines or special characters.",
+                ));
+            }
+            name = Some(argv[i + 1]);
+            i += 2;
+        } else {
+            return Err(Error::err(format!(
+                "Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(argv[i])
+            )));
+        }
+    }
+    if let Some((user, pass)) = credentials {
+        check_password(ctx, user, pass)?;
+        ctx.client.authenticated = true;
+    }
+    if !ctx.client.authenticated {
+        return Err(Error::coded(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
+    }
+    if let Some(n) = name {
+        *ctx.client.shared.name.lock() = Some(n.to_vec());
+    }
+    ctx.client.resp3 = resp3;
+    ctx.client
+        .shared
+        .resp
+        .store(if resp3 { 3 } else { 2 }, Relaxed);
+    ctx.out.set_resp3(resp3);
+    let redis_compat = ctx.engine.config.get_bool("extended-redis-compatibility");
+    let out = &mut *ctx.out;
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk(if redis_compat {
+        b"redis" as &[u8]
+    } else {
+        b"valkey"
+    });
+    out.bulk(b"version");
+    out.bulk(
+        if redis_compat {
+            crate::REDIS_VERSION
+        } else {
+            crate::VALKEY_VERSION
+        }
+        .as_bytes(),
+    );
+    out.bulk(b"proto");
+    out.int(if resp3 { 3 } else { 2 });
+    out.bulk(b"id");
+    out.int(ctx.client.id() as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array(0);
+    Ok(())
+}
+
+fn client_id(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    ctx.out.int(ctx.client.id() as i64);
+    Ok(())
+}
+
+fn client_setname(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let name = argv[2];
+    if !valid_name(name) {
+        return Err(Error::err(
+            "Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    *ctx.client.shared.name.lock() = if name.is_empty() {
+        None
+    } else {
+        Some(name.to_vec())
+    };
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_getname(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    match ctx.client.shared.name.lock().as_deref() {
+        Some(n) => ctx.out.bulk(n),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn client_reply(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let mode = if is(argv[2], "on") {
+        ReplyMode::On
+    } else if is(argv[2], "off") {
+        ReplyMode::Off
+    } else if is(argv[2], "skip") {
+        ReplyMode::SkipNext
+    } else {
+        return Err(errors::SYNTAX);
+    };
+    ctx.client.reply_mode = mode;
+    if mode == ReplyMode::On {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+fn on_off(arg: &[u8]) -> Result<bool, Error> {
+    if is(arg, "on") {
+        Ok(true)
+    } else if is(arg, "off") {
+        Ok(false)
+    } else {
+        Err(errors::SYNTAX)
+    }
+}
+
+fn client_no_evict(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    ctx.client.shared.flags.lock().no_evict = on_off(argv[2])?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_no_touch(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let on = on_off(argv[2])?;
+    ctx.client.no_touch = on;
+    ctx.client.shared.flags.lock().no_touch = on;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_setinfo(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let (attr, value) = (argv[2], argv[3]);
+    let slot = if is(attr, "lib-name") {
+        &ctx.client.shared.lib_name
+    } else if is(attr, "lib-ver") {
+        &ctx.client.shared.lib_ver
+    } else {
+        return Err(Error::err(format!(
+            "Unrecognized option '{}'",
+            String::from_utf8_lossy(attr)
+        )));
+    };
+    if !valid_name(value) {
+        return Err(Error::err(format!(
+            "{} cannot contain spaces, newlines or special characters.",
+            String::from_utf8_lossy(attr).to_ascii_lowercase()
+        )));
+    }
+    *slot.lock() = if value.is_empty() {
+        None
+    } else {
+        Some(value.to_vec())
+    };
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    reply_help(
+        ctx.out,
+        "CLIENT",
+        &[
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|PRIMARY|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "    * ID <client-id>",
+            "      Kill connections by client id.",
+            "    * MAXAGE <maxage>",
+            "      Kill connections older than the specified age.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|PRIMARY|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "SETINFO <option> <value>",
+            "    Set client meta attr. Options are:",
+            "    * LIB-NAME: the client lib name.",
+            "    * LIB-VER: the client lib version.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+            "NO-TOUCH (ON|OFF)",
+            "    Will not touch LRU/LFU stats when this mode is on.",
+        ],
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::Engine;
+    use crate::exec::tests::{client, run};
+
+    #[test]
+    fn ping_echo_select() {
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        assert_eq!(run(&e, &mut c, &["PING"]), "+PONG\r\n");
+        assert_eq!(run(&e, &mut c, &["ping", "hi"]), "$2\r\nhi\r\n");
+        assert_eq!(
+            run(&e, &mut c, &["ping", "a", "b"]),
+            "-ERR wrong number of arguments for 'ping' command\r\n"
+        );
+        assert_eq!(run(&e, &mut c, &["echo", "x"]), "$1\r\nx\r\n");
+        assert_eq!(run(&e, &mut c, &["select", "15"]), "+OK\r\n");
+        assert_eq!(
+            run(&e, &mut c, &["select", "16"]),
+            "-ERR DB index is out of range\r\n"
+        );
+        assert_eq!(
+            run(&e, &mut c, &["select", "x"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+    }
+
+    #[test]
+    fn hello_switches_protocol() {
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        let r = run(&e, &mut c, &["hello", "3"]);
+        assert!(
+            r.starts_with("%7\r\n$6\r\nserver\r\n$6\r\nvalkey\r\n"),
+            "{r}"
+        );
+        assert!(c.resp3);
+        assert_eq!(
+            run(&e, &mut c, &["hello", "4"]),
+            "-NOPROTO unsupported protocol version\r\n"
+        );
+        assert_eq!(
+            run(&e, &mut c, &["hello", "x"]),
+            "-ERR Protocol version is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            run(&e, &mut c, &["hello", "2", "bogus"]),
+            "-ERR Syntax error in HELLO option 'bogus'\r\n"
+        );
+        assert!(run(&e, &mut c, &["hello", "2", "SETNAME", "me"]).starts_with("*14\r\n"));
+        assert_eq!(run(&e, &mut c, &["client", "getname"]), "$2\r\nme\r\n");
+    }
+
+    #[test]
+    fn auth_without_password_configured() {
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        assert!(run(&e, &mut c, &["auth", "x"])
+            .starts_with("-ERR AUTH <password> called without any password configured"));
+        assert_eq!(run(&e, &mut c, &["auth", "default", "x"]), "+OK\r\n");
+        assert!(run(&e, &mut c, &["auth", "bob", "x"]).starts_with("-WRONGPASS"));
+    }
+
+    #[test]
+    fn client_names_and_info() {
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        assert_eq!(run(&e, &mut c, &["client", "getname"]), "$-1\r\n");
+        assert_eq!(
+            run(&e, &mut c, &["client", "setname", "a b"]),
+            "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+        );
+        assert_eq!(run(&e, &mut c, &["client", "setname", "ab"]), "+OK\r\n");
+        assert_eq!(
+            run(&e, &mut c, &["client", "setinfo", "lib-name", "redis-py"]),
+            "+OK\r\n"
+        );
+        assert_eq!(
+            run(&e, &mut c, &["client", "setinfo", "bad", "x"]),
+            "-ERR Unrecognized option 'bad'\r\n"
+        );
+        assert_eq!(
+            run(&e, &mut c, &["client", "no-touch", "maybe"]),
+            "-ERR syntax error\r\n"
+        );
+    }
+}

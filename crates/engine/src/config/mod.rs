@@ -1,0 +1,333 @@
+//! Configuration: every Valkey 8 directive, its type, default and current value.
+//!
+//! [`params::PARAMS`] declares each directive once (name, alias, type, bounds, default, flags).
+//! From it come the config-file parser (valkey.conf syntax, errors naming the line),
+//! `--directive value` command-line overrides, CONFIG GET/SET/REWRITE, and the defaults.
+//!
+//! Values are kept in their canonical string form (what CONFIG GET prints). Settings read on
+//! hot paths are mirrored into atomics in [`Hot`] whenever they change.
+
+pub mod file;
+pub mod params;
+
+use crate::util::glob_match;
+use params::{Param, PARAMS};
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
+
+/// Directive flags.
+pub mod flags {
+    /// Cannot be changed with CONFIG SET.
+    pub const IMMUTABLE: u32 = 1 << 0;
+    /// Value hidden from logs (passwords).
+    pub const SENSITIVE: u32 = 1 << 1;
+    /// Not matched by CONFIG GET patterns (only by exact name).
+    pub const HIDDEN: u32 = 1 << 2;
+    /// Changing it needs `enable-protected-configs`.
+    pub const PROTECTED: u32 = 1 << 3;
+    /// Takes several arguments in the config file (`save 3600 1 300 100`).
+    pub const MULTI_ARG: u32 = 1 << 4;
+    /// Kvasir accepts and stores the directive but does not act on it yet: a non-default
+    /// value is reported in the log at startup.
+    pub const NOT_ACTED_ON: u32 = 1 << 5;
+}
+
+/// Hot settings, mirrored from the canonical values.
+#[derive(Default)]
+pub struct Hot {
+    pub notify_flags: AtomicU32,
+    pub proto_max_bulk_len: AtomicU64,
+    pub client_query_buffer_limit: AtomicU64,
+    pub maxclients: AtomicU64,
+    pub timeout_secs: AtomicU64,
+    pub tcp_keepalive_secs: AtomicU64,
+    pub hz: AtomicU32,
+    pub active_expire_effort: AtomicU32,
+    pub requirepass_set: AtomicBool,
+    pub protected_mode: AtomicBool,
+    pub enable_debug_command: AtomicU32,
+    pub lazyfree_lazy_user_del: AtomicBool,
+    pub lazyfree_lazy_user_flush: AtomicBool,
+    pub lazyfree_lazy_expire: AtomicBool,
+    pub busy_reply_threshold_ms: AtomicI64,
+    pub loglevel: AtomicU32,
+}
+
+/// An error from setting a value: the message Valkey appends to its CONFIG SET / startup error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError(pub String);
+
+pub struct Config {
+    values: RwLock<Vec<String>>,
+    index: HashMap<&'static str, usize>,
+    pub hot: Hot,
+    /// The config file given at startup, for CONFIG REWRITE.
+    pub file: Option<std::path::PathBuf>,
+    /// The password (requirepass), kept apart from the string table to avoid cloning it.
+    requirepass: RwLock<Option<Vec<u8>>>,
+}
+
+/// Protection levels for `enable-debug-command` and `enable-protected-configs`.
+pub const PROTECTION_NO: u32 = 0;
+pub const PROTECTION_YES: u32 = 1;
+pub const PROTECTION_LOCAL: u32 = 2;
+
+impl Config {
+    /// All directives at their defaults.
+    pub fn defaults() -> Config {
+        let mut index = HashMap::new();
+        for (i, p) in PARAMS.iter().enumerate() {
+            index.insert(p.name, i);
+            if let Some(a) = p.alias {
+                index.insert(a, i);
+            }
+        }
+        let c = Config {
+            values: RwLock::new(PARAMS.iter().map(|p| p.default.to_string()).collect()),
+            index,
+            hot: Hot::default(),
+            file: None,
+            requirepass: RwLock::new(None),
+        };
+        for (i, p) in PARAMS.iter().enumerate() {
+            c.apply_hot(p, &PARAMS[i].default.to_string());
+        }
+        c
+    }
+
+    pub fn param(&self, name: &str) -> Option<&'static Param> {
+        let lower = name.to_ascii_lowercase();
+        self.index.get(lower.as_str()).map(|&i| &PARAMS[i])
+    }
+
+    fn idx(&self, name: &str) -> Option<usize> {
+        self.index.get(name.to_ascii_lowercase().as_str()).copied()
+    }
+
+    /// The current value of a directive (canonical form); panics on an unknown name, which is
+    /// a programming error.
+    pub fn get(&self, name: &str) -> String {
+        let i = self
+            .idx(name)
+            .unwrap_or_else(|| panic!("unknown config {name}"));
+        self.values.read()[i].clone()
+    }
+
+    pub fn get_i64(&self, name: &str) -> i64 {
+        self.get(name).parse().unwrap_or(0)
+    }
+
+    pub fn get_bool(&self, name: &str) -> bool {
+        self.get(name) == "yes"
+    }
+
+    pub fn requirepass(&self) -> Option<Vec<u8>> {
+        self.requirepass.read().clone()
+    }
+
+    /// Validates `args` for directive `p` and returns the canonical value.
+    pub fn canonicalize(p: &Param, args: &[&[u8]]) -> Result<String, ValueError> {
+        params::canonicalize(p, args)
+    }
+
+    /// Sets one directive from already-validated canonical form.
+    fn store(&self, i: usize, canonical: String) {
+        let p = &PARAMS[i];
+        self.apply_hot(p, &canonical);
+        if p.name == "requirepass" {
+            *self.requirepass.write() = if canonical.is_empty() {
+                None
+            } else {
+                Some(canonical.clone().into_bytes())
+            };
+        }
+        self.values.write()[i] = canonical;
+    }
+
+    /// Sets a directive from arguments (config file, command line, CONFIG SET).
+    pub fn set(&self, name: &str, args: &[&[u8]]) -> Result<(), ValueError> {
+        let i = self
+            .idx(name)
+            .ok_or_else(|| ValueError("Bad directive or wrong number of arguments".into()))?;
+        let canonical = params::canonicalize(&PARAMS[i], args)?;
+        self.store(i, canonical);
+        Ok(())
+    }
+
+    /// CONFIG SET of several directives at once: all are validated first, then all applied;
+    /// if one fails, none changes. Returns Valkey's error text.
+    pub fn set_many(&self, pairs: &[(&[u8], &[u8])], protected_ok: bool) -> Result<(), String> {
+        let mut staged: Vec<(usize, String)> = Vec::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            let name_s = String::from_utf8_lossy(name).to_ascii_lowercase();
+            let Some(i) = self.idx(&name_s) else {
+                return Err(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{name_s}'"
+                ));
+            };
+            let p = &PARAMS[i];
+            if p.flags & flags::IMMUTABLE != 0 {
+                return Err(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name_s}') - can't set immutable config"
+                ));
+            }
+            if p.flags & flags::PROTECTED != 0 && !protected_ok {
+                return Err(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name_s}') - can't set protected config"
+                ));
+            }
+            if staged.iter().any(|(j, _)| *j == i) {
+                return Err(format!("ERR Duplicate parameter - '{name_s}'"));
+            }
+            let args = params::split_set_value(p, value);
+            let arg_refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            match params::canonicalize(p, &arg_refs) {
+                Ok(c) => staged.push((i, c)),
+                Err(ValueError(msg)) => {
+                    return Err(format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{name_s}') - {msg}"
+                    ))
+                }
+            }
+        }
+        for (i, c) in staged {
+            self.store(i, c);
+        }
+        Ok(())
+    }
+
+    /// CONFIG GET: `(name, value)` for every directive matching any pattern. Aliases are
+    /// matched too and reported under the name that matched, as Valkey does.
+    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        let values = self.values.read();
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for pat in patterns {
+            let has_glob = pat.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
+            for (i, p) in PARAMS.iter().enumerate() {
+                for name in std::iter::once(p.name).chain(p.alias) {
+                    let hit = if has_glob {
+                        p.flags & flags::HIDDEN == 0 && glob_match(pat, name.as_bytes(), true)
+                    } else {
+                        pat.eq_ignore_ascii_case(name.as_bytes())
+                    };
+                    if hit && seen.insert(name) {
+                        out.push((name.to_string(), values[i].clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// (name, current, default) for every directive, for CONFIG REWRITE and startup reports.
+    pub fn all(&self) -> Vec<(&'static Param, String)> {
+        let values = self.values.read();
+        PARAMS
+            .iter()
+            .zip(values.iter())
+            .map(|(p, v)| (p, v.clone()))
+            .collect()
+    }
+
+    fn apply_hot(&self, p: &Param, v: &str) {
+        let h = &self.hot;
+        let int = || v.parse::<i64>().unwrap_or(0);
+        let yes = || v == "yes";
+        match p.name {
+            "notify-keyspace-events" => h.notify_flags.store(
+                crate::notify::effective(crate::notify::parse_flags(v.as_bytes()).unwrap_or(0)),
+                Relaxed,
+            ),
+            "proto-max-bulk-len" => h.proto_max_bulk_len.store(int() as u64, Relaxed),
+            "client-query-buffer-limit" => h.client_query_buffer_limit.store(int() as u64, Relaxed),
+            "maxclients" => h.maxclients.store(int() as u64, Relaxed),
+            "timeout" => h.timeout_secs.store(int() as u64, Relaxed),
+            "tcp-keepalive" => h.tcp_keepalive_secs.store(int() as u64, Relaxed),
+            "hz" => h.hz.store(int().clamp(1, 500) as u32, Relaxed),
+            "active-expire-effort" => h.active_expire_effort.store(int() as u32, Relaxed),
+            "requirepass" => h.requirepass_set.store(!v.is_empty(), Relaxed),
+            "protected-mode" => h.protected_mode.store(yes(), Relaxed),
+            "enable-debug-command" => h.enable_debug_command.store(protection_level(v), Relaxed),
+            "lazyfree-lazy-user-del" => h.lazyfree_lazy_user_del.store(yes(), Relaxed),
+            "lazyfree-lazy-user-flush" => h.lazyfree_lazy_user_flush.store(yes(), Relaxed),
+            "lazyfree-lazy-expire" => h.lazyfree_lazy_expire.store(yes(), Relaxed),
+            "busy-reply-threshold" => h.busy_reply_threshold_ms.store(int(), Relaxed),
+            "loglevel" => h.loglevel.store(
+                match v {
+                    "debug" => 0,
+                    "verbose" => 1,
+                    "notice" => 2,
+                    "warning" => 3,
+                    _ => 4,
+                },
+                Relaxed,
+            ),
+            _ => {}
+        }
+    }
+}
+
+fn protection_level(v: &str) -> u32 {
+    match v {
+        "yes" => PROTECTION_YES,
+        "local" => PROTECTION_LOCAL,
+        _ => PROTECTION_NO,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_set() {
+        let c = Config::defaults();
+        assert_eq!(c.get("maxclients"), "10000");
+        assert_eq!(c.get("proto-max-bulk-len"), "536870912");
+        c.set("maxmemory", &[b"100mb"]).unwrap();
+        assert_eq!(c.get("maxmemory"), "104857600");
+        assert!(c.set("maxmemory", &[b"lots"]).is_err());
+        assert!(c.set("no-such-thing", &[b"1"]).is_err());
+    }
+
+    #[test]
+    fn set_many_is_all_or_nothing() {
+        let c = Config::defaults();
+        let err = c
+            .set_many(&[(b"timeout", b"5"), (b"maxclients", b"nope")], true)
+            .unwrap_err();
+        assert!(
+            err.starts_with("ERR CONFIG SET failed (possibly related to argument 'maxclients')"),
+            "{err}"
+        );
+        assert_eq!(c.get("timeout"), "0");
+        c.set_many(&[(b"timeout", b"5"), (b"hz", b"20")], true)
+            .unwrap();
+        assert_eq!(
+            (c.get("timeout").as_str(), c.get("hz").as_str()),
+            ("5", "20")
+        );
+        assert_eq!(c.hot.hz.load(Relaxed), 20);
+        assert!(c
+            .set_many(&[(b"timeout", b"1"), (b"TIMEOUT", b"2")], true)
+            .unwrap_err()
+            .contains("Duplicate"));
+        assert!(c
+            .set_many(&[(b"databases", b"4")], true)
+            .unwrap_err()
+            .contains("immutable"));
+    }
+
+    #[test]
+    fn get_matches_globs_and_aliases() {
+        let c = Config::defaults();
+        let got = c.get_matching(&[b"maxmemory-p*"]);
+        assert!(got
+            .iter()
+            .any(|(n, v)| n == "maxmemory-policy" && v == "noeviction"));
+        let got = c.get_matching(&[b"slaveof"]);
+        assert_eq!(got.len(), 1);
+    }
+}

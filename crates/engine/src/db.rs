@@ -1,0 +1,405 @@
+//! The keyspace as a running command sees it: [`Keys`].
+//!
+//! A command gets a `Keys` holding the shard locks it was granted, the database it is in, and
+//! the command's frozen clock. Every lookup goes through here, so the rules Valkey applies to
+//! every key access are applied once: a key past its expiry time is deleted on sight and
+//! reported as missing (with the `expired` event), reads count keyspace hits and misses, and
+//! accesses refresh the key's LRU clock. Every modification is reported through
+//! [`Keys::changed`], the single place keyspace events, WATCH and client-side caching hang on.
+
+use crate::commands::{CmdResult, Error};
+use crate::engine::Engine;
+use crate::keyspace::entry::EntryPtr;
+use crate::keyspace::shard::Shard;
+use crate::keyspace::{hash_key, shard_of, Guards};
+use crate::notify::{self, KeyEvent};
+use crate::types::{Value, ValueRef};
+use std::marker::PhantomData;
+
+/// What a command changed or observed, gathered while it runs and applied by the dispatcher
+/// after it (stats) or while the locks are still held (events).
+#[derive(Default, Debug)]
+pub struct Effects {
+    /// Number of changes, Valkey's `server.dirty` increment.
+    pub dirty: u64,
+    pub hits: u64,
+    pub misses: u64,
+    pub expired: u64,
+    /// Keyspace events to publish, in order.
+    pub events: Vec<KeyEvent>,
+}
+
+/// A present key, borrowed from its shard for as long as the `Keys` is not used again.
+#[derive(Clone, Copy)]
+pub struct Entry<'k> {
+    ptr: EntryPtr,
+    _shard: PhantomData<&'k Shard>,
+}
+
+impl<'k> Entry<'k> {
+    pub fn key(&self) -> &'k [u8] {
+        self.ptr.key()
+    }
+
+    pub fn value(&self) -> ValueRef<'k> {
+        self.ptr.value()
+    }
+
+    pub fn expire_at_ms(&self) -> Option<u64> {
+        self.ptr.expire_at_ms()
+    }
+
+    pub fn lru(&self) -> u32 {
+        self.ptr.lru()
+    }
+
+    pub fn raw(&self) -> EntryPtr {
+        self.ptr
+    }
+}
+
+/// How a write treats an existing TTL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ttl {
+    /// Remove any TTL (plain SET).
+    Clear,
+    /// Keep the TTL the key had (SET KEEPTTL, APPEND, INCR ...).
+    Keep,
+    /// Set this absolute expiry time in ms.
+    At(u64),
+}
+
+/// Lookup flavour, as in Valkey's `lookupKey*` family.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Counts a keyspace hit or miss and emits `keymiss` on a miss.
+    Read,
+    /// For writes: no hit/miss accounting.
+    Write,
+    /// No hit/miss accounting and no LRU refresh (OBJECT, TYPE-like introspection, SCAN).
+    Peek,
+}
+
+/// The keyspace as a command sees it.
+pub struct Keys<'a> {
+    guards: Guards<'a>,
+    /// The database the command runs in.
+    pub db: usize,
+    /// The command's clock, read once when it started (ms since the epoch).
+    pub now_ms: u64,
+    lru_clock: u32,
+    /// Whether reads refresh the LRU clock (off for CLIENT NO-TOUCH clients).
+    touch: bool,
+    pub effects: Effects,
+    engine: &'a Engine,
+}
+
+impl<'a> Keys<'a> {
+    pub fn new(
+        engine: &'a Engine,
+        guards: Guards<'a>,
+        db: usize,
+        now_ms: u64,
+        touch: bool,
+    ) -> Keys<'a> {
+        Keys {
+            guards,
+            db,
+            now_ms,
+            lru_clock: Engine::lru_clock_at(now_ms),
+            touch,
+            effects: Effects::default(),
+            engine,
+        }
+    }
+
+    pub fn engine(&self) -> &'a Engine {
+        self.engine
+    }
+
+    /// Gives up the locks, returning what the command did.
+    pub fn finish(self) -> Effects {
+        self.effects
+    }
+
+    /// The locked shard of `key` in `db`, with the key's hash.
+    fn shard(&mut self, db: usize, key: &[u8]) -> Result<(&mut Shard, u64), Error> {
+        let h = hash_key(key);
+        match self.guards.shard(db, shard_of(h)) {
+            Some(s) => Ok((s, h)),
+            None => {
+                debug_assert!(
+                    false,
+                    "shard of {:?} not locked in db {db}",
+                    String::from_utf8_lossy(key)
+                );
+                Err(Error::internal("key accessed without its shard lock"))
+            }
+        }
+    }
+
+    fn lookup(&mut self, db: usize, key: &[u8], access: Access) -> Result<Option<EntryPtr>, Error> {
+        let now = self.now_ms;
+        let (lru, touch) = (self.lru_clock, self.touch && access != Access::Peek);
+        let (shard, h) = self.shard(db, key)?;
+        let found = match shard.find(h, key) {
+            Some(e) if e.expire_at_ms().is_some_and(|t| now > t) => {
+                shard.remove(h, key);
+                self.key_expired(db, key);
+                None
+            }
+            Some(e) => {
+                if touch {
+                    e.set_lru(lru);
+                }
+                Some(e)
+            }
+            None => None,
+        };
+        if access == Access::Read {
+            if found.is_some() {
+                self.effects.hits += 1;
+            } else {
+                self.effects.misses += 1;
+                self.notify(notify::KEY_MISS, "keymiss", db, key);
+            }
+        }
+        Ok(found)
+    }
+
+    fn key_expired(&mut self, db: usize, key: &[u8]) {
+        self.effects.expired += 1;
+        self.effects.dirty += 1;
+        self.notify(notify::EXPIRED, "expired", db, key);
+    }
+
+    /// Looks a key up for reading (Valkey's `lookupKeyRead`).
+    pub fn read(&mut self, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
+        let db = self.db;
+        Ok(self.lookup(db, key, Access::Read)?.map(|ptr| Entry {
+            ptr,
+            _shard: PhantomData,
+        }))
+    }
+
+    /// Looks a key up before modifying it (Valkey's `lookupKeyWrite`).
+    pub fn write(&mut self, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
+        let db = self.db;
+        Ok(self.lookup(db, key, Access::Write)?.map(|ptr| Entry {
+            ptr,
+            _shard: PhantomData,
+        }))
+    }
+
+    /// Looks a key up without touching stats or its LRU clock (but still expiring it).
+    pub fn peek(&mut self, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
+        let db = self.db;
+        self.peek_in(db, key)
+    }
+
+    pub fn peek_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
+        Ok(self.lookup(db, key, Access::Peek)?.map(|ptr| Entry {
+            ptr,
+            _shard: PhantomData,
+        }))
+    }
+
+    pub fn write_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
+        Ok(self.lookup(db, key, Access::Write)?.map(|ptr| Entry {
+            ptr,
+            _shard: PhantomData,
+        }))
+    }
+
+    pub fn exists(&mut self, key: &[u8]) -> Result<bool, Error> {
+        Ok(self.write(key)?.is_some())
+    }
+
+    /// Stores `value` at `key`, creating or overwriting it.
+    pub fn set(&mut self, key: &[u8], value: Value, ttl: Ttl) -> CmdResult {
+        let db = self.db;
+        self.set_in(db, key, value, ttl)
+    }
+
+    pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl) -> CmdResult {
+        let lru = self.lru_clock;
+        let (shard, h) = self.shard(db, key)?;
+        match shard.find(h, key) {
+            Some(old) => {
+                let keep = ttl == Ttl::Keep;
+                shard.replace_value(h, key, value, lru);
+                match ttl {
+                    Ttl::Keep => {}
+                    Ttl::Clear => {
+                        if old.has_ttl() || !keep {
+                            shard.set_expire(h, key, None);
+                        }
+                    }
+                    Ttl::At(when) => {
+                        shard.set_expire(h, key, Some(when));
+                    }
+                }
+            }
+            None => {
+                let expire = match ttl {
+                    Ttl::At(when) => Some(when),
+                    Ttl::Keep | Ttl::Clear => None,
+                };
+                shard.insert(h, key, value, expire, lru);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a key known to be absent (after a lookup that found nothing).
+    pub fn add(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) -> CmdResult {
+        let db = self.db;
+        let lru = self.lru_clock;
+        let (shard, h) = self.shard(db, key)?;
+        debug_assert!(shard.find(h, key).is_none());
+        shard.insert(h, key, value, expire_at_ms, lru);
+        Ok(())
+    }
+
+    /// Removes a key, returning its value and TTL. Does not report the change.
+    pub fn remove(&mut self, key: &[u8]) -> Result<Option<(Value, Option<u64>)>, Error> {
+        let db = self.db;
+        self.remove_in(db, key)
+    }
+
+    pub fn remove_in(
+        &mut self,
+        db: usize,
+        key: &[u8],
+    ) -> Result<Option<(Value, Option<u64>)>, Error> {
+        if self.lookup(db, key, Access::Write)?.is_none() {
+            return Ok(None);
+        }
+        let (shard, h) = self.shard(db, key)?;
+        Ok(shard.remove(h, key))
+    }
+
+    /// Deletes a key and reports the `del` event; false if it did not exist.
+    pub fn delete(&mut self, key: &[u8]) -> Result<bool, Error> {
+        match self.remove(key)? {
+            Some((value, _)) => {
+                self.engine.lazy_free(value);
+                self.changed(key, notify::GENERIC, "del");
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Sets (`Some`) or removes (`None`) the TTL of a present key; false if absent.
+    pub fn set_expire(&mut self, key: &[u8], expire_at_ms: Option<u64>) -> Result<bool, Error> {
+        let db = self.db;
+        if self.lookup(db, key, Access::Write)?.is_none() {
+            return Ok(false);
+        }
+        let (shard, h) = self.shard(db, key)?;
+        Ok(shard.set_expire(h, key, expire_at_ms).is_some())
+    }
+
+    /// Overwrites the integer value of a key that currently holds an integer, in place.
+    pub fn set_int(&mut self, key: &[u8], v: i64) -> CmdResult {
+        let db = self.db;
+        let lru = self.lru_clock;
+        let (shard, h) = self.shard(db, key)?;
+        match shard.find(h, key) {
+            Some(e) if e.kind() == crate::keyspace::entry::Kind::StrInt => {
+                e.set_int_in_place(v);
+                e.set_lru(lru);
+            }
+            Some(_) => {
+                shard.replace_value(h, key, Value::Int(v), lru);
+            }
+            None => {
+                shard.insert(h, key, Value::Int(v), None, lru);
+            }
+        }
+        Ok(())
+    }
+
+    /// The growable byte buffer of a string key, converting it to that representation if it
+    /// is stored inline or as an integer (APPEND, SETRANGE, SETBIT). Creates an empty string
+    /// when the key is absent.
+    pub fn string_mut(&mut self, key: &[u8]) -> Result<&mut Vec<u8>, Error> {
+        use crate::keyspace::entry::{Kind, INLINE_STR_MAX};
+        let db = self.db;
+        let lru = self.lru_clock;
+        let (shard, h) = self.shard(db, key)?;
+        let e = match shard.find(h, key) {
+            Some(e) if e.kind() == Kind::StrHeap => e,
+            Some(e) => {
+                let mut bytes = match e.value() {
+                    ValueRef::Str(s) => s.to_vec(),
+                };
+                // Reserve past the inline limit so the value stays in a heap buffer.
+                bytes.reserve(INLINE_STR_MAX + 1);
+                let value = Value::Str(bytes);
+                shard
+                    .replace_value(h, key, force_heap(value), lru)
+                    .expect("key vanished under lock")
+            }
+            None => shard.insert(h, key, force_heap(Value::Str(Vec::new())), None, lru),
+        };
+        Ok(e.heap_str_mut())
+    }
+
+    /// Reports that `key` in the current database was modified by `event` of `class`: the one
+    /// place keyspace notifications, WATCH invalidation and client-side caching hang on.
+    pub fn changed(&mut self, key: &[u8], class: u32, event: &'static str) {
+        let db = self.db;
+        self.changed_in(db, key, class, event);
+    }
+
+    pub fn changed_in(&mut self, db: usize, key: &[u8], class: u32, event: &'static str) {
+        self.effects.dirty += 1;
+        self.notify(class, event, db, key);
+    }
+
+    /// Records a keyspace event if anyone is configured to receive that class.
+    pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
+        if self.engine.notify_flags() & class != 0 {
+            self.effects.events.push(KeyEvent {
+                class,
+                event,
+                db,
+                key: key.to_vec(),
+            });
+        }
+    }
+
+    /// All locked shards of `db` (for whole-database commands, which lock them all).
+    pub fn shards(&mut self, db: usize) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        self.guards.shards_of(db)
+    }
+
+    pub fn holds_all(&self, db: usize) -> bool {
+        self.guards.holds_all(db)
+    }
+
+    /// Deletes `key` if its TTL has passed (for whole-database walks that see raw entries).
+    /// Returns whether it was expired.
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> Result<bool, Error> {
+        Ok(self.lookup(db, key, Access::Peek)?.is_none())
+    }
+
+    pub fn lru_clock(&self) -> u32 {
+        self.lru_clock
+    }
+}
+
+/// A string value that must live in a heap buffer even if short.
+fn force_heap(v: Value) -> Value {
+    match v {
+        Value::Str(mut b) => {
+            if b.capacity() <= crate::keyspace::entry::INLINE_STR_MAX {
+                b.reserve(crate::keyspace::entry::INLINE_STR_MAX + 1 - b.len());
+            }
+            Value::Str(b)
+        }
+        other => other,
+    }
+}

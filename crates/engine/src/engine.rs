@@ -1,0 +1,253 @@
+//! The engine: the keyspace plus everything shared by all connections (command table,
+//! configuration, statistics, client registry). It has no sockets and no threads of its own
+//! except the lazy-free thread; the server crate drives it, and tests can drive it directly.
+
+use crate::client::ClientRegistry;
+use crate::commands::table::CommandTable;
+use crate::config::Config;
+use crate::keyspace::shard::Shard;
+use crate::keyspace::Keyspace;
+use crate::stats::Stats;
+use crate::types::Value;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+/// Memory figures reported by the allocator (supplied by the server, which owns it).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemoryStats {
+    pub allocated: u64,
+    pub active: u64,
+    pub resident: u64,
+    pub retained: u64,
+    pub rss: u64,
+}
+
+/// How SHUTDOWN asked the server to stop.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShutdownRequest {
+    pub save: Option<bool>,
+    pub now: bool,
+    pub force: bool,
+}
+
+/// What the engine needs from the process that hosts it.
+pub trait Host: Send + Sync {
+    fn memory(&self) -> MemoryStats {
+        MemoryStats::default()
+    }
+
+    /// Begins a shutdown; an `Err` is the error reply (e.g. a save failed).
+    fn shutdown(&self, req: ShutdownRequest) -> Result<(), String>;
+
+    /// The TCP port actually listened on.
+    fn tcp_port(&self) -> u16 {
+        0
+    }
+
+    /// Number of worker threads serving clients.
+    fn worker_threads(&self) -> usize {
+        1
+    }
+}
+
+/// A host that does nothing: for tests and embedded use.
+pub struct NullHost;
+
+impl Host for NullHost {
+    fn shutdown(&self, _: ShutdownRequest) -> Result<(), String> {
+        Err("ERR shutdown is not available in this embedding".into())
+    }
+}
+
+/// Frees big values off the command path, on a thread of its own (Valkey's lazyfree).
+struct LazyFree {
+    tx: Mutex<mpsc::Sender<Box<dyn Send>>>,
+    pending: Arc<AtomicU64>,
+    freed: Arc<AtomicU64>,
+}
+
+impl LazyFree {
+    fn start() -> LazyFree {
+        let (tx, rx) = mpsc::channel::<Box<dyn Send>>();
+        let pending = Arc::new(AtomicU64::new(0));
+        let freed = Arc::new(AtomicU64::new(0));
+        let (p, f) = (pending.clone(), freed.clone());
+        std::thread::Builder::new()
+            .name("kvasir-lazyfree".into())
+            .spawn(move || {
+                for item in rx {
+                    drop(item);
+                    p.fetch_sub(1, Relaxed);
+                    f.fetch_add(1, Relaxed);
+                }
+            })
+            .expect("cannot start the lazy-free thread");
+        LazyFree {
+            tx: Mutex::new(tx),
+            pending,
+            freed,
+        }
+    }
+
+    fn free(&self, item: Box<dyn Send>) {
+        self.pending.fetch_add(1, Relaxed);
+        if let Err(mpsc::SendError(item)) = self.tx.lock().send(item) {
+            drop(item);
+            self.pending.fetch_sub(1, Relaxed);
+        }
+    }
+}
+
+pub struct Engine {
+    pub keyspace: Keyspace,
+    pub commands: CommandTable,
+    pub config: Config,
+    pub stats: Stats,
+    pub clients: ClientRegistry,
+    pub host: Box<dyn Host>,
+    /// DEBUG SET-ACTIVE-EXPIRE.
+    pub active_expire_enabled: AtomicBool,
+    pub start_ms: u64,
+    pub start_instant: std::time::Instant,
+    pub run_id: String,
+    /// Time of the last successful save (LASTSAVE); the start time until persistence exists.
+    pub last_save_ms: AtomicU64,
+    pub pause: PauseState,
+    lazyfree: LazyFree,
+}
+
+/// Valkey's LRU clock resolution and width.
+pub const LRU_CLOCK_RESOLUTION_MS: u64 = 1000;
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+
+impl Engine {
+    pub fn new(config: Config, host: Box<dyn Host>) -> Arc<Engine> {
+        let databases = config.get_i64("databases").max(1) as usize;
+        let commands = CommandTable::build();
+        let stats = Stats::new(commands.len());
+        let now = crate::util::now_ms();
+        Arc::new(Engine {
+            keyspace: Keyspace::new(databases),
+            commands,
+            config,
+            stats,
+            clients: ClientRegistry::default(),
+            host,
+            active_expire_enabled: AtomicBool::new(true),
+            start_ms: now,
+            start_instant: std::time::Instant::now(),
+            run_id: (0..40)
+                .filter_map(|_| char::from_digit(fastrand::u32(..16), 16))
+                .collect(),
+            last_save_ms: AtomicU64::new(now),
+            pause: PauseState::default(),
+            lazyfree: LazyFree::start(),
+        })
+    }
+
+    /// An engine with default configuration and no host, for tests and benchmarks.
+    pub fn for_tests() -> Arc<Engine> {
+        Engine::new(Config::defaults(), Box::new(NullHost))
+    }
+
+    /// The LRU clock value for a time in ms.
+    pub fn lru_clock_at(now_ms: u64) -> u32 {
+        ((now_ms / LRU_CLOCK_RESOLUTION_MS) as u32) & LRU_CLOCK_MAX
+    }
+
+    pub fn notify_flags(&self) -> u32 {
+        self.config.hot.notify_flags.load(Relaxed)
+    }
+
+    /// Drops a value, on the lazy-free thread if it is big enough to be worth it.
+    pub fn lazy_free(&self, value: Value) {
+        match value {
+            Value::Str(_) | Value::Int(_) => drop(value),
+        }
+    }
+
+    /// Hands a whole shard's former contents to the lazy-free thread (FLUSHALL ASYNC).
+    pub fn lazy_free_shard(&self, shard: Shard) {
+        if shard.is_empty() {
+            return;
+        }
+        self.lazyfree.free(Box::new(shard));
+    }
+
+    pub fn lazyfree_pending(&self) -> u64 {
+        self.lazyfree.pending.load(Relaxed)
+    }
+
+    pub fn lazyfreed_objects(&self) -> u64 {
+        self.lazyfree.freed.load(Relaxed)
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.start_instant.elapsed().as_secs()
+    }
+}
+
+/// CLIENT PAUSE state.
+#[derive(Default)]
+pub struct PauseState {
+    active: AtomicBool,
+    inner: Mutex<Option<Pause>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pause {
+    until_ms: u64,
+    /// ALL (every command) rather than WRITE (only commands that may write).
+    all: bool,
+}
+
+impl PauseState {
+    /// Whether a command with these flags must wait.
+    pub fn blocks(&self, cmd_flags: u32) -> bool {
+        use crate::commands::table::flags;
+        if !self.active.load(Relaxed) {
+            return false;
+        }
+        let mut inner = self.inner.lock();
+        match *inner {
+            Some(p) if crate::util::now_ms() < p.until_ms => {
+                p.all || cmd_flags & (flags::WRITE | flags::MAY_REPLICATE) != 0
+            }
+            _ => {
+                *inner = None;
+                self.active.store(false, Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Pauses until `until_ms`. A pause never shortens an existing one, and ALL is never
+    /// weakened to WRITE while both are in effect (Valkey's rules).
+    pub fn pause(&self, until_ms: u64, all: bool) {
+        let mut inner = self.inner.lock();
+        let merged = match *inner {
+            Some(p) if crate::util::now_ms() < p.until_ms => Pause {
+                until_ms: until_ms.max(p.until_ms),
+                all: all || (p.all && p.until_ms > until_ms),
+            },
+            _ => Pause { until_ms, all },
+        };
+        *inner = Some(merged);
+        self.active.store(true, Relaxed);
+    }
+
+    pub fn unpause(&self) {
+        *self.inner.lock() = None;
+        self.active.store(false, Relaxed);
+    }
+
+    /// Milliseconds until the pause ends, if paused.
+    pub fn remaining_ms(&self) -> Option<u64> {
+        let p = (*self.inner.lock())?;
+        p.until_ms
+            .checked_sub(crate::util::now_ms())
+            .filter(|ms| *ms > 0)
+    }
+}

@@ -1,0 +1,282 @@
+//! The dispatcher: from an argument vector to a reply.
+//!
+//! For each command: resolve it in the table (unknown command/subcommand errors), check arity
+//! and authentication, honour CLIENT PAUSE, work out which shards it needs from its key specs,
+//! lock them in order, run the handler with a [`Ctx`], then account for the call (commandstats,
+//! errorstats, keyspace hits/misses) and apply CLIENT REPLY modes.
+
+use crate::client::{Client, ReplyMode};
+use crate::commands::table::{flags, Lock, Lookup, Resolved};
+use crate::commands::{arity_error, errors, Ctx, Error};
+use crate::db::Keys;
+use crate::engine::Engine;
+use crate::keyspace::LockSet;
+use resp::Reply;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// What the connection should do after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Continue,
+    /// Write pending replies, then close (QUIT, a killed client).
+    Close,
+    /// The command was not run because clients are paused (CLIENT PAUSE); run it again after
+    /// the pause ends, without reading further commands meanwhile.
+    Paused,
+}
+
+/// Runs one command.
+pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut Reply) -> Outcome {
+    debug_assert!(!argv.is_empty());
+    let cmd = match engine.commands.lookup(argv) {
+        Lookup::Found(c) => c,
+        Lookup::UnknownCommand => {
+            out.error_bytes(&unknown_command_text(argv));
+            record_errors(engine, out);
+            return Outcome::Continue;
+        }
+        Lookup::UnknownSubcommand(parent) => {
+            let mut text = b"ERR unknown subcommand '".to_vec();
+            text.extend_from_slice(truncated(argv[1], 128));
+            text.extend_from_slice(
+                format!("'. Try {} HELP.", parent.def.name.to_ascii_uppercase()).as_bytes(),
+            );
+            out.error_bytes(&text);
+            record_errors(engine, out);
+            return Outcome::Continue;
+        }
+    };
+    let def = cmd.def;
+    if (def.arity > 0 && argv.len() as i32 != def.arity) || (argv.len() as i32) < -def.arity {
+        return reject(engine, client, cmd, out, arity_error(&cmd.full_name));
+    }
+    if !client.authenticated && def.flags & flags::NO_AUTH == 0 {
+        return reject(engine, client, cmd, out, errors::NOAUTH);
+    }
+    if engine.pause.blocks(def.flags) {
+        return Outcome::Paused;
+    }
+    let locks = match lock_set(engine, client, cmd, argv) {
+        Ok(l) => l,
+        Err(e) => return reject(engine, client, cmd, out, e),
+    };
+    let Some(handler) = def.handler else {
+        // A container without a subcommand argument has arity -2, so this is unreachable for
+        // well-formed tables; report rather than crash.
+        return reject(
+            engine,
+            client,
+            cmd,
+            out,
+            Error::internal("command has no handler"),
+        );
+    };
+
+    if client.reply_mode == ReplyMode::SkipNext {
+        client.reply_mode = ReplyMode::Skip;
+    }
+    let reply_start = out.len();
+    let errors_before = out.error_count();
+    let started = std::time::Instant::now();
+    let now_ms = crate::util::now_ms();
+    let guards = engine.keyspace.lock(&locks);
+    let keys = Keys::new(
+        engine,
+        guards,
+        client.db,
+        now_ms,
+        !client.no_touch || def.name == "touch",
+    );
+    let mut ctx = Ctx {
+        keys,
+        out,
+        client,
+        engine,
+        cmd,
+    };
+    let result = handler(&mut ctx, argv);
+    let Ctx {
+        keys, out, client, ..
+    } = ctx;
+    if let Err(e) = result {
+        out.truncate(reply_start);
+        out.error(e.text());
+    }
+    let effects = keys.finish();
+    let usec = started.elapsed().as_micros() as u64;
+
+    let failed = out.error_count() > errors_before;
+    let stats = &mut client.stats;
+    stats.call(cmd.id, usec, failed);
+    stats.processed += 1;
+    stats.hits += effects.hits;
+    stats.misses += effects.misses;
+    stats.expired += effects.expired;
+    stats.dirty += effects.dirty;
+    record_errors(engine, out);
+    client.shared.last_cmd.store(cmd.id + 1, Relaxed);
+    client.shared.db.store(client.db, Relaxed);
+
+    match client.reply_mode {
+        ReplyMode::On => {}
+        ReplyMode::Off | ReplyMode::SkipNext => out.truncate(reply_start),
+        ReplyMode::Skip => {
+            out.truncate(reply_start);
+            client.reply_mode = ReplyMode::On;
+        }
+    }
+    if client.close_after_reply {
+        Outcome::Close
+    } else {
+        Outcome::Continue
+    }
+}
+
+/// Which shards `cmd` needs.
+fn lock_set(
+    engine: &Engine,
+    client: &Client,
+    cmd: &Resolved,
+    argv: &[&[u8]],
+) -> Result<LockSet, Error> {
+    let mut set = LockSet::new();
+    match cmd.def.lock {
+        Lock::None => {}
+        Lock::Keys => {
+            for i in cmd.def.key_positions(argv) {
+                set.add_key(client.db, argv[i]);
+            }
+        }
+        Lock::Db => set.add_db(client.db),
+        Lock::AllDbs => {
+            for db in 0..engine.keyspace.databases() {
+                set.add_db(db);
+            }
+        }
+        Lock::Custom(f) => {
+            return f(client.db, argv, engine.keyspace.databases()).map_err(Error::coded)
+        }
+    }
+    Ok(set)
+}
+
+/// Replies with an error for a command that was refused before running.
+fn reject(
+    engine: &Engine,
+    client: &mut Client,
+    cmd: &Resolved,
+    out: &mut Reply,
+    e: Error,
+) -> Outcome {
+    out.error(e.text());
+    client.stats.rejected(cmd.id);
+    record_errors(engine, out);
+    Outcome::Continue
+}
+
+fn record_errors(engine: &Engine, out: &mut Reply) {
+    if out.error_count() > 0 {
+        for code in out.take_errors() {
+            engine.stats.record_error(&code);
+        }
+    }
+}
+
+fn truncated(a: &[u8], max: usize) -> &[u8] {
+    let end = a.iter().position(|&b| b == 0).unwrap_or(a.len()).min(max);
+    &a[..end]
+}
+
+/// Valkey's text: `ERR unknown command 'foo', with args beginning with: 'a' 'b' `.
+fn unknown_command_text(argv: &[&[u8]]) -> Vec<u8> {
+    let mut args: Vec<u8> = Vec::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push(b'\'');
+        args.extend_from_slice(truncated(a, room));
+        args.extend_from_slice(b"' ");
+    }
+    let mut text = b"ERR unknown command '".to_vec();
+    text.extend_from_slice(truncated(argv[0], 128));
+    text.extend_from_slice(b"', with args beginning with: ");
+    text.extend_from_slice(&args);
+    text
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::engine::Engine;
+
+    /// Runs commands against a fresh engine and returns the raw RESP2 output of each.
+    pub(crate) fn run(engine: &Engine, client: &mut Client, cmd: &[&str]) -> String {
+        let argv: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        let mut out = Reply::new(client.resp3);
+        execute(engine, client, &argv, &mut out);
+        String::from_utf8_lossy(out.as_bytes()).into_owned()
+    }
+
+    pub(crate) fn client(engine: &Engine) -> Client {
+        Client::new(
+            engine
+                .clients
+                .register("127.0.0.1:1".into(), "127.0.0.1:6379".into(), -1),
+            true,
+        )
+    }
+
+    #[test]
+    fn unknown_command_and_arity_errors() {
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        assert_eq!(
+            run(&e, &mut c, &["foo", "a", "b"]),
+            "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n"
+        );
+        assert_eq!(
+            run(&e, &mut c, &["foo"]),
+            "-ERR unknown command 'foo', with args beginning with: \r\n"
+        );
+        assert_eq!(
+            run(&e, &mut c, &["GET"]),
+            "-ERR wrong number of arguments for 'get' command\r\n"
+        );
+        assert_eq!(
+            run(&e, &mut c, &["config", "nope"]),
+            "-ERR unknown subcommand 'nope'. Try CONFIG HELP.\r\n"
+        );
+        assert_eq!(
+            run(&e, &mut c, &["config"]),
+            "-ERR wrong number of arguments for 'config' command\r\n"
+        );
+    }
+
+    #[test]
+    fn noauth_until_authenticated() {
+        let e = Engine::for_tests();
+        let mut c = Client::new(e.clients.register("a".into(), "b".into(), -1), false);
+        assert_eq!(
+            run(&e, &mut c, &["get", "x"]),
+            "-NOAUTH Authentication required.\r\n"
+        );
+        assert_eq!(
+            run(&e, &mut c, &["ping"]),
+            "-NOAUTH Authentication required.\r\n"
+        );
+    }
+
+    #[test]
+    fn client_reply_modes() {
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        assert_eq!(run(&e, &mut c, &["client", "reply", "skip"]), "");
+        assert_eq!(run(&e, &mut c, &["ping"]), "");
+        assert_eq!(run(&e, &mut c, &["ping"]), "+PONG\r\n");
+        assert_eq!(run(&e, &mut c, &["client", "reply", "off"]), "");
+        assert_eq!(run(&e, &mut c, &["ping"]), "");
+        assert_eq!(run(&e, &mut c, &["client", "reply", "on"]), "+OK\r\n");
+    }
+}

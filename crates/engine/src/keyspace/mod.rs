@@ -1,0 +1,255 @@
+//! The keyspace: databases split into shards, each shard behind its own lock.
+//!
+//! Valkey runs every command on one thread, which makes every command atomic. We keep the
+//! atomicity and use every core: each database is split into [`SHARDS`] shards by the top bits
+//! of the key hash; before a command runs, the shards of the keys it names (from the command
+//! table's key specs) are locked in ascending `(db, shard)` order, which rules out deadlock;
+//! whole-keyspace commands lock every shard of their database. See ARCHITECTURE.md for the
+//! reasoning and the numbers.
+
+pub mod dict;
+pub mod entry;
+pub mod shard;
+
+use parking_lot::{Mutex, MutexGuard};
+use shard::Shard;
+use smallvec::SmallVec;
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+
+/// log2 of the number of shards per database.
+pub const SHARD_BITS: u32 = 6;
+/// Shards per database. 64 keeps a shard set in one `u64` and is 32× the cores of the
+/// machines we measure on; contention between two random single-key commands is 1/64.
+pub const SHARDS: usize = 1 << SHARD_BITS;
+
+static HASHER: OnceLock<foldhash::quality::FixedState> = OnceLock::new();
+
+/// The hash of a key: its top bits pick the shard, its low bits the bucket. Seeded randomly
+/// per process so that clients cannot aim keys at one bucket.
+#[inline]
+pub fn hash_key(key: &[u8]) -> u64 {
+    HASHER
+        .get_or_init(|| foldhash::quality::FixedState::with_seed(fastrand::u64(..)))
+        .hash_one(key)
+}
+
+#[inline]
+pub fn shard_of(hash: u64) -> usize {
+    (hash >> (64 - SHARD_BITS)) as usize
+}
+
+/// Keeps each shard lock on its own cache lines so that threads locking neighbouring shards
+/// do not slow each other down.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// One logical database (`SELECT n`).
+pub struct Database {
+    shards: Box<[Padded<Mutex<Shard>>]>,
+}
+
+impl Database {
+    fn new() -> Database {
+        Database {
+            shards: (0..SHARDS)
+                .map(|_| Padded(Mutex::new(Shard::default())))
+                .collect(),
+        }
+    }
+}
+
+/// All databases.
+pub struct Keyspace {
+    dbs: Box<[Database]>,
+}
+
+/// Which shards to lock: per database, a bit per shard. Kept sorted by database.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LockSet {
+    entries: SmallVec<[(usize, u64); 2]>,
+}
+
+impl LockSet {
+    pub fn new() -> LockSet {
+        LockSet::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Adds the shard that holds `key` in `db`.
+    pub fn add_key(&mut self, db: usize, key: &[u8]) {
+        self.add_mask(db, 1u64 << shard_of(hash_key(key)));
+    }
+
+    /// Adds every shard of `db`.
+    pub fn add_db(&mut self, db: usize) {
+        self.add_mask(db, u64::MAX);
+    }
+
+    pub fn add_mask(&mut self, db: usize, mask: u64) {
+        match self.entries.binary_search_by_key(&db, |e| e.0) {
+            Ok(i) => self.entries[i].1 |= mask,
+            Err(i) => self.entries.insert(i, (db, mask)),
+        }
+    }
+
+    pub fn merge(&mut self, other: &LockSet) {
+        for &(db, mask) in &other.entries {
+            self.add_mask(db, mask);
+        }
+    }
+
+    pub fn entries(&self) -> &[(usize, u64)] {
+        &self.entries
+    }
+}
+
+/// The locked shards of one database.
+pub struct DbGuards<'a> {
+    db: usize,
+    shards: [Option<MutexGuard<'a, Shard>>; SHARDS],
+}
+
+/// Shard locks held for the duration of a command. Dropping it unlocks everything.
+pub struct Guards<'a> {
+    dbs: SmallVec<[DbGuards<'a>; 1]>,
+}
+
+impl<'a> Guards<'a> {
+    pub fn none() -> Guards<'a> {
+        Guards {
+            dbs: SmallVec::new(),
+        }
+    }
+
+    /// The locked shard `shard` of `db`, or `None` if the command did not lock it — which is a
+    /// bug in a command's key specs, reported as an error rather than a crash.
+    pub fn shard(&mut self, db: usize, shard: usize) -> Option<&mut Shard> {
+        self.dbs.iter_mut().find(|g| g.db == db)?.shards[shard].as_deref_mut()
+    }
+
+    /// Whether every shard of `db` is held.
+    pub fn holds_all(&self, db: usize) -> bool {
+        self.dbs
+            .iter()
+            .any(|g| g.db == db && g.shards.iter().all(Option::is_some))
+    }
+
+    /// All held shards of `db`, in shard order.
+    pub fn shards_of(&mut self, db: usize) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        self.dbs
+            .iter_mut()
+            .filter(move |g| g.db == db)
+            .flat_map(|g| g.shards.iter_mut().flatten().map(|s| &mut **s))
+    }
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Keyspace {
+        Keyspace {
+            dbs: (0..databases).map(|_| Database::new()).collect(),
+        }
+    }
+
+    pub fn databases(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Locks the shards in `set`, in ascending `(db, shard)` order.
+    pub fn lock(&self, set: &LockSet) -> Guards<'_> {
+        let mut guards = Guards {
+            dbs: SmallVec::new(),
+        };
+        for &(db, mask) in &set.entries {
+            let Some(database) = self.dbs.get(db) else {
+                continue;
+            };
+            let mut g = DbGuards {
+                db,
+                shards: [const { None }; SHARDS],
+            };
+            let mut m = mask;
+            while m != 0 {
+                let s = m.trailing_zeros() as usize;
+                g.shards[s] = Some(database.shards[s].0.lock());
+                m &= m - 1;
+            }
+            guards.dbs.push(g);
+        }
+        guards
+    }
+
+    /// Locks and visits one shard (for background work such as active expiry and the cron).
+    pub fn with_shard<R>(&self, db: usize, shard: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
+        f(&mut self.dbs[db].shards[shard].0.lock())
+    }
+
+    /// Tries to lock one shard without waiting (background work backs off from busy shards).
+    pub fn try_with_shard<R>(
+        &self,
+        db: usize,
+        shard: usize,
+        f: impl FnOnce(&mut Shard) -> R,
+    ) -> Option<R> {
+        self.dbs[db].shards[shard]
+            .0
+            .try_lock()
+            .map(|mut g| f(&mut g))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockset_orders_and_merges() {
+        let mut s = LockSet::new();
+        s.add_mask(3, 0b100);
+        s.add_mask(1, 0b1);
+        s.add_mask(3, 0b1);
+        assert_eq!(s.entries(), &[(1, 0b1), (3, 0b101)]);
+    }
+
+    #[test]
+    fn guards_expose_only_locked_shards() {
+        let ks = Keyspace::new(2);
+        let mut set = LockSet::new();
+        set.add_mask(1, 0b10);
+        let mut g = ks.lock(&set);
+        assert!(g.shard(1, 1).is_some());
+        assert!(g.shard(1, 0).is_none());
+        assert!(g.shard(0, 1).is_none());
+        assert!(!g.holds_all(1));
+        drop(g);
+        let mut all = LockSet::new();
+        all.add_db(0);
+        let g = ks.lock(&all);
+        assert!(g.holds_all(0));
+    }
+
+    #[test]
+    fn concurrent_multi_shard_locking_does_not_deadlock() {
+        let ks = std::sync::Arc::new(Keyspace::new(2));
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let ks = ks.clone();
+                std::thread::spawn(move || {
+                    let mut rng = fastrand::Rng::with_seed(t);
+                    for _ in 0..20_000 {
+                        let mut set = LockSet::new();
+                        set.add_mask(rng.usize(..2), rng.u64(..));
+                        set.add_mask(rng.usize(..2), rng.u64(..));
+                        drop(ks.lock(&set));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! One shard of one database: a [`Dict`] of entries plus the index of entries with a TTL.
+//!
+//! A shard is only ever touched through its lock (see `keyspace/mod.rs`), so nothing here is
+//! synchronized. The volatile index is a plain vector of the entries that have a TTL; each
+//! such entry stores its position in it, so adding, removing and sampling a random volatile
+//! key are all O(1) — what the active expiry cycle needs — for 8 bytes per volatile key.
+
+use super::dict::{Dict, Link};
+use super::entry::EntryPtr;
+use crate::types::Value;
+
+#[derive(Default)]
+pub struct Shard {
+    dict: Dict,
+    volatile: Vec<EntryPtr>,
+}
+
+impl Shard {
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    /// Number of keys with a TTL.
+    pub fn volatile_len(&self) -> usize {
+        self.volatile.len()
+    }
+
+    pub fn find(&mut self, hash: u64, key: &[u8]) -> Option<EntryPtr> {
+        self.dict.find(hash, key).map(Link::entry)
+    }
+
+    /// Adds a key that is not present.
+    pub fn insert(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value: Value,
+        expire_at_ms: Option<u64>,
+        lru: u32,
+    ) -> EntryPtr {
+        let e = EntryPtr::new(key, value, expire_at_ms, lru);
+        if expire_at_ms.is_some() {
+            self.track_volatile(e);
+        }
+        self.dict.insert(hash, e);
+        e
+    }
+
+    /// Removes a key, returning its value and TTL.
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<(Value, Option<u64>)> {
+        let link = self.dict.find(hash, key)?;
+        let e = self.dict.unlink(link);
+        let ttl = e.expire_at_ms();
+        if ttl.is_some() {
+            self.untrack_volatile(e);
+        }
+        // SAFETY: `e` was just unlinked and is referenced nowhere else.
+        Some((unsafe { e.into_value() }, ttl))
+    }
+
+    /// Replaces the value of a present key, keeping its TTL. Returns the new entry.
+    pub fn replace_value(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value: Value,
+        lru: u32,
+    ) -> Option<EntryPtr> {
+        let link = self.dict.find(hash, key)?;
+        let old = link.entry();
+        // SAFETY: `old` is linked at `link`; we relink its replacement there before anyone
+        // else can observe the dict, and never touch `old` again.
+        let fresh = unsafe { old.rebuild_with_value(value, lru) };
+        self.dict.replace(link, fresh);
+        if fresh.has_ttl() {
+            self.volatile[fresh.volatile_idx() as usize] = fresh;
+        }
+        Some(fresh)
+    }
+
+    /// Sets or clears the TTL of a present key. Returns the (possibly moved) entry.
+    pub fn set_expire(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        expire_at_ms: Option<u64>,
+    ) -> Option<EntryPtr> {
+        let link = self.dict.find(hash, key)?;
+        let old = link.entry();
+        match (old.has_ttl(), expire_at_ms) {
+            (true, Some(when)) => {
+                old.set_expire_at_ms(when);
+                Some(old)
+            }
+            (false, None) => Some(old),
+            (had, _) => {
+                if had {
+                    self.untrack_volatile(old);
+                }
+                // SAFETY: as in `replace_value`.
+                let fresh = unsafe { old.rebuild_with_ttl(expire_at_ms) };
+                self.dict.replace(link, fresh);
+                if expire_at_ms.is_some() {
+                    self.track_volatile(fresh);
+                }
+                Some(fresh)
+            }
+        }
+    }
+
+    fn track_volatile(&mut self, e: EntryPtr) {
+        let idx =
+            u32::try_from(self.volatile.len()).expect("more than 4G volatile keys in one shard");
+        e.set_volatile_idx(idx);
+        self.volatile.push(e);
+    }
+
+    fn untrack_volatile(&mut self, e: EntryPtr) {
+        let idx = e.volatile_idx() as usize;
+        debug_assert_eq!(self.volatile[idx], e);
+        self.volatile.swap_remove(idx);
+        if let Some(&moved) = self.volatile.get(idx) {
+            moved.set_volatile_idx(idx as u32);
+        }
+        if self.volatile.capacity() > 64 && self.volatile.len() < self.volatile.capacity() / 4 {
+            self.volatile.shrink_to(self.volatile.len() * 2);
+        }
+    }
+
+    /// A random key with a TTL (for the active expiry cycle).
+    pub fn random_volatile(&self, rng: &mut fastrand::Rng) -> Option<EntryPtr> {
+        if self.volatile.is_empty() {
+            None
+        } else {
+            Some(self.volatile[rng.usize(..self.volatile.len())])
+        }
+    }
+
+    pub fn random(&mut self, rng: &mut fastrand::Rng) -> Option<EntryPtr> {
+        self.dict.random(rng)
+    }
+
+    pub fn scan(&self, cursor: u64, f: impl FnMut(EntryPtr)) -> u64 {
+        self.dict.scan(cursor, f)
+    }
+
+    pub fn for_each(&self, f: impl FnMut(EntryPtr)) {
+        self.dict.for_each(f)
+    }
+
+    /// Empties the shard, returning the old contents (to be dropped here or elsewhere).
+    pub fn take(&mut self) -> Shard {
+        std::mem::take(self)
+    }
+
+    /// Cron work: advance an ongoing resize. Returns whether more work remains.
+    pub fn rehash_some(&mut self, steps: usize) -> bool {
+        self.dict.rehash_some(steps)
+    }
+
+    pub fn buckets(&self) -> usize {
+        self.dict.buckets()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn check_volatile_index(&self) {
+        for (i, e) in self.volatile.iter().enumerate() {
+            assert_eq!(e.volatile_idx() as usize, i);
+            assert!(e.has_ttl());
+        }
+        let mut with_ttl = 0;
+        self.dict.for_each(|e| with_ttl += usize::from(e.has_ttl()));
+        assert_eq!(with_ttl, self.volatile.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::hash_key;
+
+    #[test]
+    fn volatile_index_follows_every_change() {
+        let mut s = Shard::default();
+        let mut rng = fastrand::Rng::with_seed(3);
+        let keys: Vec<Vec<u8>> = (0..300).map(|i| format!("k{i}").into_bytes()).collect();
+        for step in 0..20_000 {
+            let k = &keys[rng.usize(..keys.len())];
+            let h = hash_key(k);
+            match rng.u8(..5) {
+                0 => {
+                    if s.find(h, k).is_none() {
+                        let ttl = rng.bool().then_some(step as u64);
+                        s.insert(h, k, Value::Int(step), ttl, 0);
+                    }
+                }
+                1 => {
+                    s.remove(h, k);
+                }
+                2 => {
+                    s.set_expire(h, k, rng.bool().then_some(1));
+                }
+                3 => {
+                    s.replace_value(h, k, Value::Str(vec![b'x'; rng.usize(..100)]), 0);
+                }
+                _ => {
+                    s.rehash_some(1);
+                }
+            }
+            if step % 500 == 0 {
+                s.check_volatile_index();
+            }
+        }
+        s.check_volatile_index();
+    }
+}

@@ -1,0 +1,1 @@
+//! String value helpers shared by the string and bit families.
