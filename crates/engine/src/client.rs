@@ -5,7 +5,6 @@
 //! registered in the engine's [`ClientRegistry`]; its frequently changing fields are atomics
 //! written with plain stores, so keeping it current costs nothing measurable.
 
-use crate::stats::LocalStats;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -64,11 +63,7 @@ impl ClientShared {
     }
 
     pub fn name_string(&self) -> String {
-        self.name
-            .lock()
-            .as_deref()
-            .map(|n| String::from_utf8_lossy(n).into_owned())
-            .unwrap_or_default()
+        self.name.lock().as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default()
     }
 }
 
@@ -82,7 +77,6 @@ pub struct Client {
     pub no_touch: bool,
     /// Close the connection once pending replies are written (QUIT, protocol errors).
     pub close_after_reply: bool,
-    pub stats: LocalStats,
 }
 
 impl Client {
@@ -95,7 +89,6 @@ impl Client {
             reply_mode: ReplyMode::On,
             no_touch: false,
             close_after_reply: false,
-            stats: LocalStats::default(),
         }
     }
 

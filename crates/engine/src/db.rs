@@ -95,22 +95,8 @@ pub struct Keys<'a> {
 }
 
 impl<'a> Keys<'a> {
-    pub fn new(
-        engine: &'a Engine,
-        guards: Guards<'a>,
-        db: usize,
-        now_ms: u64,
-        touch: bool,
-    ) -> Keys<'a> {
-        Keys {
-            guards,
-            db,
-            now_ms,
-            lru_clock: Engine::lru_clock_at(now_ms),
-            touch,
-            effects: Effects::default(),
-            engine,
-        }
+    pub fn new(engine: &'a Engine, guards: Guards<'a>, db: usize, now_ms: u64, touch: bool) -> Keys<'a> {
+        Keys { guards, db, now_ms, lru_clock: Engine::lru_clock_at(now_ms), touch, effects: Effects::default(), engine }
     }
 
     pub fn engine(&self) -> &'a Engine {
@@ -128,11 +114,7 @@ impl<'a> Keys<'a> {
         match self.guards.shard(db, shard_of(h)) {
             Some(s) => Ok((s, h)),
             None => {
-                debug_assert!(
-                    false,
-                    "shard of {:?} not locked in db {db}",
-                    String::from_utf8_lossy(key)
-                );
+                debug_assert!(false, "shard of {:?} not locked in db {db}", String::from_utf8_lossy(key));
                 Err(Error::internal("key accessed without its shard lock"))
             }
         }
@@ -176,19 +158,13 @@ impl<'a> Keys<'a> {
     /// Looks a key up for reading (Valkey's `lookupKeyRead`).
     pub fn read(&mut self, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
         let db = self.db;
-        Ok(self.lookup(db, key, Access::Read)?.map(|ptr| Entry {
-            ptr,
-            _shard: PhantomData,
-        }))
+        Ok(self.lookup(db, key, Access::Read)?.map(|ptr| Entry { ptr, _shard: PhantomData }))
     }
 
     /// Looks a key up before modifying it (Valkey's `lookupKeyWrite`).
     pub fn write(&mut self, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
         let db = self.db;
-        Ok(self.lookup(db, key, Access::Write)?.map(|ptr| Entry {
-            ptr,
-            _shard: PhantomData,
-        }))
+        Ok(self.lookup(db, key, Access::Write)?.map(|ptr| Entry { ptr, _shard: PhantomData }))
     }
 
     /// Looks a key up without touching stats or its LRU clock (but still expiring it).
@@ -198,17 +174,11 @@ impl<'a> Keys<'a> {
     }
 
     pub fn peek_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
-        Ok(self.lookup(db, key, Access::Peek)?.map(|ptr| Entry {
-            ptr,
-            _shard: PhantomData,
-        }))
+        Ok(self.lookup(db, key, Access::Peek)?.map(|ptr| Entry { ptr, _shard: PhantomData }))
     }
 
     pub fn write_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
-        Ok(self.lookup(db, key, Access::Write)?.map(|ptr| Entry {
-            ptr,
-            _shard: PhantomData,
-        }))
+        Ok(self.lookup(db, key, Access::Write)?.map(|ptr| Entry { ptr, _shard: PhantomData }))
     }
 
     pub fn exists(&mut self, key: &[u8]) -> Result<bool, Error> {
@@ -267,11 +237,7 @@ impl<'a> Keys<'a> {
         self.remove_in(db, key)
     }
 
-    pub fn remove_in(
-        &mut self,
-        db: usize,
-        key: &[u8],
-    ) -> Result<Option<(Value, Option<u64>)>, Error> {
+    pub fn remove_in(&mut self, db: usize, key: &[u8]) -> Result<Option<(Value, Option<u64>)>, Error> {
         if self.lookup(db, key, Access::Write)?.is_none() {
             return Ok(None);
         }
@@ -338,9 +304,7 @@ impl<'a> Keys<'a> {
                 // Reserve past the inline limit so the value stays in a heap buffer.
                 bytes.reserve(INLINE_STR_MAX + 1);
                 let value = Value::Str(bytes);
-                shard
-                    .replace_value(h, key, force_heap(value), lru)
-                    .expect("key vanished under lock")
+                shard.replace_value(h, key, force_heap(value), lru).expect("key vanished under lock")
             }
             None => shard.insert(h, key, force_heap(Value::Str(Vec::new())), None, lru),
         };
@@ -362,12 +326,7 @@ impl<'a> Keys<'a> {
     /// Records a keyspace event if anyone is configured to receive that class.
     pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
         if self.engine.notify_flags() & class != 0 {
-            self.effects.events.push(KeyEvent {
-                class,
-                event,
-                db,
-                key: key.to_vec(),
-            });
+            self.effects.events.push(KeyEvent { class, event, db, key: key.to_vec() });
         }
     }
 

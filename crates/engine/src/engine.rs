@@ -84,11 +84,7 @@ impl LazyFree {
                 }
             })
             .expect("cannot start the lazy-free thread");
-        LazyFree {
-            tx: Mutex::new(tx),
-            pending,
-            freed,
-        }
+        LazyFree { tx: Mutex::new(tx), pending, freed }
     }
 
     fn free(&self, item: Box<dyn Send>) {
@@ -138,9 +134,7 @@ impl Engine {
             active_expire_enabled: AtomicBool::new(true),
             start_ms: now,
             start_instant: std::time::Instant::now(),
-            run_id: (0..40)
-                .filter_map(|_| char::from_digit(fastrand::u32(..16), 16))
-                .collect(),
+            run_id: (0..40).filter_map(|_| char::from_digit(fastrand::u32(..16), 16)).collect(),
             last_save_ms: AtomicU64::new(now),
             pause: PauseState::default(),
             lazyfree: LazyFree::start(),
@@ -228,10 +222,9 @@ impl PauseState {
     pub fn pause(&self, until_ms: u64, all: bool) {
         let mut inner = self.inner.lock();
         let merged = match *inner {
-            Some(p) if crate::util::now_ms() < p.until_ms => Pause {
-                until_ms: until_ms.max(p.until_ms),
-                all: all || (p.all && p.until_ms > until_ms),
-            },
+            Some(p) if crate::util::now_ms() < p.until_ms => {
+                Pause { until_ms: until_ms.max(p.until_ms), all: all || (p.all && p.until_ms > until_ms) }
+            }
             _ => Pause { until_ms, all },
         };
         *inner = Some(merged);
@@ -246,8 +239,6 @@ impl PauseState {
     /// Milliseconds until the pause ends, if paused.
     pub fn remaining_ms(&self) -> Option<u64> {
         let p = (*self.inner.lock())?;
-        p.until_ms
-            .checked_sub(crate::util::now_ms())
-            .filter(|ms| *ms > 0)
+        p.until_ms.checked_sub(crate::util::now_ms()).filter(|ms| *ms > 0)
     }
 }

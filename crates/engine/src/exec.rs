@@ -11,6 +11,7 @@ use crate::commands::{arity_error, errors, Ctx, Error};
 use crate::db::Keys;
 use crate::engine::Engine;
 use crate::keyspace::LockSet;
+use crate::stats::Counter;
 use resp::Reply;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -38,9 +39,7 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         Lookup::UnknownSubcommand(parent) => {
             let mut text = b"ERR unknown subcommand '".to_vec();
             text.extend_from_slice(truncated(argv[1], 128));
-            text.extend_from_slice(
-                format!("'. Try {} HELP.", parent.def.name.to_ascii_uppercase()).as_bytes(),
-            );
+            text.extend_from_slice(format!("'. Try {} HELP.", parent.def.name.to_ascii_uppercase()).as_bytes());
             out.error_bytes(&text);
             record_errors(engine, out);
             return Outcome::Continue;
@@ -48,28 +47,22 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     };
     let def = cmd.def;
     if (def.arity > 0 && argv.len() as i32 != def.arity) || (argv.len() as i32) < -def.arity {
-        return reject(engine, client, cmd, out, arity_error(&cmd.full_name));
+        return reject(engine, cmd, out, arity_error(&cmd.full_name));
     }
     if !client.authenticated && def.flags & flags::NO_AUTH == 0 {
-        return reject(engine, client, cmd, out, errors::NOAUTH);
+        return reject(engine, cmd, out, errors::NOAUTH);
     }
     if engine.pause.blocks(def.flags) {
         return Outcome::Paused;
     }
     let locks = match lock_set(engine, client, cmd, argv) {
         Ok(l) => l,
-        Err(e) => return reject(engine, client, cmd, out, e),
+        Err(e) => return reject(engine, cmd, out, e),
     };
     let Some(handler) = def.handler else {
         // A container without a subcommand argument has arity -2, so this is unreachable for
         // well-formed tables; report rather than crash.
-        return reject(
-            engine,
-            client,
-            cmd,
-            out,
-            Error::internal("command has no handler"),
-        );
+        return reject(engine, cmd, out, Error::internal("command has no handler"));
     };
 
     if client.reply_mode == ReplyMode::SkipNext {
@@ -80,24 +73,10 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     let started = std::time::Instant::now();
     let now_ms = crate::util::now_ms();
     let guards = engine.keyspace.lock(&locks);
-    let keys = Keys::new(
-        engine,
-        guards,
-        client.db,
-        now_ms,
-        !client.no_touch || def.name == "touch",
-    );
-    let mut ctx = Ctx {
-        keys,
-        out,
-        client,
-        engine,
-        cmd,
-    };
+    let keys = Keys::new(engine, guards, client.db, now_ms, !client.no_touch || def.name == "touch");
+    let mut ctx = Ctx { keys, out, client, engine, cmd };
     let result = handler(&mut ctx, argv);
-    let Ctx {
-        keys, out, client, ..
-    } = ctx;
+    let Ctx { keys, out, client, .. } = ctx;
     if let Err(e) = result {
         out.truncate(reply_start);
         out.error(e.text());
@@ -106,13 +85,14 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     let usec = started.elapsed().as_micros() as u64;
 
     let failed = out.error_count() > errors_before;
-    let stats = &mut client.stats;
-    stats.call(cmd.id, usec, failed);
-    stats.processed += 1;
-    stats.hits += effects.hits;
-    stats.misses += effects.misses;
-    stats.expired += effects.expired;
-    stats.dirty += effects.dirty;
+    engine.stats.local(|b| {
+        b.call(cmd.id, usec, failed);
+        b.add(Counter::CommandsProcessed, 1);
+        b.add(Counter::KeyspaceHits, effects.hits);
+        b.add(Counter::KeyspaceMisses, effects.misses);
+        b.add(Counter::ExpiredKeys, effects.expired);
+        b.add(Counter::Dirty, effects.dirty);
+    });
     record_errors(engine, out);
     client.shared.last_cmd.store(cmd.id + 1, Relaxed);
     client.shared.db.store(client.db, Relaxed);
@@ -133,12 +113,7 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
 }
 
 /// Which shards `cmd` needs.
-fn lock_set(
-    engine: &Engine,
-    client: &Client,
-    cmd: &Resolved,
-    argv: &[&[u8]],
-) -> Result<LockSet, Error> {
+fn lock_set(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]]) -> Result<LockSet, Error> {
     let mut set = LockSet::new();
     match cmd.def.lock {
         Lock::None => {}
@@ -153,23 +128,15 @@ fn lock_set(
                 set.add_db(db);
             }
         }
-        Lock::Custom(f) => {
-            return f(client.db, argv, engine.keyspace.databases()).map_err(Error::coded)
-        }
+        Lock::Custom(f) => return f(client.db, argv, engine.keyspace.databases()).map_err(Error::coded),
     }
     Ok(set)
 }
 
 /// Replies with an error for a command that was refused before running.
-fn reject(
-    engine: &Engine,
-    client: &mut Client,
-    cmd: &Resolved,
-    out: &mut Reply,
-    e: Error,
-) -> Outcome {
+fn reject(engine: &Engine, cmd: &Resolved, out: &mut Reply, e: Error) -> Outcome {
     out.error(e.text());
-    client.stats.rejected(cmd.id);
+    engine.stats.local(|b| b.rejected(cmd.id));
     record_errors(engine, out);
     Outcome::Continue
 }
@@ -220,12 +187,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn client(engine: &Engine) -> Client {
-        Client::new(
-            engine
-                .clients
-                .register("127.0.0.1:1".into(), "127.0.0.1:6379".into(), -1),
-            true,
-        )
+        Client::new(engine.clients.register("127.0.0.1:1".into(), "127.0.0.1:6379".into(), -1), true)
     }
 
     #[test]
@@ -236,36 +198,18 @@ pub(crate) mod tests {
             run(&e, &mut c, &["foo", "a", "b"]),
             "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n"
         );
-        assert_eq!(
-            run(&e, &mut c, &["foo"]),
-            "-ERR unknown command 'foo', with args beginning with: \r\n"
-        );
-        assert_eq!(
-            run(&e, &mut c, &["GET"]),
-            "-ERR wrong number of arguments for 'get' command\r\n"
-        );
-        assert_eq!(
-            run(&e, &mut c, &["config", "nope"]),
-            "-ERR unknown subcommand 'nope'. Try CONFIG HELP.\r\n"
-        );
-        assert_eq!(
-            run(&e, &mut c, &["config"]),
-            "-ERR wrong number of arguments for 'config' command\r\n"
-        );
+        assert_eq!(run(&e, &mut c, &["foo"]), "-ERR unknown command 'foo', with args beginning with: \r\n");
+        assert_eq!(run(&e, &mut c, &["GET"]), "-ERR wrong number of arguments for 'get' command\r\n");
+        assert_eq!(run(&e, &mut c, &["config", "nope"]), "-ERR unknown subcommand 'nope'. Try CONFIG HELP.\r\n");
+        assert_eq!(run(&e, &mut c, &["config"]), "-ERR wrong number of arguments for 'config' command\r\n");
     }
 
     #[test]
     fn noauth_until_authenticated() {
         let e = Engine::for_tests();
         let mut c = Client::new(e.clients.register("a".into(), "b".into(), -1), false);
-        assert_eq!(
-            run(&e, &mut c, &["get", "x"]),
-            "-NOAUTH Authentication required.\r\n"
-        );
-        assert_eq!(
-            run(&e, &mut c, &["ping"]),
-            "-NOAUTH Authentication required.\r\n"
-        );
+        assert_eq!(run(&e, &mut c, &["get", "x"]), "-NOAUTH Authentication required.\r\n");
+        assert_eq!(run(&e, &mut c, &["ping"]), "-NOAUTH Authentication required.\r\n");
     }
 
     #[test]

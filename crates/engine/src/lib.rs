@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod exec;
+pub mod expire;
 pub mod keyspace;
 pub mod notify;
 pub mod stats;

@@ -19,8 +19,7 @@ pub const KEY_MISS: u32 = 1 << 11; // m (not part of A)
 pub const MODULE: u32 = 1 << 12; // d
 pub const NEW: u32 = 1 << 13; // n (not part of A)
 /// `A`: every class but key-miss and new.
-pub const ALL: u32 =
-    GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
 /// One keyspace event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,12 +79,7 @@ pub fn flags_to_string(flags: u32) -> String {
             }
         }
     }
-    for (bit, c) in [
-        (KEYSPACE, 'K'),
-        (KEYEVENT, 'E'),
-        (KEY_MISS, 'm'),
-        (NEW, 'n'),
-    ] {
+    for (bit, c) in [(KEYSPACE, 'K'), (KEYEVENT, 'E'), (KEY_MISS, 'm'), (NEW, 'n')] {
         if flags & bit != 0 {
             s.push(c);
         }

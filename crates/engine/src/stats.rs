@@ -1,9 +1,44 @@
-//! Server statistics for INFO: global counters, and per-client accumulators that are folded
-//! into them in batches so that the hot path does no atomic read-modify-write per command.
+//! Server statistics for INFO.
+//!
+//! Counting must not cost the hot path an atomic read-modify-write per command (on a shared
+//! cache line that ping-pongs between cores). So each thread counts into a block of its own —
+//! written only by that thread, with plain relaxed loads and stores — and INFO adds the blocks
+//! up. CONFIG RESETSTAT cannot zero other threads' blocks safely, so it records a baseline
+//! that later readings subtract.
 
 use parking_lot::Mutex;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+/// The counters kept per thread, by index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Counter {
+    CommandsProcessed,
+    KeyspaceHits,
+    KeyspaceMisses,
+    ExpiredKeys,
+    NetInputBytes,
+    NetOutputBytes,
+    ReadsProcessed,
+    WritesProcessed,
+    /// Changes since the last save (`rdb_changes_since_last_save`).
+    Dirty,
+    ErrorReplies,
+    ConnectionsReceived,
+    RejectedConnections,
+    QueryBufferLimitDisconnections,
+    OutputBufferLimitDisconnections,
+    ExpiredTimeCapReached,
+    ExpireCycleCpuMs,
+    EvictedKeys,
+    UnexpectedErrorReplies,
+    DumpPayloadSanitizations,
+}
+
+const COUNTERS: usize = Counter::DumpPayloadSanitizations as usize + 1;
 
 /// Counters of one command (INFO commandstats).
 #[derive(Default)]
@@ -14,48 +49,137 @@ pub struct CommandCounters {
     pub failed_calls: AtomicU64,
 }
 
-/// Global counters, Valkey's INFO stats field names.
-#[derive(Default)]
-pub struct Stats {
-    pub total_connections_received: AtomicU64,
-    pub rejected_connections: AtomicU64,
-    pub total_commands_processed: AtomicU64,
-    pub total_net_input_bytes: AtomicU64,
-    pub total_net_output_bytes: AtomicU64,
-    pub total_reads_processed: AtomicU64,
-    pub total_writes_processed: AtomicU64,
-    pub expired_keys: AtomicU64,
-    pub expired_time_cap_reached_count: AtomicU64,
-    pub expire_cycle_cpu_milliseconds: AtomicU64,
-    pub evicted_keys: AtomicU64,
-    pub keyspace_hits: AtomicU64,
-    pub keyspace_misses: AtomicU64,
-    pub total_error_replies: AtomicU64,
-    pub unexpected_error_replies: AtomicU64,
-    pub dump_payload_sanitizations: AtomicU64,
-    pub client_query_buffer_limit_disconnections: AtomicU64,
-    pub client_output_buffer_limit_disconnections: AtomicU64,
-    /// Per command id (see `CommandTable`).
-    pub commands: Box<[CommandCounters]>,
-    /// Error replies per error code (INFO errorstats).
-    pub errors: Mutex<HashMap<String, u64>>,
-    /// Server-wide changes since the last save (`rdb_changes_since_last_save`).
-    pub dirty: AtomicU64,
+/// Totals of one command.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommandTotals {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
 }
 
-/// Distinct error codes tracked before the rest are folded (Valkey's `ERRORSTATS_LIMIT`).
+/// One thread's counters. Only its thread writes it.
+pub struct StatBlock {
+    counters: [AtomicU64; COUNTERS],
+    commands: Box<[CommandCounters]>,
+}
+
+#[inline]
+fn bump(a: &AtomicU64, n: u64) {
+    // Single writer: a plain load and store, no locked instruction.
+    a.store(a.load(Relaxed).wrapping_add(n), Relaxed);
+}
+
+impl StatBlock {
+    #[inline]
+    pub fn add(&self, c: Counter, n: u64) {
+        if n != 0 {
+            bump(&self.counters[c as usize], n);
+        }
+    }
+
+    /// Records one call of command `id`.
+    #[inline]
+    pub fn call(&self, id: usize, usec: u64, failed: bool) {
+        if let Some(c) = self.commands.get(id) {
+            bump(&c.calls, 1);
+            bump(&c.usec, usec);
+            if failed {
+                bump(&c.failed_calls, 1);
+            }
+        }
+    }
+
+    pub fn rejected(&self, id: usize) {
+        if let Some(c) = self.commands.get(id) {
+            bump(&c.rejected_calls, 1);
+        }
+    }
+}
+
+static NEXT_STATS_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// This thread's block for each engine it has served (normally exactly one).
+    static LOCAL: RefCell<Vec<(u64, Arc<StatBlock>)>> = const { RefCell::new(Vec::new()) };
+}
+
+pub struct Stats {
+    id: u64,
+    commands: usize,
+    blocks: Mutex<Vec<Arc<StatBlock>>>,
+    baseline: Mutex<([u64; COUNTERS], Vec<CommandTotals>)>,
+    /// Error replies per error code (INFO errorstats); errors are rare enough for a lock.
+    errors: Mutex<HashMap<String, u64>>,
+}
+
+/// Distinct error codes tracked (Valkey's `ERRORSTATS_LIMIT`).
 const ERRORSTATS_LIMIT: usize = 128;
 
 impl Stats {
     pub fn new(commands: usize) -> Stats {
         Stats {
-            commands: (0..commands).map(|_| CommandCounters::default()).collect(),
-            ..Default::default()
+            id: NEXT_STATS_ID.fetch_add(1, Relaxed),
+            commands,
+            blocks: Mutex::new(Vec::new()),
+            baseline: Mutex::new(([0; COUNTERS], vec![CommandTotals::default(); commands])),
+            errors: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Runs `f` with the calling thread's block.
+    #[inline]
+    pub fn local<R>(&self, f: impl FnOnce(&StatBlock) -> R) -> R {
+        LOCAL.with(|l| {
+            if let Some((_, b)) = l.borrow().iter().find(|(id, _)| *id == self.id) {
+                return f(b);
+            }
+            let block = Arc::new(StatBlock {
+                counters: std::array::from_fn(|_| AtomicU64::new(0)),
+                commands: (0..self.commands).map(|_| CommandCounters::default()).collect(),
+            });
+            self.blocks.lock().push(block.clone());
+            l.borrow_mut().push((self.id, block.clone()));
+            f(&block)
+        })
+    }
+
+    pub fn add(&self, c: Counter, n: u64) {
+        self.local(|b| b.add(c, n));
+    }
+
+    /// The total of a counter since start (or the last RESETSTAT).
+    pub fn get(&self, c: Counter) -> u64 {
+        let raw: u64 = self.blocks.lock().iter().map(|b| b.counters[c as usize].load(Relaxed)).sum();
+        raw.wrapping_sub(self.baseline.lock().0[c as usize])
+    }
+
+    /// Changes since the last save; not affected by RESETSTAT.
+    pub fn dirty(&self) -> u64 {
+        self.blocks.lock().iter().map(|b| b.counters[Counter::Dirty as usize].load(Relaxed)).sum()
+    }
+
+    pub fn command(&self, id: usize) -> CommandTotals {
+        let mut t = CommandTotals::default();
+        for b in self.blocks.lock().iter() {
+            if let Some(c) = b.commands.get(id) {
+                t.calls += c.calls.load(Relaxed);
+                t.usec += c.usec.load(Relaxed);
+                t.rejected_calls += c.rejected_calls.load(Relaxed);
+                t.failed_calls += c.failed_calls.load(Relaxed);
+            }
+        }
+        let base = self.baseline.lock().1.get(id).copied().unwrap_or_default();
+        CommandTotals {
+            calls: t.calls.wrapping_sub(base.calls),
+            usec: t.usec.wrapping_sub(base.usec),
+            rejected_calls: t.rejected_calls.wrapping_sub(base.rejected_calls),
+            failed_calls: t.failed_calls.wrapping_sub(base.failed_calls),
         }
     }
 
     pub fn record_error(&self, code: &str) {
-        self.total_error_replies.fetch_add(1, Relaxed);
+        self.add(Counter::ErrorReplies, 1);
         let mut errors = self.errors.lock();
         if errors.len() >= ERRORSTATS_LIMIT && !errors.contains_key(code) {
             return;
@@ -63,115 +187,64 @@ impl Stats {
         *errors.entry(code.to_string()).or_default() += 1;
     }
 
-    /// CONFIG RESETSTAT.
+    /// Error counts by code, sorted by code.
+    pub fn errors(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self.errors.lock().iter().map(|(k, v)| (k.clone(), *v)).collect();
+        v.sort();
+        v
+    }
+
+    /// CONFIG RESETSTAT: later readings start from zero (dirty is not a statistic and stays).
     pub fn reset(&self) {
-        for c in [
-            &self.total_connections_received,
-            &self.rejected_connections,
-            &self.total_commands_processed,
-            &self.total_net_input_bytes,
-            &self.total_net_output_bytes,
-            &self.total_reads_processed,
-            &self.total_writes_processed,
-            &self.expired_keys,
-            &self.expired_time_cap_reached_count,
-            &self.expire_cycle_cpu_milliseconds,
-            &self.evicted_keys,
-            &self.keyspace_hits,
-            &self.keyspace_misses,
-            &self.total_error_replies,
-            &self.unexpected_error_replies,
-            &self.dump_payload_sanitizations,
-            &self.client_query_buffer_limit_disconnections,
-            &self.client_output_buffer_limit_disconnections,
-        ] {
-            c.store(0, Relaxed);
+        let mut raw = [0u64; COUNTERS];
+        let mut cmds = vec![CommandTotals::default(); self.commands];
+        for b in self.blocks.lock().iter() {
+            for (i, c) in b.counters.iter().enumerate() {
+                raw[i] += c.load(Relaxed);
+            }
+            for (i, c) in b.commands.iter().enumerate() {
+                cmds[i].calls += c.calls.load(Relaxed);
+                cmds[i].usec += c.usec.load(Relaxed);
+                cmds[i].rejected_calls += c.rejected_calls.load(Relaxed);
+                cmds[i].failed_calls += c.failed_calls.load(Relaxed);
+            }
         }
-        for c in self.commands.iter() {
-            c.calls.store(0, Relaxed);
-            c.usec.store(0, Relaxed);
-            c.rejected_calls.store(0, Relaxed);
-            c.failed_calls.store(0, Relaxed);
-        }
+        raw[Counter::Dirty as usize] = 0;
+        *self.baseline.lock() = (raw, cmds);
         self.errors.lock().clear();
     }
 }
 
-/// One command's pending counts in a [`LocalStats`].
-#[derive(Clone, Copy, Default)]
-struct PendingCommand {
-    id: usize,
-    calls: u64,
-    usec: u64,
-    rejected: u64,
-    failed: u64,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Counts kept by one connection between flushes.
-#[derive(Default)]
-pub struct LocalStats {
-    commands: Vec<PendingCommand>,
-    pub processed: u64,
-    pub hits: u64,
-    pub misses: u64,
-    pub expired: u64,
-    pub net_in: u64,
-    pub net_out: u64,
-    pub reads: u64,
-    pub writes: u64,
-    pub dirty: u64,
-}
-
-impl LocalStats {
-    fn slot(&mut self, id: usize) -> &mut PendingCommand {
-        match self.commands.iter().position(|c| c.id == id) {
-            Some(i) => &mut self.commands[i],
-            None => {
-                self.commands.push(PendingCommand {
-                    id,
-                    ..Default::default()
-                });
-                self.commands.last_mut().expect("just pushed")
-            }
+    #[test]
+    fn threads_count_into_their_own_blocks_and_reset_uses_a_baseline() {
+        let s = Arc::new(Stats::new(3));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        s.add(Counter::CommandsProcessed, 1);
+                        s.local(|b| b.call(1, 2, false));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
         }
-    }
-
-    pub fn call(&mut self, id: usize, usec: u64, failed: bool) {
-        let s = self.slot(id);
-        s.calls += 1;
-        s.usec += usec;
-        s.failed += u64::from(failed);
-    }
-
-    pub fn rejected(&mut self, id: usize) {
-        self.slot(id).rejected += 1;
-    }
-
-    /// Adds everything into the global counters and starts over.
-    pub fn flush(&mut self, stats: &Stats) {
-        for c in self.commands.drain(..) {
-            if let Some(g) = stats.commands.get(c.id) {
-                g.calls.fetch_add(c.calls, Relaxed);
-                g.usec.fetch_add(c.usec, Relaxed);
-                g.rejected_calls.fetch_add(c.rejected, Relaxed);
-                g.failed_calls.fetch_add(c.failed, Relaxed);
-            }
-        }
-        for (local, global) in [
-            (&mut self.processed, &stats.total_commands_processed),
-            (&mut self.hits, &stats.keyspace_hits),
-            (&mut self.misses, &stats.keyspace_misses),
-            (&mut self.expired, &stats.expired_keys),
-            (&mut self.net_in, &stats.total_net_input_bytes),
-            (&mut self.net_out, &stats.total_net_output_bytes),
-            (&mut self.reads, &stats.total_reads_processed),
-            (&mut self.writes, &stats.total_writes_processed),
-            (&mut self.dirty, &stats.dirty),
-        ] {
-            if *local != 0 {
-                global.fetch_add(*local, Relaxed);
-                *local = 0;
-            }
-        }
+        assert_eq!(s.get(Counter::CommandsProcessed), 4000);
+        assert_eq!(s.command(1).calls, 4000);
+        assert_eq!(s.command(1).usec, 8000);
+        s.add(Counter::Dirty, 5);
+        s.reset();
+        assert_eq!(s.get(Counter::CommandsProcessed), 0);
+        assert_eq!(s.command(1), CommandTotals::default());
+        assert_eq!(s.dirty(), 5);
+        s.add(Counter::CommandsProcessed, 2);
+        assert_eq!(s.get(Counter::CommandsProcessed), 2);
     }
 }

@@ -22,9 +22,7 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
         if !b.is_ascii_digit() {
             return None;
         }
-        magnitude = magnitude
-            .checked_mul(10)?
-            .checked_add(u64::from(b - b'0'))?;
+        magnitude = magnitude.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
     }
     if negative {
         if magnitude > i64::MAX as u64 + 1 {
@@ -131,15 +129,8 @@ fn push_shortest(out: &mut Vec<u8>, v: f64) {
     // Rust's `{:e}` prints the shortest digits that round-trip: "d.ddddde-7".
     let _ = write!(sci, "{:e}", v.abs());
     let e_pos = sci.iter().position(|&b| b == b'e').unwrap_or(sci.len());
-    let digits: Vec<u8> = sci[..e_pos]
-        .iter()
-        .copied()
-        .filter(|b| b.is_ascii_digit())
-        .collect();
-    let exp10: i32 = std::str::from_utf8(&sci[e_pos + 1..])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let digits: Vec<u8> = sci[..e_pos].iter().copied().filter(|b| b.is_ascii_digit()).collect();
+    let exp10: i32 = std::str::from_utf8(&sci[e_pos + 1..]).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     let ndigits = digits.len() as i32;
     // fpconv's K: the value is digits * 10^K.
     let k = exp10 - (ndigits - 1);
@@ -149,14 +140,14 @@ fn push_shortest(out: &mut Vec<u8>, v: f64) {
     let exp = (k + ndigits - 1).abs();
     if k >= 0 && exp < ndigits + 7 {
         out.extend_from_slice(&digits);
-        out.extend(std::iter::repeat(b'0').take(k as usize));
+        out.extend(std::iter::repeat_n(b'0', k as usize));
         return;
     }
     if k < 0 && (k > -7 || exp < 4) {
         let offset = ndigits + k;
         if offset <= 0 {
             out.extend_from_slice(b"0.");
-            out.extend(std::iter::repeat(b'0').take((-offset) as usize));
+            out.extend(std::iter::repeat_n(b'0', (-offset) as usize));
             out.extend_from_slice(&digits);
         } else {
             out.extend_from_slice(&digits[..offset as usize]);

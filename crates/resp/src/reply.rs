@@ -40,11 +40,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(resp3: bool) -> Self {
-        Reply {
-            buf: Vec::with_capacity(16 * 1024),
-            resp3,
-            errors: Vec::new(),
-        }
+        Reply { buf: Vec::with_capacity(16 * 1024), resp3, errors: Vec::new() }
     }
 
     pub fn is_resp3(&self) -> bool {
@@ -129,10 +125,7 @@ impl Reply {
         let text = text.strip_prefix(b"-").unwrap_or(text);
         self.buf.push(b'-');
         let start = self.buf.len();
-        self.buf.extend(
-            text.iter()
-                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-        );
+        self.buf.extend(text.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
         self.buf.extend_from_slice(b"\r\n");
         let code_end = text.iter().position(|&b| b == b' ').unwrap_or(text.len());
         let code = String::from_utf8_lossy(&self.buf[start..start + code_end]).into_owned();
@@ -228,8 +221,7 @@ impl Reply {
     /// `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
     pub fn boolean(&mut self, v: bool) {
         if self.resp3 {
-            self.buf
-                .extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
+            self.buf.extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(i64::from(v));
         }
@@ -263,10 +255,7 @@ impl Reply {
 
     /// Starts an aggregate whose length will be known only after its elements are written.
     pub fn deferred(&mut self, kind: Aggregate) -> DeferredLen {
-        DeferredLen {
-            pos: self.buf.len(),
-            kind,
-        }
+        DeferredLen { pos: self.buf.len(), kind }
     }
 
     /// Writes the header of a deferred aggregate now that `len` (elements, or pairs for a
@@ -303,10 +292,7 @@ mod tests {
         let mut r3 = Reply::new(true);
         f(&mut r2);
         f(&mut r3);
-        (
-            String::from_utf8(r2.as_bytes().to_vec()).unwrap(),
-            String::from_utf8(r3.as_bytes().to_vec()).unwrap(),
-        )
+        (String::from_utf8(r2.as_bytes().to_vec()).unwrap(), String::from_utf8(r3.as_bytes().to_vec()).unwrap())
     }
 
     #[test]
@@ -315,18 +301,9 @@ mod tests {
         assert_eq!(both(|r| r.null_array()), ("*-1\r\n".into(), "_\r\n".into()));
         assert_eq!(both(|r| r.map(2)), ("*4\r\n".into(), "%2\r\n".into()));
         assert_eq!(both(|r| r.set(3)), ("*3\r\n".into(), "~3\r\n".into()));
-        assert_eq!(
-            both(|r| r.double(1.5)),
-            ("$3\r\n1.5\r\n".into(), ",1.5\r\n".into())
-        );
-        assert_eq!(
-            both(|r| r.boolean(true)),
-            (":1\r\n".into(), "#t\r\n".into())
-        );
-        assert_eq!(
-            both(|r| r.verbatim("txt", b"hi")),
-            ("$2\r\nhi\r\n".into(), "=6\r\ntxt:hi\r\n".into())
-        );
+        assert_eq!(both(|r| r.double(1.5)), ("$3\r\n1.5\r\n".into(), ",1.5\r\n".into()));
+        assert_eq!(both(|r| r.boolean(true)), (":1\r\n".into(), "#t\r\n".into()));
+        assert_eq!(both(|r| r.verbatim("txt", b"hi")), ("$2\r\nhi\r\n".into(), "=6\r\ntxt:hi\r\n".into()));
     }
 
     #[test]
@@ -334,14 +311,8 @@ mod tests {
         let mut r = Reply::new(false);
         r.error("WRONGTYPE bad\r\nthing");
         r.err("syntax error");
-        assert_eq!(
-            r.as_bytes(),
-            b"-WRONGTYPE bad  thing\r\n-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            r.take_errors(),
-            vec!["WRONGTYPE".to_string(), "ERR".to_string()]
-        );
+        assert_eq!(r.as_bytes(), b"-WRONGTYPE bad  thing\r\n-ERR syntax error\r\n");
+        assert_eq!(r.take_errors(), vec!["WRONGTYPE".to_string(), "ERR".to_string()]);
         assert!(r.take_errors().is_empty());
     }
 

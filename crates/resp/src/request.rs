@@ -38,10 +38,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            proto_max_bulk_len: 512 * 1024 * 1024,
-            auth_required: false,
-        }
+        Limits { proto_max_bulk_len: 512 * 1024 * 1024, auth_required: false }
     }
 }
 
@@ -65,18 +62,10 @@ impl ProtocolError {
     pub fn message(&self) -> Vec<u8> {
         let text: &[u8] = match self {
             ProtocolError::TooBigInlineRequest => b"ERR Protocol error: too big inline request",
-            ProtocolError::TooBigMultibulkCount => {
-                b"ERR Protocol error: too big mbulk count string"
-            }
-            ProtocolError::InvalidMultibulkLength => {
-                b"ERR Protocol error: invalid multibulk length"
-            }
-            ProtocolError::UnauthenticatedMultibulkLength => {
-                b"ERR Protocol error: unauthenticated multibulk length"
-            }
-            ProtocolError::UnauthenticatedBulkLength => {
-                b"ERR Protocol error: unauthenticated bulk length"
-            }
+            ProtocolError::TooBigMultibulkCount => b"ERR Protocol error: too big mbulk count string",
+            ProtocolError::InvalidMultibulkLength => b"ERR Protocol error: invalid multibulk length",
+            ProtocolError::UnauthenticatedMultibulkLength => b"ERR Protocol error: unauthenticated multibulk length",
+            ProtocolError::UnauthenticatedBulkLength => b"ERR Protocol error: unauthenticated bulk length",
             ProtocolError::TooBigBulkCount => b"ERR Protocol error: too big bulk count string",
             ProtocolError::ExpectedDollar(got) => {
                 let mut m = b"ERR Protocol error: expected '$', got '".to_vec();
@@ -192,6 +181,16 @@ impl RequestParser {
         }
     }
 
+    /// Argument `i` of the request just parsed.
+    #[inline]
+    pub fn arg<'b>(&'b self, buf: &'b [u8], i: usize) -> &'b [u8] {
+        if self.is_inline {
+            &self.inline[i]
+        } else {
+            &buf[self.ranges[i].clone()]
+        }
+    }
+
     /// Fills `out` with the arguments of the request just parsed.
     pub fn args<'b>(&'b self, buf: &'b [u8], out: &mut Vec<&'b [u8]>) {
         out.clear();
@@ -230,8 +229,7 @@ impl RequestParser {
     /// When a bulk argument is being received, how many more bytes complete it (header parsed,
     /// payload partly here). Lets the connection size its next read for big arguments.
     pub fn bytes_needed_hint(&self, buf_len: usize) -> Option<usize> {
-        self.pending_bulk
-            .map(|len| (self.pos + len + 2).saturating_sub(buf_len))
+        self.pending_bulk.map(|len| (self.pos + len + 2).saturating_sub(buf_len))
     }
 
     /// Resets all state, e.g. after the connection's buffer was discarded.
@@ -267,9 +265,7 @@ impl RequestParser {
     fn parse_multibulk_count(&mut self, buf: &[u8], limits: &Limits) -> Parsed {
         let line = match header_line(buf, self.pos) {
             Ok(line) => line,
-            Err(HeaderIncomplete::TooLong) => {
-                return Parsed::Error(ProtocolError::TooBigMultibulkCount)
-            }
+            Err(HeaderIncomplete::TooLong) => return Parsed::Error(ProtocolError::TooBigMultibulkCount),
             Err(HeaderIncomplete::NeedMore) => return Parsed::Incomplete,
         };
         let count = match parse_i64(&buf[self.pos + 1..line]) {
@@ -301,9 +297,7 @@ impl RequestParser {
                 None => {
                     let line = match header_line(buf, self.pos) {
                         Ok(line) => line,
-                        Err(HeaderIncomplete::TooLong) => {
-                            return Parsed::Error(ProtocolError::TooBigBulkCount)
-                        }
+                        Err(HeaderIncomplete::TooLong) => return Parsed::Error(ProtocolError::TooBigBulkCount),
                         Err(HeaderIncomplete::NeedMore) => {
                             self.state = State::Multibulk { remaining };
                             return Parsed::Incomplete;
@@ -357,11 +351,16 @@ fn header_line(buf: &[u8], from: usize) -> Result<usize, HeaderIncomplete> {
     }
 }
 
+/// A quoted argument that is not closed, or a closing quote followed by something other
+/// than a space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnbalancedQuotes;
+
 /// Splits an inline command line into arguments the way `valkey-cli` and Valkey's inline
 /// protocol do: whitespace-separated words, `"double quoted"` with C-like escapes (`\n`, `\r`,
 /// `\t`, `\b`, `\a`, `\xHH`), `'single quoted'` where only `\'` is special. A closing quote must
 /// be followed by whitespace or the end of the line.
-pub fn split_inline_args(line: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), ()> {
+pub fn split_inline_args(line: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), UnbalancedQuotes> {
     let at = |i: usize| line.get(i).copied().unwrap_or(0);
     let mut i = 0;
     loop {
@@ -391,12 +390,12 @@ pub fn split_inline_args(line: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), ()> 
                     });
                 } else if c == b'"' {
                     if i + 1 < line.len() && !is_c_space(line[i + 1]) {
-                        return Err(());
+                        return Err(UnbalancedQuotes);
                     }
                     i += 1;
                     break;
                 } else if i >= line.len() {
-                    return Err(());
+                    return Err(UnbalancedQuotes);
                 } else {
                     current.push(c);
                 }
@@ -406,12 +405,12 @@ pub fn split_inline_args(line: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), ()> 
                     current.push(b'\'');
                 } else if c == b'\'' {
                     if i + 1 < line.len() && !is_c_space(line[i + 1]) {
-                        return Err(());
+                        return Err(UnbalancedQuotes);
                     }
                     i += 1;
                     break;
                 } else if i >= line.len() {
-                    return Err(());
+                    return Err(UnbalancedQuotes);
                 } else {
                     current.push(c);
                 }
@@ -477,18 +476,13 @@ mod tests {
 
     #[test]
     fn multibulk_and_inline_pipeline() {
-        let cmds =
-            parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n\r\n*1\r\n$4\r\nPING\r\n").unwrap();
-        assert_eq!(
-            cmds,
-            vec![words(&["GET", "k"]), words(&["PING"]), words(&["PING"])]
-        );
+        let cmds = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n\r\n*1\r\n$4\r\nPING\r\n").unwrap();
+        assert_eq!(cmds, vec![words(&["GET", "k"]), words(&["PING"]), words(&["PING"])]);
     }
 
     #[test]
     fn byte_by_byte_feeding_gives_the_same_commands() {
-        let input =
-            b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nva\r\nl\r\nset  'a b' \"c\\x41\\n\"\r\n";
+        let input = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nva\r\nl\r\nset  'a b' \"c\\x41\\n\"\r\n";
         let mut p = RequestParser::new();
         let limits = Limits::default();
         let mut got = Vec::new();
@@ -538,50 +532,20 @@ mod tests {
 
     #[test]
     fn empty_and_negative_multibulk_are_ignored() {
-        assert_eq!(
-            parse_all(b"*0\r\n*-10\r\n\r\n").unwrap(),
-            Vec::<Vec<Vec<u8>>>::new()
-        );
+        assert_eq!(parse_all(b"*0\r\n*-10\r\n\r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
     }
 
     #[test]
     fn valkey_protocol_errors() {
-        assert_eq!(
-            parse_all(b"*3000000000\r\n"),
-            Err(ProtocolError::InvalidMultibulkLength)
-        );
-        assert_eq!(
-            parse_all(b"*x\r\n"),
-            Err(ProtocolError::InvalidMultibulkLength)
-        );
-        assert_eq!(
-            parse_all(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n"),
-            Err(ProtocolError::ExpectedDollar(b'f'))
-        );
-        assert_eq!(
-            parse_all(b"*3\r\n$3\r\nSET\r\n$-10\r\n"),
-            Err(ProtocolError::InvalidBulkLength)
-        );
-        assert_eq!(
-            parse_all(b"*3\r\n$3\r\nSET\r\n$2000000000\r\n"),
-            Err(ProtocolError::InvalidBulkLength)
-        );
-        assert_eq!(
-            parse_all(b"*1\r\n$blabla\r\n"),
-            Err(ProtocolError::InvalidBulkLength)
-        );
-        assert_eq!(
-            parse_all(b"set \"\"\"test-key\"\"\" test-value\r\n"),
-            Err(ProtocolError::UnbalancedQuotes)
-        );
-        assert_eq!(
-            parse_all(b"get \"abc\r\n"),
-            Err(ProtocolError::UnbalancedQuotes)
-        );
-        assert_eq!(
-            parse_all(b"get 'abc'x\r\n"),
-            Err(ProtocolError::UnbalancedQuotes)
-        );
+        assert_eq!(parse_all(b"*3000000000\r\n"), Err(ProtocolError::InvalidMultibulkLength));
+        assert_eq!(parse_all(b"*x\r\n"), Err(ProtocolError::InvalidMultibulkLength));
+        assert_eq!(parse_all(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n"), Err(ProtocolError::ExpectedDollar(b'f')));
+        assert_eq!(parse_all(b"*3\r\n$3\r\nSET\r\n$-10\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(parse_all(b"*3\r\n$3\r\nSET\r\n$2000000000\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(parse_all(b"*1\r\n$blabla\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(parse_all(b"set \"\"\"test-key\"\"\" test-value\r\n"), Err(ProtocolError::UnbalancedQuotes));
+        assert_eq!(parse_all(b"get \"abc\r\n"), Err(ProtocolError::UnbalancedQuotes));
+        assert_eq!(parse_all(b"get 'abc'x\r\n"), Err(ProtocolError::UnbalancedQuotes));
     }
 
     #[test]
@@ -591,7 +555,7 @@ mod tests {
         big[0] = b'*';
         assert_eq!(parse_all(&big), Err(ProtocolError::TooBigMultibulkCount));
         let mut bulk = b"*1\r\n$".to_vec();
-        bulk.extend(std::iter::repeat(b'1').take(INLINE_MAX_SIZE + 1));
+        bulk.extend(std::iter::repeat_n(b'1', INLINE_MAX_SIZE + 1));
         assert_eq!(parse_all(&bulk), Err(ProtocolError::TooBigBulkCount));
         // Just under the limit and without a newline: still waiting, no error.
         assert_eq!(parse_all(&vec![b'A'; INLINE_MAX_SIZE]).unwrap().len(), 0);
@@ -600,28 +564,13 @@ mod tests {
     #[test]
     fn limits_apply() {
         let mut p = RequestParser::new();
-        let tight = Limits {
-            proto_max_bulk_len: 4,
-            auth_required: false,
-        };
-        assert_eq!(
-            p.parse(b"*1\r\n$5\r\nhello\r\n", &tight),
-            Parsed::Error(ProtocolError::InvalidBulkLength)
-        );
-        let unauth = Limits {
-            auth_required: true,
-            ..Limits::default()
-        };
+        let tight = Limits { proto_max_bulk_len: 4, auth_required: false };
+        assert_eq!(p.parse(b"*1\r\n$5\r\nhello\r\n", &tight), Parsed::Error(ProtocolError::InvalidBulkLength));
+        let unauth = Limits { auth_required: true, ..Limits::default() };
         let mut p = RequestParser::new();
-        assert_eq!(
-            p.parse(b"*11\r\n", &unauth),
-            Parsed::Error(ProtocolError::UnauthenticatedMultibulkLength)
-        );
+        assert_eq!(p.parse(b"*11\r\n", &unauth), Parsed::Error(ProtocolError::UnauthenticatedMultibulkLength));
         let mut p = RequestParser::new();
-        assert_eq!(
-            p.parse(b"*1\r\n$16385\r\n", &unauth),
-            Parsed::Error(ProtocolError::UnauthenticatedBulkLength)
-        );
+        assert_eq!(p.parse(b"*1\r\n$16385\r\n", &unauth), Parsed::Error(ProtocolError::UnauthenticatedBulkLength));
     }
 
     #[test]

@@ -48,10 +48,7 @@ impl Value {
 fn line(buf: &[u8], pos: &mut usize) -> Result<std::ops::Range<usize>, ParseError> {
     let start = *pos;
     let rest = buf.get(start..).ok_or(ParseError::Incomplete)?;
-    let cr = rest
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .ok_or(ParseError::Incomplete)?;
+    let cr = rest.windows(2).position(|w| w == b"\r\n").ok_or(ParseError::Incomplete)?;
     *pos = start + cr + 2;
     Ok(start..start + cr)
 }
@@ -84,12 +81,7 @@ fn elements(buf: &[u8], pos: &mut usize, n: i64, depth: usize) -> Result<Vec<Val
     Ok(out)
 }
 
-fn pairs(
-    buf: &[u8],
-    pos: &mut usize,
-    n: i64,
-    depth: usize,
-) -> Result<Vec<(Value, Value)>, ParseError> {
+fn pairs(buf: &[u8], pos: &mut usize, n: i64, depth: usize) -> Result<Vec<(Value, Value)>, ParseError> {
     let n = usize::try_from(n).map_err(|_| ParseError::Invalid)?;
     let mut out = Vec::with_capacity(n.min(1024));
     for _ in 0..n {

@@ -14,12 +14,7 @@ pub static COMMANDS: &[Command] = &[
         flags: FAST | SENTINEL_OK,
         acl: CONN,
         handler: Some(ping),
-        doc: doc(
-            "Returns the server's liveliness response.",
-            "1.0.0",
-            "O(1)",
-            "[message]",
-        ),
+        doc: doc("Returns the server's liveliness response.", "1.0.0", "O(1)", "[message]"),
         ..Command::DEFAULT
     },
     Command {
@@ -92,12 +87,7 @@ pub static COMMANDS: &[Command] = &[
         flags: 0,
         acl: 0,
         subcommands: CLIENT_SUBCOMMANDS,
-        doc: doc(
-            "A container for client connection commands.",
-            "2.4.0",
-            "Depends on subcommand.",
-            "",
-        ),
+        doc: doc("A container for client connection commands.", "2.4.0", "Depends on subcommand.", ""),
         ..Command::DEFAULT
     },
 ];
@@ -105,19 +95,8 @@ pub static COMMANDS: &[Command] = &[
 /// Accepted for parity with Valkey's flag set; Kvasir has no sentinel mode.
 const SENTINEL_OK: u32 = 0;
 
-const fn doc(
-    summary: &'static str,
-    since: &'static str,
-    complexity: &'static str,
-    syntax: &'static str,
-) -> Doc {
-    Doc {
-        summary,
-        since,
-        group: "connection",
-        complexity,
-        syntax,
-    }
+const fn doc(summary: &'static str, since: &'static str, complexity: &'static str, syntax: &'static str) -> Doc {
+    Doc { summary, since, group: "connection", complexity, syntax }
 }
 
 const CLIENT_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
@@ -129,12 +108,7 @@ static CLIENT_SUBCOMMANDS: &[Command] = &[
         flags: NOSCRIPT | LOADING | STALE,
         acl: CONN,
         handler: Some(client_id),
-        doc: doc(
-            "Returns the unique client ID of the connection.",
-            "5.0.0",
-            "O(1)",
-            "",
-        ),
+        doc: doc("Returns the unique client ID of the connection.", "5.0.0", "O(1)", ""),
         ..Command::DEFAULT
     },
     Command {
@@ -143,12 +117,7 @@ static CLIENT_SUBCOMMANDS: &[Command] = &[
         flags: NOSCRIPT | LOADING | STALE,
         acl: CONN,
         handler: Some(client_setname),
-        doc: doc(
-            "Sets the connection name.",
-            "2.6.9",
-            "O(1)",
-            "connection-name",
-        ),
+        doc: doc("Sets the connection name.", "2.6.9", "O(1)", "connection-name"),
         ..Command::DEFAULT
     },
     Command {
@@ -166,12 +135,7 @@ static CLIENT_SUBCOMMANDS: &[Command] = &[
         flags: NOSCRIPT | LOADING | STALE,
         acl: CONN,
         handler: Some(client_reply),
-        doc: doc(
-            "Instructs the server whether to reply to commands.",
-            "3.2.0",
-            "O(1)",
-            "<ON | OFF | SKIP>",
-        ),
+        doc: doc("Instructs the server whether to reply to commands.", "3.2.0", "O(1)", "<ON | OFF | SKIP>"),
         ..Command::DEFAULT
     },
     Command {
@@ -180,12 +144,7 @@ static CLIENT_SUBCOMMANDS: &[Command] = &[
         flags: CLIENT_FLAGS,
         acl: CONN,
         handler: Some(client_no_evict),
-        doc: doc(
-            "Sets the client eviction mode of the connection.",
-            "7.0.0",
-            "O(1)",
-            "<ON | OFF>",
-        ),
+        doc: doc("Sets the client eviction mode of the connection.", "7.0.0", "O(1)", "<ON | OFF>"),
         ..Command::DEFAULT
     },
     Command {
@@ -222,12 +181,7 @@ static CLIENT_SUBCOMMANDS: &[Command] = &[
         flags: LOADING | STALE,
         acl: CONN,
         handler: Some(client_help),
-        doc: doc(
-            "Returns helpful text about the different subcommands.",
-            "5.0.0",
-            "O(1)",
-            "",
-        ),
+        doc: doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
         ..Command::DEFAULT
     },
 ];
@@ -281,8 +235,7 @@ fn select(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-const WRONGPASS: Error =
-    Error::coded_static("WRONGPASS invalid username-password pair or user is disabled.");
+const WRONGPASS: Error = Error::coded_static("WRONGPASS invalid username-password pair or user is disabled.");
 
 /// Checks a username/password pair against the (single, default) user.
 fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> Result<(), Error> {
@@ -345,17 +298,12 @@ fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             i += 3;
         } else if is(argv[i], "SETNAME") && more >= 1 {
             if !valid_name(argv[i + 1]) {
-                return Err(Error::err(
-                    "Client names cannot contain spaces, newlines or special characters.",
-                ));
+                return Err(Error::err("Client names cannot contain spaces, newlines or special characters."));
             }
             name = Some(argv[i + 1]);
             i += 2;
         } else {
-            return Err(Error::err(format!(
-                "Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(argv[i])
-            )));
+            return Err(Error::err(format!("Syntax error in HELLO option '{}'", String::from_utf8_lossy(argv[i]))));
         }
     }
     if let Some((user, pass)) = credentials {
@@ -371,29 +319,15 @@ fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         *ctx.client.shared.name.lock() = Some(n.to_vec());
     }
     ctx.client.resp3 = resp3;
-    ctx.client
-        .shared
-        .resp
-        .store(if resp3 { 3 } else { 2 }, Relaxed);
+    ctx.client.shared.resp.store(if resp3 { 3 } else { 2 }, Relaxed);
     ctx.out.set_resp3(resp3);
     let redis_compat = ctx.engine.config.get_bool("extended-redis-compatibility");
     let out = &mut *ctx.out;
     out.map(7);
     out.bulk(b"server");
-    out.bulk(if redis_compat {
-        b"redis" as &[u8]
-    } else {
-        b"valkey"
-    });
+    out.bulk(if redis_compat { b"redis" as &[u8] } else { b"valkey" });
     out.bulk(b"version");
-    out.bulk(
-        if redis_compat {
-            crate::REDIS_VERSION
-        } else {
-            crate::VALKEY_VERSION
-        }
-        .as_bytes(),
-    );
+    out.bulk(if redis_compat { crate::REDIS_VERSION } else { crate::VALKEY_VERSION }.as_bytes());
     out.bulk(b"proto");
     out.int(if resp3 { 3 } else { 2 });
     out.bulk(b"id");
@@ -415,15 +349,9 @@ fn client_id(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 fn client_setname(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let name = argv[2];
     if !valid_name(name) {
-        return Err(Error::err(
-            "Client names cannot contain spaces, newlines or special characters.",
-        ));
+        return Err(Error::err("Client names cannot contain spaces, newlines or special characters."));
     }
-    *ctx.client.shared.name.lock() = if name.is_empty() {
-        None
-    } else {
-        Some(name.to_vec())
-    };
+    *ctx.client.shared.name.lock() = if name.is_empty() { None } else { Some(name.to_vec()) };
     ctx.out.ok();
     Ok(())
 }
@@ -484,10 +412,7 @@ fn client_setinfo(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     } else if is(attr, "lib-ver") {
         &ctx.client.shared.lib_ver
     } else {
-        return Err(Error::err(format!(
-            "Unrecognized option '{}'",
-            String::from_utf8_lossy(attr)
-        )));
+        return Err(Error::err(format!("Unrecognized option '{}'", String::from_utf8_lossy(attr))));
     };
     if !valid_name(value) {
         return Err(Error::err(format!(
@@ -495,11 +420,7 @@ fn client_setinfo(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             String::from_utf8_lossy(attr).to_ascii_lowercase()
         )));
     }
-    *slot.lock() = if value.is_empty() {
-        None
-    } else {
-        Some(value.to_vec())
-    };
+    *slot.lock() = if value.is_empty() { None } else { Some(value.to_vec()) };
     ctx.out.ok();
     Ok(())
 }
@@ -580,20 +501,11 @@ mod tests {
         let mut c = client(&e);
         assert_eq!(run(&e, &mut c, &["PING"]), "+PONG\r\n");
         assert_eq!(run(&e, &mut c, &["ping", "hi"]), "$2\r\nhi\r\n");
-        assert_eq!(
-            run(&e, &mut c, &["ping", "a", "b"]),
-            "-ERR wrong number of arguments for 'ping' command\r\n"
-        );
+        assert_eq!(run(&e, &mut c, &["ping", "a", "b"]), "-ERR wrong number of arguments for 'ping' command\r\n");
         assert_eq!(run(&e, &mut c, &["echo", "x"]), "$1\r\nx\r\n");
         assert_eq!(run(&e, &mut c, &["select", "15"]), "+OK\r\n");
-        assert_eq!(
-            run(&e, &mut c, &["select", "16"]),
-            "-ERR DB index is out of range\r\n"
-        );
-        assert_eq!(
-            run(&e, &mut c, &["select", "x"]),
-            "-ERR value is not an integer or out of range\r\n"
-        );
+        assert_eq!(run(&e, &mut c, &["select", "16"]), "-ERR DB index is out of range\r\n");
+        assert_eq!(run(&e, &mut c, &["select", "x"]), "-ERR value is not an integer or out of range\r\n");
     }
 
     #[test]
@@ -601,23 +513,11 @@ mod tests {
         let e = Engine::for_tests();
         let mut c = client(&e);
         let r = run(&e, &mut c, &["hello", "3"]);
-        assert!(
-            r.starts_with("%7\r\n$6\r\nserver\r\n$6\r\nvalkey\r\n"),
-            "{r}"
-        );
+        assert!(r.starts_with("%7\r\n$6\r\nserver\r\n$6\r\nvalkey\r\n"), "{r}");
         assert!(c.resp3);
-        assert_eq!(
-            run(&e, &mut c, &["hello", "4"]),
-            "-NOPROTO unsupported protocol version\r\n"
-        );
-        assert_eq!(
-            run(&e, &mut c, &["hello", "x"]),
-            "-ERR Protocol version is not an integer or out of range\r\n"
-        );
-        assert_eq!(
-            run(&e, &mut c, &["hello", "2", "bogus"]),
-            "-ERR Syntax error in HELLO option 'bogus'\r\n"
-        );
+        assert_eq!(run(&e, &mut c, &["hello", "4"]), "-NOPROTO unsupported protocol version\r\n");
+        assert_eq!(run(&e, &mut c, &["hello", "x"]), "-ERR Protocol version is not an integer or out of range\r\n");
+        assert_eq!(run(&e, &mut c, &["hello", "2", "bogus"]), "-ERR Syntax error in HELLO option 'bogus'\r\n");
         assert!(run(&e, &mut c, &["hello", "2", "SETNAME", "me"]).starts_with("*14\r\n"));
         assert_eq!(run(&e, &mut c, &["client", "getname"]), "$2\r\nme\r\n");
     }
@@ -626,8 +526,9 @@ mod tests {
     fn auth_without_password_configured() {
         let e = Engine::for_tests();
         let mut c = client(&e);
-        assert!(run(&e, &mut c, &["auth", "x"])
-            .starts_with("-ERR AUTH <password> called without any password configured"));
+        assert!(
+            run(&e, &mut c, &["auth", "x"]).starts_with("-ERR AUTH <password> called without any password configured")
+        );
         assert_eq!(run(&e, &mut c, &["auth", "default", "x"]), "+OK\r\n");
         assert!(run(&e, &mut c, &["auth", "bob", "x"]).starts_with("-WRONGPASS"));
     }
@@ -642,17 +543,8 @@ mod tests {
             "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
         );
         assert_eq!(run(&e, &mut c, &["client", "setname", "ab"]), "+OK\r\n");
-        assert_eq!(
-            run(&e, &mut c, &["client", "setinfo", "lib-name", "redis-py"]),
-            "+OK\r\n"
-        );
-        assert_eq!(
-            run(&e, &mut c, &["client", "setinfo", "bad", "x"]),
-            "-ERR Unrecognized option 'bad'\r\n"
-        );
-        assert_eq!(
-            run(&e, &mut c, &["client", "no-touch", "maybe"]),
-            "-ERR syntax error\r\n"
-        );
+        assert_eq!(run(&e, &mut c, &["client", "setinfo", "lib-name", "redis-py"]), "+OK\r\n");
+        assert_eq!(run(&e, &mut c, &["client", "setinfo", "bad", "x"]), "-ERR Unrecognized option 'bad'\r\n");
+        assert_eq!(run(&e, &mut c, &["client", "no-touch", "maybe"]), "-ERR syntax error\r\n");
     }
 }

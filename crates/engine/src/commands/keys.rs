@@ -3,19 +3,8 @@
 use super::table::{acl, flags::*, keyflags, Command, Doc, KeySpec, Lock};
 use super::{CmdResult, Ctx};
 
-const fn doc(
-    summary: &'static str,
-    since: &'static str,
-    complexity: &'static str,
-    syntax: &'static str,
-) -> Doc {
-    Doc {
-        summary,
-        since,
-        group: "generic",
-        complexity,
-        syntax,
-    }
+const fn doc(summary: &'static str, since: &'static str, complexity: &'static str, syntax: &'static str) -> Doc {
+    Doc { summary, since, group: "generic", complexity, syntax }
 }
 
 pub static COMMANDS: &[Command] = &[

@@ -3,7 +3,9 @@
 //!
 //! One file per family; each declares its commands in a `COMMANDS` table (see `table.rs`).
 
+pub mod bits;
 pub mod connection;
+pub mod expire;
 pub mod keys;
 pub mod server;
 pub mod strings;
@@ -52,9 +54,7 @@ pub mod errors {
     use super::Error;
     use std::borrow::Cow::Borrowed;
 
-    pub const WRONGTYPE: Error = Error(Borrowed(
-        "WRONGTYPE Operation against a key holding the wrong kind of value",
-    ));
+    pub const WRONGTYPE: Error = Error(Borrowed("WRONGTYPE Operation against a key holding the wrong kind of value"));
     pub const SYNTAX: Error = Error(Borrowed("ERR syntax error"));
     pub const NOT_INTEGER: Error = Error(Borrowed("ERR value is not an integer or out of range"));
     pub const NOT_FLOAT: Error = Error(Borrowed("ERR value is not a valid float"));
@@ -62,15 +62,11 @@ pub mod errors {
     pub const NO_SUCH_KEY: Error = Error(Borrowed("ERR no such key"));
     pub const OUT_OF_RANGE: Error = Error(Borrowed("ERR index out of range"));
     pub const DB_INDEX: Error = Error(Borrowed("ERR DB index is out of range"));
-    pub const SAME_OBJECT: Error =
-        Error(Borrowed("ERR source and destination objects are the same"));
+    pub const SAME_OBJECT: Error = Error(Borrowed("ERR source and destination objects are the same"));
     pub const NOAUTH: Error = Error(Borrowed("NOAUTH Authentication required."));
-    pub const STRING_TOO_LONG: Error = Error(Borrowed(
-        "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
-    ));
+    pub const STRING_TOO_LONG: Error = Error(Borrowed("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
     pub const POSITIVE: Error = Error(Borrowed("ERR value is out of range, must be positive"));
-    pub const BIT_OFFSET: Error =
-        Error(Borrowed("ERR bit offset is not an integer or out of range"));
+    pub const BIT_OFFSET: Error = Error(Borrowed("ERR bit offset is not an integer or out of range"));
     pub const BIT_VALUE: Error = Error(Borrowed("ERR bit is not an integer or out of range"));
     pub const INVALID_CURSOR: Error = Error(Borrowed("ERR invalid cursor"));
 }
@@ -95,9 +91,7 @@ impl Ctx<'_> {
 }
 
 pub fn arity_error(full_name: &str) -> Error {
-    Error::err(format!(
-        "wrong number of arguments for '{full_name}' command"
-    ))
+    Error::err(format!("wrong number of arguments for '{full_name}' command"))
 }
 
 /// Parses an integer argument (`ERR value is not an integer or out of range` otherwise).
@@ -114,30 +108,19 @@ pub fn float_arg(a: &[u8]) -> Result<f64, Error> {
 /// strtod-compatible parse of the whole input: decimal, exponent, `inf`/`infinity` (any case,
 /// signed), hex floats are not accepted (Valkey rejects them in practice via its checks).
 pub fn parse_float(a: &[u8]) -> Option<f64> {
-    if a.is_empty()
-        || a.len() > 256
-        || a[0].is_ascii_whitespace()
-        || a[a.len() - 1].is_ascii_whitespace()
-    {
+    if a.is_empty() || a.len() > 256 || a[0].is_ascii_whitespace() || a[a.len() - 1].is_ascii_whitespace() {
         return None;
     }
     let s = std::str::from_utf8(a).ok()?;
     let lower = s.to_ascii_lowercase();
     let unsigned = lower.strip_prefix(['+', '-']).unwrap_or(&lower);
     if unsigned == "inf" || unsigned == "infinity" {
-        return Some(if lower.starts_with('-') {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        });
+        return Some(if lower.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY });
     }
     if unsigned.starts_with("nan") || unsigned.starts_with("0x") {
         return None;
     }
-    if !unsigned
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'))
-    {
+    if !unsigned.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-')) {
         return None;
     }
     let v: f64 = s.parse().ok()?;

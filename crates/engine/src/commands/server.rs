@@ -3,19 +3,8 @@
 use super::table::{acl, flags::*, reply_help, Command, Doc, Lock};
 use super::{is, CmdResult, Ctx, Error};
 
-const fn doc(
-    summary: &'static str,
-    since: &'static str,
-    complexity: &'static str,
-    syntax: &'static str,
-) -> Doc {
-    Doc {
-        summary,
-        since,
-        group: "server",
-        complexity,
-        syntax,
-    }
+const fn doc(summary: &'static str, since: &'static str, complexity: &'static str, syntax: &'static str) -> Doc {
+    Doc { summary, since, group: "server", complexity, syntax }
 }
 
 pub static COMMANDS: &[Command] = &[
@@ -26,12 +15,7 @@ pub static COMMANDS: &[Command] = &[
         acl: acl::KEYSPACE,
         lock: Lock::Db,
         handler: Some(dbsize),
-        doc: doc(
-            "Returns the number of keys in the database.",
-            "1.0.0",
-            "O(1)",
-            "",
-        ),
+        doc: doc("Returns the number of keys in the database.", "1.0.0", "O(1)", ""),
         ..Command::DEFAULT
     },
     Command {
@@ -68,12 +52,7 @@ pub static COMMANDS: &[Command] = &[
         name: "config",
         arity: -2,
         subcommands: CONFIG_SUBCOMMANDS,
-        doc: doc(
-            "A container for server configuration commands.",
-            "2.0.0",
-            "Depends on subcommand.",
-            "",
-        ),
+        doc: doc("A container for server configuration commands.", "2.0.0", "Depends on subcommand.", ""),
         ..Command::DEFAULT
     },
 ];
@@ -110,12 +89,7 @@ static CONFIG_SUBCOMMANDS: &[Command] = &[
         arity: 2,
         flags: LOADING | STALE,
         handler: Some(config_help),
-        doc: doc(
-            "Returns helpful text about the different subcommands.",
-            "5.0.0",
-            "O(1)",
-            "",
-        ),
+        doc: doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
         ..Command::DEFAULT
     },
 ];
@@ -130,12 +104,7 @@ fn dbsize(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 /// Parses the optional ASYNC|SYNC argument of FLUSHDB/FLUSHALL.
 fn flush_async(ctx: &Ctx, argv: &[&[u8]]) -> Result<bool, Error> {
     match argv {
-        [_] => Ok(ctx
-            .engine
-            .config
-            .hot
-            .lazyfree_lazy_user_flush
-            .load(std::sync::atomic::Ordering::Relaxed)),
+        [_] => Ok(ctx.engine.config.hot.lazyfree_lazy_user_flush.load(std::sync::atomic::Ordering::Relaxed)),
         [_, a] if is(a, "async") => Ok(true),
         [_, a] if is(a, "sync") => Ok(false),
         _ => Err(super::errors::SYNTAX),
@@ -190,17 +159,14 @@ fn config_get(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let rest = &argv[2..];
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err(Error::err(format!(
             "Unknown option or number of arguments for CONFIG SET - '{}'",
             String::from_utf8_lossy(rest[rest.len() - 1])
         )));
     }
     let pairs: Vec<(&[u8], &[u8])> = rest.chunks(2).map(|c| (c[0], c[1])).collect();
-    ctx.engine
-        .config
-        .set_many(&pairs, true)
-        .map_err(Error::coded)?;
+    ctx.engine.config.set_many(&pairs, true).map_err(Error::coded)?;
     ctx.out.ok();
     Ok(())
 }

@@ -6,19 +6,8 @@ use crate::db::Ttl;
 use crate::notify;
 use crate::types::{StrRef, Value, ValueRef};
 
-const fn doc(
-    summary: &'static str,
-    since: &'static str,
-    complexity: &'static str,
-    syntax: &'static str,
-) -> Doc {
-    Doc {
-        summary,
-        since,
-        group: "string",
-        complexity,
-        syntax,
-    }
+const fn doc(summary: &'static str, since: &'static str, complexity: &'static str, syntax: &'static str) -> Doc {
+    Doc { summary, since, group: "string", complexity, syntax }
 }
 
 pub static COMMANDS: &[Command] = &[
@@ -66,8 +55,7 @@ fn set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if argv.len() != 3 {
         return Err(errors::SYNTAX);
     }
-    ctx.keys
-        .set(argv[1], Value::from_slice(argv[2]), Ttl::Clear)?;
+    ctx.keys.set(argv[1], Value::from_slice(argv[2]), Ttl::Clear)?;
     ctx.keys.changed(argv[1], notify::STRING, "set");
     ctx.out.ok();
     Ok(())

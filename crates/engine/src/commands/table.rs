@@ -186,11 +186,7 @@ impl KeySpec {
         KeySpec {
             flags,
             begin: BeginSearch::Index(index),
-            find: FindKeys::Range {
-                lastkey: 0,
-                step: 1,
-                limit: 0,
-            },
+            find: FindKeys::Range { lastkey: 0, step: 1, limit: 0 },
             notes: "",
         }
     }
@@ -200,11 +196,7 @@ impl KeySpec {
         KeySpec {
             flags,
             begin: BeginSearch::Index(index),
-            find: FindKeys::Range {
-                lastkey,
-                step,
-                limit: 0,
-            },
+            find: FindKeys::Range { lastkey, step, limit: 0 },
             notes: "",
         }
     }
@@ -214,15 +206,17 @@ impl KeySpec {
         KeySpec {
             flags,
             begin: BeginSearch::Index(index),
-            find: FindKeys::Keynum {
-                keynumidx: 0,
-                firstkey: 1,
-                step: 1,
-            },
+            find: FindKeys::Keynum { keynumidx: 0, firstkey: 1, step: 1 },
             notes: "",
         }
     }
 }
+
+/// Computes a command's lock set from (client db, argv, number of databases).
+pub type CustomLock = fn(usize, &[&[u8]], usize) -> Result<LockSet, String>;
+
+/// Extracts key argument indexes from argv.
+pub type GetKeys = fn(&[&[u8]]) -> Vec<usize>;
 
 /// How a command's shards are chosen.
 #[derive(Clone, Copy)]
@@ -237,7 +231,7 @@ pub enum Lock {
     AllDbs,
     /// Computed by the command from its arguments (MOVE, COPY ... DB, SWAPDB). An `Err` is
     /// the reply (e.g. an invalid database index).
-    Custom(fn(usize, &[&[u8]], usize) -> Result<LockSet, String>),
+    Custom(CustomLock),
 }
 
 /// Documentation shown by `COMMAND DOCS` (and so by `valkey-cli` hints).
@@ -253,13 +247,7 @@ pub struct Doc {
 }
 
 impl Doc {
-    pub const EMPTY: Doc = Doc {
-        summary: "",
-        since: "",
-        group: "",
-        complexity: "",
-        syntax: "",
-    };
+    pub const EMPTY: Doc = Doc { summary: "", since: "", group: "", complexity: "", syntax: "" };
 }
 
 /// One command (or subcommand).
@@ -275,7 +263,7 @@ pub struct Command {
     pub keys: &'static [KeySpec],
     /// Custom key extraction for commands whose keys the specs cannot describe fully
     /// (`movablekeys`), returning argument indexes.
-    pub get_keys: Option<fn(&[&[u8]]) -> Vec<usize>>,
+    pub get_keys: Option<GetKeys>,
     pub lock: Lock,
     pub handler: Option<Handler>,
     pub subcommands: &'static [Command],
@@ -333,10 +321,10 @@ impl Command {
     /// Whether argument positions of keys depend on the arguments themselves.
     pub fn movable_keys(&self) -> bool {
         self.get_keys.is_some()
-            || self.keys.iter().any(|k| {
-                !matches!(k.begin, BeginSearch::Index(_))
-                    || matches!(k.find, FindKeys::Keynum { .. })
-            })
+            || self
+                .keys
+                .iter()
+                .any(|k| !matches!(k.begin, BeginSearch::Index(_)) || matches!(k.find, FindKeys::Keynum { .. }))
     }
 
     /// Argument indexes of the keys in `argv`, from the key specs (or `get_keys`). Specs that
@@ -359,11 +347,7 @@ fn spec_keys(spec: &KeySpec, argv: &[&[u8]], out: &mut Vec<usize>) {
     let first = match spec.begin {
         BeginSearch::Index(i) => i,
         BeginSearch::Keyword { keyword, startfrom } => {
-            let (start, end, step) = if startfrom >= 0 {
-                (startfrom, argc, 1)
-            } else {
-                (argc + startfrom, 0, -1)
-            };
+            let (start, end, step) = if startfrom >= 0 { (startfrom, argc, 1) } else { (argc + startfrom, 0, -1) };
             let mut i = start;
             let mut found = None;
             while (step > 0 && i < end) || (step < 0 && i > end) {
@@ -384,11 +368,7 @@ fn spec_keys(spec: &KeySpec, argv: &[&[u8]], out: &mut Vec<usize>) {
         return;
     }
     match spec.find {
-        FindKeys::Range {
-            lastkey,
-            step,
-            limit,
-        } => {
+        FindKeys::Range { lastkey, step, limit } => {
             let step = step.max(1);
             let last = if lastkey >= 0 {
                 first + lastkey
@@ -403,11 +383,7 @@ fn spec_keys(spec: &KeySpec, argv: &[&[u8]], out: &mut Vec<usize>) {
                 i += step;
             }
         }
-        FindKeys::Keynum {
-            keynumidx,
-            firstkey,
-            step,
-        } => {
+        FindKeys::Keynum { keynumidx, firstkey, step } => {
             let idx = first + keynumidx;
             if idx >= argc {
                 return;
@@ -436,7 +412,9 @@ fn spec_keys(spec: &KeySpec, argv: &[&[u8]], out: &mut Vec<usize>) {
 pub static FAMILIES: &[&[Command]] = &[
     super::connection::COMMANDS,
     super::strings::COMMANDS,
+    super::bits::COMMANDS,
     super::keys::COMMANDS,
+    super::expire::COMMANDS,
     super::server::COMMANDS,
 ];
 
@@ -466,10 +444,7 @@ pub enum Lookup<'t> {
 
 impl CommandTable {
     pub fn build() -> CommandTable {
-        let mut t = CommandTable {
-            entries: Vec::new(),
-            by_name: HashMap::new(),
-        };
+        let mut t = CommandTable { entries: Vec::new(), by_name: HashMap::new() };
         for family in FAMILIES {
             for def in family.iter() {
                 let id = t.add(def, None);
@@ -489,13 +464,7 @@ impl CommandTable {
             Some(p) => format!("{}|{}", self.entries[p].def.name, def.name),
             None => def.name.to_string(),
         };
-        self.entries.push(Resolved {
-            def,
-            id: self.entries.len(),
-            full_name,
-            parent,
-            subs: HashMap::new(),
-        });
+        self.entries.push(Resolved { def, id: self.entries.len(), full_name, parent, subs: HashMap::new() });
         self.entries.len() - 1
     }
 
@@ -547,10 +516,7 @@ impl CommandTable {
     }
 
     fn sub(&self, parent: &Resolved, name: &[u8]) -> Option<&Resolved> {
-        parent
-            .subs
-            .get(&name.to_ascii_lowercase())
-            .map(|&id| &self.entries[id])
+        parent.subs.get(&name.to_ascii_lowercase()).map(|&id| &self.entries[id])
     }
 
     /// Resolves the command an argument vector calls, descending into subcommands.
@@ -571,9 +537,7 @@ impl CommandTable {
 /// Writes a `HELP` reply: the command's help lines as status replies.
 pub fn reply_help(out: &mut Reply, command: &str, lines: &[&str]) {
     out.array(lines.len() + 3);
-    out.simple(&format!(
-        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
-    ));
+    out.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
     for l in lines {
         out.simple(l);
     }
@@ -596,39 +560,17 @@ mod tests {
     #[test]
     fn key_spec_forms() {
         assert_eq!(keys_of(KeySpec::single(1, RO), &["get", "k"]), vec![1]);
-        assert_eq!(
-            keys_of(KeySpec::range(1, -1, 1, RW), &["del", "a", "b", "c"]),
-            vec![1, 2, 3]
-        );
-        assert_eq!(
-            keys_of(KeySpec::range(1, -1, 2, OW), &["mset", "a", "1", "b", "2"]),
-            vec![1, 3]
-        );
-        assert_eq!(
-            keys_of(KeySpec::keynum(2, RO), &["eval", "s", "2", "a", "b", "x"]),
-            vec![3, 4]
-        );
-        assert_eq!(
-            keys_of(KeySpec::keynum(2, RO), &["eval", "s", "9", "a"]),
-            vec![3]
-        );
+        assert_eq!(keys_of(KeySpec::range(1, -1, 1, RW), &["del", "a", "b", "c"]), vec![1, 2, 3]);
+        assert_eq!(keys_of(KeySpec::range(1, -1, 2, OW), &["mset", "a", "1", "b", "2"]), vec![1, 3]);
+        assert_eq!(keys_of(KeySpec::keynum(2, RO), &["eval", "s", "2", "a", "b", "x"]), vec![3, 4]);
+        assert_eq!(keys_of(KeySpec::keynum(2, RO), &["eval", "s", "9", "a"]), vec![3]);
         let kw = KeySpec {
             flags: RO,
-            begin: BeginSearch::Keyword {
-                keyword: "STREAMS",
-                startfrom: 1,
-            },
-            find: FindKeys::Range {
-                lastkey: -1,
-                step: 1,
-                limit: 2,
-            },
+            begin: BeginSearch::Keyword { keyword: "STREAMS", startfrom: 1 },
+            find: FindKeys::Range { lastkey: -1, step: 1, limit: 2 },
             notes: "",
         };
-        assert_eq!(
-            keys_of(kw, &["xread", "COUNT", "2", "STREAMS", "a", "b", "0", "0"]),
-            vec![4, 5]
-        );
+        assert_eq!(keys_of(kw, &["xread", "COUNT", "2", "STREAMS", "a", "b", "0", "0"]), vec![4, 5]);
     }
 
     #[test]
@@ -640,16 +582,9 @@ mod tests {
             Lookup::Found(r) => assert_eq!(r.full_name, "config|get"),
             _ => panic!("config get not found"),
         }
-        assert!(matches!(
-            t.lookup(&[b"config", b"bogus"]),
-            Lookup::UnknownSubcommand(_)
-        ));
+        assert!(matches!(t.lookup(&[b"config", b"bogus"]), Lookup::UnknownSubcommand(_)));
         for e in &t.entries {
-            assert!(
-                e.def.handler.is_some() || e.def.is_container(),
-                "{} has no handler",
-                e.full_name
-            );
+            assert!(e.def.handler.is_some() || e.def.is_container(), "{} has no handler", e.full_name);
             assert!(e.def.arity != 0, "{} has no arity", e.full_name);
         }
     }

@@ -31,11 +31,7 @@ fn lines_of(text: &str, first_number: usize, out: &mut Vec<Line>) -> Result<(), 
             continue;
         }
         let mut words = Vec::new();
-        let line = Line {
-            number: first_number + i,
-            text: trimmed.to_string(),
-            words: Vec::new(),
-        };
+        let line = Line { number: first_number + i, text: trimmed.to_string(), words: Vec::new() };
         if split_inline_args(trimmed.as_bytes(), &mut words).is_err() {
             return Err(fatal(&line, "Unbalanced quotes in configuration line"));
         }
@@ -55,8 +51,7 @@ pub fn load(file: Option<&std::path::Path>, options: &[String]) -> Result<Config
     if let Some(path) = file {
         let text = if path.as_os_str() == "-" {
             let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                .map_err(|e| e.to_string())?;
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
             s
         } else {
             std::fs::read_to_string(path).map_err(|e| {
@@ -76,11 +71,7 @@ pub fn load(file: Option<&std::path::Path>, options: &[String]) -> Result<Config
     for opt in options {
         if let Some(name) = opt.strip_prefix("--") {
             n += 1;
-            lines.push(Line {
-                number: n,
-                text: name.to_string(),
-                words: vec![name.as_bytes().to_vec()],
-            });
+            lines.push(Line { number: n, text: name.to_string(), words: vec![name.as_bytes().to_vec()] });
         } else if let Some(last) = lines.last_mut().filter(|l| l.number > text_lines) {
             last.words.push(opt.as_bytes().to_vec());
             last.text.push(' ');
@@ -90,9 +81,8 @@ pub fn load(file: Option<&std::path::Path>, options: &[String]) -> Result<Config
         }
     }
     let mut config = Config::defaults();
-    config.file = file
-        .filter(|p| p.as_os_str() != "-")
-        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()));
+    config.file =
+        file.filter(|p| p.as_os_str() != "-").map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()));
     apply_lines(&config, &lines)?;
     Ok(config)
 }
@@ -107,10 +97,7 @@ fn quote_if_needed(s: &str) -> String {
 
 fn expand_includes(lines: &mut Vec<Line>) -> Result<(), String> {
     let mut depth = 0;
-    while let Some(pos) = lines
-        .iter()
-        .position(|l| l.words[0].eq_ignore_ascii_case(b"include"))
-    {
+    while let Some(pos) = lines.iter().position(|l| l.words[0].eq_ignore_ascii_case(b"include")) {
         depth += 1;
         let line = lines.remove(pos);
         if line.words.len() != 2 || depth > 32 {
@@ -118,13 +105,7 @@ fn expand_includes(lines: &mut Vec<Line>) -> Result<(), String> {
         }
         let path = String::from_utf8_lossy(&line.words[1]).into_owned();
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            fatal(
-                &line,
-                &format!(
-                    "Can't open included file '{path}': {}",
-                    super::params::io_error_text(&e)
-                ),
-            )
+            fatal(&line, &format!("Can't open included file '{path}': {}", super::params::io_error_text(&e)))
         })?;
         let mut inner = Vec::new();
         lines_of(&text, 1, &mut inner)?;
@@ -183,23 +164,15 @@ fn apply_lines(config: &Config, lines: &[Line]) -> Result<(), String> {
 
 /// Replaces, in the full `client-output-buffer-limit` value, the classes given in `update`.
 pub fn merge_buffer_limits(current: &str, update: &str) -> String {
-    let mut groups: Vec<Vec<String>> = current
-        .split(' ')
-        .collect::<Vec<_>>()
-        .chunks(4)
-        .map(|c| c.iter().map(|s| s.to_string()).collect())
-        .collect();
+    let mut groups: Vec<Vec<String>> =
+        current.split(' ').collect::<Vec<_>>().chunks(4).map(|c| c.iter().map(|s| s.to_string()).collect()).collect();
     for g in update.split(' ').collect::<Vec<_>>().chunks(4) {
         match groups.iter_mut().find(|x| x[0] == g[0]) {
             Some(x) => *x = g.iter().map(|s| s.to_string()).collect(),
             None => groups.push(g.iter().map(|s| s.to_string()).collect()),
         }
     }
-    groups
-        .into_iter()
-        .map(|g| g.join(" "))
-        .collect::<Vec<_>>()
-        .join(" ")
+    groups.into_iter().map(|g| g.join(" ")).collect::<Vec<_>>().join(" ")
 }
 
 /// The config-file form of a directive's value (quoted where needed).
@@ -208,22 +181,10 @@ fn file_value(name: &str, value: &str, multi: bool) -> Vec<String> {
         return vec!["save \"\"".to_string()];
     }
     if name == "client-output-buffer-limit" {
-        return value
-            .split(' ')
-            .collect::<Vec<_>>()
-            .chunks(4)
-            .map(|g| format!("{name} {}", g.join(" ")))
-            .collect();
+        return value.split(' ').collect::<Vec<_>>().chunks(4).map(|g| format!("{name} {}", g.join(" "))).collect();
     }
     if multi {
-        return vec![format!(
-            "{name} {}",
-            value
-                .split(' ')
-                .map(quote_if_needed)
-                .collect::<Vec<_>>()
-                .join(" ")
-        )];
+        return vec![format!("{name} {}", value.split(' ').map(quote_if_needed).collect::<Vec<_>>().join(" "))];
     }
     vec![format!("{name} {}", quote_if_needed(value))]
 }
@@ -241,11 +202,7 @@ pub fn rewrite(config: &Config) -> Result<(), String> {
     let mut out: Vec<String> = Vec::new();
     let mut written: std::collections::HashSet<&'static str> = Default::default();
     let current = config.all();
-    let lookup = |name: &str| {
-        current
-            .iter()
-            .find(|(p, _)| p.name == name || p.alias == Some(name))
-    };
+    let lookup = |name: &str| current.iter().find(|(p, _)| p.name == name || p.alias == Some(name));
     for raw in old.lines() {
         if raw.trim() == MARKER {
             continue;
@@ -276,10 +233,7 @@ pub fn rewrite(config: &Config) -> Result<(), String> {
     }
     let mut appended = false;
     for (p, value) in &current {
-        if written.contains(p.name)
-            || *value == p.default
-            || p.flags & flags::IMMUTABLE != 0 && p.name != "databases"
-        {
+        if written.contains(p.name) || *value == p.default || p.flags & flags::IMMUTABLE != 0 && p.name != "databases" {
             continue;
         }
         if p.name == "dir" {
@@ -296,12 +250,7 @@ pub fn rewrite(config: &Config) -> Result<(), String> {
     let tmp = path.with_extension("rewrite.tmp");
     std::fs::write(&tmp, text)
         .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            format!(
-                "ERR Rewriting config file: {}",
-                super::params::io_error_text(&e)
-            )
-        })
+        .map_err(|e| format!("ERR Rewriting config file: {}", super::params::io_error_text(&e)))
 }
 
 #[cfg(test)]
@@ -318,20 +267,8 @@ mod tests {
 
     #[test]
     fn file_then_options() {
-        let p = write_temp(
-            "a",
-            "# comment\nport 7000\nsave 900 1\nsave 300 10\nmaxmemory 1gb\n",
-        );
-        let c = load(
-            Some(&p),
-            &[
-                "--port".into(),
-                "7001".into(),
-                "--requirepass".into(),
-                "secret".into(),
-            ],
-        )
-        .unwrap();
+        let p = write_temp("a", "# comment\nport 7000\nsave 900 1\nsave 300 10\nmaxmemory 1gb\n");
+        let c = load(Some(&p), &["--port".into(), "7001".into(), "--requirepass".into(), "secret".into()]).unwrap();
         assert_eq!(c.get("port"), "7001");
         assert_eq!(c.get("save"), "900 1 300 10");
         assert_eq!(c.get("maxmemory"), "1073741824");
@@ -346,10 +283,7 @@ mod tests {
         let err = load(Some(&p), &[]).err().unwrap();
         assert!(err.contains("at line 3"), "{err}");
         assert!(err.contains(">>> 'foo bar'"), "{err}");
-        assert!(
-            err.contains("Bad directive or wrong number of arguments"),
-            "{err}"
-        );
+        assert!(err.contains("Bad directive or wrong number of arguments"), "{err}");
         let p = write_temp("c", "maxmemory lots\n");
         let err = load(Some(&p), &[]).err().unwrap();
         assert!(err.contains("argument must be a memory value"), "{err}");
@@ -359,14 +293,10 @@ mod tests {
     fn rewrite_keeps_comments_and_updates_values() {
         let p = write_temp("d", "# my server\nport 7000\n# limits\nmaxclients 100\n");
         let c = load(Some(&p), &[]).unwrap();
-        c.set_many(&[(b"maxclients", b"200"), (b"hz", b"50")], true)
-            .unwrap();
+        c.set_many(&[(b"maxclients", b"200"), (b"hz", b"50")], true).unwrap();
         rewrite(&c).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
-        assert!(
-            text.starts_with("# my server\nport 7000\n# limits\nmaxclients 200\n"),
-            "{text}"
-        );
+        assert!(text.starts_with("# my server\nport 7000\n# limits\nmaxclients 200\n"), "{text}");
         assert!(text.contains("hz 50"), "{text}");
         let again = load(Some(&p), &[]).unwrap();
         assert_eq!(again.get("hz"), "50");

@@ -91,7 +91,7 @@ impl Config {
             requirepass: RwLock::new(None),
         };
         for (i, p) in PARAMS.iter().enumerate() {
-            c.apply_hot(p, &PARAMS[i].default.to_string());
+            c.apply_hot(p, PARAMS[i].default);
         }
         c
     }
@@ -108,9 +108,7 @@ impl Config {
     /// The current value of a directive (canonical form); panics on an unknown name, which is
     /// a programming error.
     pub fn get(&self, name: &str) -> String {
-        let i = self
-            .idx(name)
-            .unwrap_or_else(|| panic!("unknown config {name}"));
+        let i = self.idx(name).unwrap_or_else(|| panic!("unknown config {name}"));
         self.values.read()[i].clone()
     }
 
@@ -136,20 +134,14 @@ impl Config {
         let p = &PARAMS[i];
         self.apply_hot(p, &canonical);
         if p.name == "requirepass" {
-            *self.requirepass.write() = if canonical.is_empty() {
-                None
-            } else {
-                Some(canonical.clone().into_bytes())
-            };
+            *self.requirepass.write() = if canonical.is_empty() { None } else { Some(canonical.clone().into_bytes()) };
         }
         self.values.write()[i] = canonical;
     }
 
     /// Sets a directive from arguments (config file, command line, CONFIG SET).
     pub fn set(&self, name: &str, args: &[&[u8]]) -> Result<(), ValueError> {
-        let i = self
-            .idx(name)
-            .ok_or_else(|| ValueError("Bad directive or wrong number of arguments".into()))?;
+        let i = self.idx(name).ok_or_else(|| ValueError("Bad directive or wrong number of arguments".into()))?;
         let canonical = params::canonicalize(&PARAMS[i], args)?;
         self.store(i, canonical);
         Ok(())
@@ -162,9 +154,7 @@ impl Config {
         for (name, value) in pairs {
             let name_s = String::from_utf8_lossy(name).to_ascii_lowercase();
             let Some(i) = self.idx(&name_s) else {
-                return Err(format!(
-                    "ERR Unknown option or number of arguments for CONFIG SET - '{name_s}'"
-                ));
+                return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name_s}'"));
             };
             let p = &PARAMS[i];
             if p.flags & flags::IMMUTABLE != 0 {
@@ -185,9 +175,7 @@ impl Config {
             match params::canonicalize(p, &arg_refs) {
                 Ok(c) => staged.push((i, c)),
                 Err(ValueError(msg)) => {
-                    return Err(format!(
-                        "ERR CONFIG SET failed (possibly related to argument '{name_s}') - {msg}"
-                    ))
+                    return Err(format!("ERR CONFIG SET failed (possibly related to argument '{name_s}') - {msg}"))
                 }
             }
         }
@@ -224,11 +212,7 @@ impl Config {
     /// (name, current, default) for every directive, for CONFIG REWRITE and startup reports.
     pub fn all(&self) -> Vec<(&'static Param, String)> {
         let values = self.values.read();
-        PARAMS
-            .iter()
-            .zip(values.iter())
-            .map(|(p, v)| (p, v.clone()))
-            .collect()
+        PARAMS.iter().zip(values.iter()).map(|(p, v)| (p, v.clone())).collect()
     }
 
     fn apply_hot(&self, p: &Param, v: &str) {
@@ -236,10 +220,9 @@ impl Config {
         let int = || v.parse::<i64>().unwrap_or(0);
         let yes = || v == "yes";
         match p.name {
-            "notify-keyspace-events" => h.notify_flags.store(
-                crate::notify::effective(crate::notify::parse_flags(v.as_bytes()).unwrap_or(0)),
-                Relaxed,
-            ),
+            "notify-keyspace-events" => h
+                .notify_flags
+                .store(crate::notify::effective(crate::notify::parse_flags(v.as_bytes()).unwrap_or(0)), Relaxed),
             "proto-max-bulk-len" => h.proto_max_bulk_len.store(int() as u64, Relaxed),
             "client-query-buffer-limit" => h.client_query_buffer_limit.store(int() as u64, Relaxed),
             "maxclients" => h.maxclients.store(int() as u64, Relaxed),
@@ -295,38 +278,21 @@ mod tests {
     #[test]
     fn set_many_is_all_or_nothing() {
         let c = Config::defaults();
-        let err = c
-            .set_many(&[(b"timeout", b"5"), (b"maxclients", b"nope")], true)
-            .unwrap_err();
-        assert!(
-            err.starts_with("ERR CONFIG SET failed (possibly related to argument 'maxclients')"),
-            "{err}"
-        );
+        let err = c.set_many(&[(b"timeout", b"5"), (b"maxclients", b"nope")], true).unwrap_err();
+        assert!(err.starts_with("ERR CONFIG SET failed (possibly related to argument 'maxclients')"), "{err}");
         assert_eq!(c.get("timeout"), "0");
-        c.set_many(&[(b"timeout", b"5"), (b"hz", b"20")], true)
-            .unwrap();
-        assert_eq!(
-            (c.get("timeout").as_str(), c.get("hz").as_str()),
-            ("5", "20")
-        );
+        c.set_many(&[(b"timeout", b"5"), (b"hz", b"20")], true).unwrap();
+        assert_eq!((c.get("timeout").as_str(), c.get("hz").as_str()), ("5", "20"));
         assert_eq!(c.hot.hz.load(Relaxed), 20);
-        assert!(c
-            .set_many(&[(b"timeout", b"1"), (b"TIMEOUT", b"2")], true)
-            .unwrap_err()
-            .contains("Duplicate"));
-        assert!(c
-            .set_many(&[(b"databases", b"4")], true)
-            .unwrap_err()
-            .contains("immutable"));
+        assert!(c.set_many(&[(b"timeout", b"1"), (b"TIMEOUT", b"2")], true).unwrap_err().contains("Duplicate"));
+        assert!(c.set_many(&[(b"databases", b"4")], true).unwrap_err().contains("immutable"));
     }
 
     #[test]
     fn get_matches_globs_and_aliases() {
         let c = Config::defaults();
         let got = c.get_matching(&[b"maxmemory-p*"]);
-        assert!(got
-            .iter()
-            .any(|(n, v)| n == "maxmemory-policy" && v == "noeviction"));
+        assert!(got.iter().any(|(n, v)| n == "maxmemory-policy" && v == "noeviction"));
         let got = c.get_matching(&[b"slaveof"]);
         assert_eq!(got.len(), 1);
     }

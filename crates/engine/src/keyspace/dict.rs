@@ -27,17 +27,11 @@ struct Table {
 
 impl Table {
     fn empty() -> Table {
-        Table {
-            buckets: Box::new([]),
-            used: 0,
-        }
+        Table { buckets: Box::new([]), used: 0 }
     }
 
     fn with_size(size: usize) -> Table {
-        Table {
-            buckets: vec![ptr::null_mut(); size].into_boxed_slice(),
-            used: 0,
-        }
+        Table { buckets: vec![ptr::null_mut(); size].into_boxed_slice(), used: 0 }
     }
 
     fn size(&self) -> usize {
@@ -82,10 +76,7 @@ impl Default for Dict {
 
 impl Dict {
     pub fn new() -> Dict {
-        Dict {
-            tables: [Table::empty(), Table::empty()],
-            rehash_idx: None,
-        }
+        Dict { tables: [Table::empty(), Table::empty()], rehash_idx: None }
     }
 
     pub fn len(&self) -> usize {
@@ -123,10 +114,7 @@ impl Dict {
                 while !(*link).is_null() {
                     let e = EntryPtr::from_raw(*link);
                     if e.key() == key {
-                        return Some(Link {
-                            slot: link,
-                            table: t,
-                        });
+                        return Some(Link { slot: link, table: t });
                     }
                     link = e.next_slot();
                 }
@@ -256,6 +244,9 @@ impl Dict {
                 break;
             }
             self.rehash_step();
+        }
+        if !self.is_rehashing() {
+            self.shrink_if_needed();
         }
         self.is_rehashing()
     }
@@ -449,10 +440,7 @@ mod tests {
         }
         let mut seen = 0;
         d.for_each(|e| {
-            assert_eq!(
-                e.value(),
-                crate::keyspace::entry::ValueRef::Str(crate::keyspace::entry::StrRef::Int(2))
-            );
+            assert_eq!(e.value(), crate::keyspace::entry::ValueRef::Str(crate::keyspace::entry::StrRef::Int(2)));
             seen += 1;
         });
         assert_eq!(seen, 100);
@@ -501,11 +489,7 @@ mod tests {
                 }
             }
             for k in &stable {
-                assert!(
-                    seen.contains(k),
-                    "round {round}: missed {:?}",
-                    String::from_utf8_lossy(k)
-                );
+                assert!(seen.contains(k), "round {round}: missed {:?}", String::from_utf8_lossy(k));
             }
         }
     }

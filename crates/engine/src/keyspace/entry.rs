@@ -173,6 +173,8 @@ unsafe fn read_varint(p: *const u8) -> (usize, usize) {
 enum Payload {
     Inline(Vec<u8>),
     Int(i64),
+    // The entry keeps a thin pointer (8 bytes) to the Vec, not the 24-byte Vec itself.
+    #[allow(clippy::box_collection)]
     Heap(Box<Vec<u8>>),
 }
 
@@ -225,9 +227,7 @@ impl EntryPtr {
         // computed above from the same parts.
         unsafe {
             let base = alloc(layout);
-            let Some(base) = NonNull::new(base) else {
-                std::alloc::handle_alloc_error(layout)
-            };
+            let Some(base) = NonNull::new(base) else { std::alloc::handle_alloc_error(layout) };
             let p = base.as_ptr();
             ptr::write(p.add(NEXT_OFFSET) as *mut *mut u8, ptr::null_mut());
             *p.add(TAG_OFFSET) = payload.kind() as u8 | if ttl > 0 { HAS_TTL } else { 0 };
@@ -246,9 +246,7 @@ impl EntryPtr {
                     ptr::copy_nonoverlapping(b.as_ptr(), p.add(at), b.len());
                 }
                 Payload::Int(i) => ptr::write_unaligned(p.add(at) as *mut i64, i),
-                Payload::Heap(b) => {
-                    ptr::write_unaligned(p.add(at) as *mut *mut Vec<u8>, Box::into_raw(b))
-                }
+                Payload::Heap(b) => ptr::write_unaligned(p.add(at) as *mut *mut Vec<u8>, Box::into_raw(b)),
             }
             EntryPtr(base)
         }
@@ -266,12 +264,7 @@ impl EntryPtr {
             } else {
                 None
             };
-            Layout_ {
-                ttl_at,
-                key_at: at,
-                key_len,
-                payload_at: at + key_len,
-            }
+            Layout_ { ttl_at, key_at: at, key_len, payload_at: at + key_len }
         }
     }
 
@@ -340,28 +333,19 @@ impl EntryPtr {
 
     /// Changes the TTL of an entry that already has one.
     pub fn set_expire_at_ms(self, when: u64) {
-        let at = self
-            .layout()
-            .ttl_at
-            .expect("set_expire_at_ms on an entry without TTL slot");
+        let at = self.layout().ttl_at.expect("set_expire_at_ms on an entry without TTL slot");
         // SAFETY: the slot exists; exclusive access under the shard lock.
         unsafe { ptr::write_unaligned(self.0.as_ptr().add(at) as *mut u64, when) }
     }
 
     pub(crate) fn volatile_idx(self) -> u32 {
-        let at = self
-            .layout()
-            .ttl_at
-            .expect("volatile_idx on an entry without TTL");
+        let at = self.layout().ttl_at.expect("volatile_idx on an entry without TTL");
         // SAFETY: as above.
         unsafe { ptr::read_unaligned(self.0.as_ptr().add(at + 8) as *const u32) }
     }
 
     pub(crate) fn set_volatile_idx(self, idx: u32) {
-        let at = self
-            .layout()
-            .ttl_at
-            .expect("volatile_idx on an entry without TTL");
+        let at = self.layout().ttl_at.expect("volatile_idx on an entry without TTL");
         // SAFETY: as above.
         unsafe { ptr::write_unaligned(self.0.as_ptr().add(at + 8) as *mut u32, idx) }
     }
@@ -476,18 +460,13 @@ impl EntryPtr {
                 Payload::Inline(std::slice::from_raw_parts(p.add(n), len).to_vec())
             }
             Kind::StrInt => Payload::Int(ptr::read_unaligned(p as *const i64)),
-            Kind::StrHeap => {
-                Payload::Heap(Box::from_raw(ptr::read_unaligned(p as *const *mut Vec<u8>)))
-            }
+            Kind::StrHeap => Payload::Heap(Box::from_raw(ptr::read_unaligned(p as *const *mut Vec<u8>))),
         }
     }
 
     unsafe fn dealloc(self) {
         let size = self.alloc_size();
-        dealloc(
-            self.0.as_ptr(),
-            Layout::from_size_align_unchecked(size, ALIGN),
-        );
+        dealloc(self.0.as_ptr(), Layout::from_size_align_unchecked(size, ALIGN));
     }
 
     /// Bytes of heap this entry accounts for (the entry block plus owned buffers), used by
@@ -519,12 +498,7 @@ mod tests {
     #[test]
     fn roundtrips_every_kind_with_and_without_ttl() {
         let big = vec![7u8; 1000];
-        for value in [
-            Value::Str(b"hello".to_vec()),
-            Value::Int(-42),
-            Value::Str(big.clone()),
-            Value::Str(vec![]),
-        ] {
+        for value in [Value::Str(b"hello".to_vec()), Value::Int(-42), Value::Str(big.clone()), Value::Str(vec![])] {
             for ttl in [None, Some(1_700_000_000_123u64)] {
                 let key = b"some:key".to_vec();
                 let e = EntryPtr::new(&key, value.clone(), ttl, 0xabcdef);
@@ -553,10 +527,7 @@ mod tests {
         e.set_expire_at_ms(100);
         assert_eq!((e.expire_at_ms(), e.volatile_idx()), (Some(100), 17));
         let e = unsafe { e.rebuild_with_value(Value::Int(3), 6) };
-        assert_eq!(
-            (e.volatile_idx(), e.lru(), e.value()),
-            (17, 6, ValueRef::Str(StrRef::Int(3)))
-        );
+        assert_eq!((e.volatile_idx(), e.lru(), e.value()), (17, 6, ValueRef::Str(StrRef::Int(3))));
         let e = unsafe { e.rebuild_with_ttl(None) };
         assert_eq!((e.key(), e.expire_at_ms()), (&b"k"[..], None));
         unsafe { e.free() };

@@ -29,9 +29,7 @@ static HASHER: OnceLock<foldhash::quality::FixedState> = OnceLock::new();
 /// per process so that clients cannot aim keys at one bucket.
 #[inline]
 pub fn hash_key(key: &[u8]) -> u64 {
-    HASHER
-        .get_or_init(|| foldhash::quality::FixedState::with_seed(fastrand::u64(..)))
-        .hash_one(key)
+    HASHER.get_or_init(|| foldhash::quality::FixedState::with_seed(fastrand::u64(..))).hash_one(key)
 }
 
 #[inline]
@@ -51,11 +49,7 @@ pub struct Database {
 
 impl Database {
     fn new() -> Database {
-        Database {
-            shards: (0..SHARDS)
-                .map(|_| Padded(Mutex::new(Shard::default())))
-                .collect(),
-        }
+        Database { shards: (0..SHARDS).map(|_| Padded(Mutex::new(Shard::default()))).collect() }
     }
 }
 
@@ -120,9 +114,7 @@ pub struct Guards<'a> {
 
 impl<'a> Guards<'a> {
     pub fn none() -> Guards<'a> {
-        Guards {
-            dbs: SmallVec::new(),
-        }
+        Guards { dbs: SmallVec::new() }
     }
 
     /// The locked shard `shard` of `db`, or `None` if the command did not lock it — which is a
@@ -133,25 +125,18 @@ impl<'a> Guards<'a> {
 
     /// Whether every shard of `db` is held.
     pub fn holds_all(&self, db: usize) -> bool {
-        self.dbs
-            .iter()
-            .any(|g| g.db == db && g.shards.iter().all(Option::is_some))
+        self.dbs.iter().any(|g| g.db == db && g.shards.iter().all(Option::is_some))
     }
 
     /// All held shards of `db`, in shard order.
     pub fn shards_of(&mut self, db: usize) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
-        self.dbs
-            .iter_mut()
-            .filter(move |g| g.db == db)
-            .flat_map(|g| g.shards.iter_mut().flatten().map(|s| &mut **s))
+        self.dbs.iter_mut().filter(move |g| g.db == db).flat_map(|g| g.shards.iter_mut().flatten().map(|s| &mut **s))
     }
 }
 
 impl Keyspace {
     pub fn new(databases: usize) -> Keyspace {
-        Keyspace {
-            dbs: (0..databases).map(|_| Database::new()).collect(),
-        }
+        Keyspace { dbs: (0..databases).map(|_| Database::new()).collect() }
     }
 
     pub fn databases(&self) -> usize {
@@ -160,17 +145,12 @@ impl Keyspace {
 
     /// Locks the shards in `set`, in ascending `(db, shard)` order.
     pub fn lock(&self, set: &LockSet) -> Guards<'_> {
-        let mut guards = Guards {
-            dbs: SmallVec::new(),
-        };
+        let mut guards = Guards { dbs: SmallVec::new() };
         for &(db, mask) in &set.entries {
             let Some(database) = self.dbs.get(db) else {
                 continue;
             };
-            let mut g = DbGuards {
-                db,
-                shards: [const { None }; SHARDS],
-            };
+            let mut g = DbGuards { db, shards: [const { None }; SHARDS] };
             let mut m = mask;
             while m != 0 {
                 let s = m.trailing_zeros() as usize;
@@ -188,16 +168,8 @@ impl Keyspace {
     }
 
     /// Tries to lock one shard without waiting (background work backs off from busy shards).
-    pub fn try_with_shard<R>(
-        &self,
-        db: usize,
-        shard: usize,
-        f: impl FnOnce(&mut Shard) -> R,
-    ) -> Option<R> {
-        self.dbs[db].shards[shard]
-            .0
-            .try_lock()
-            .map(|mut g| f(&mut g))
+    pub fn try_with_shard<R>(&self, db: usize, shard: usize, f: impl FnOnce(&mut Shard) -> R) -> Option<R> {
+        self.dbs[db].shards[shard].0.try_lock().map(|mut g| f(&mut g))
     }
 }
 

@@ -34,14 +34,7 @@ impl Shard {
     }
 
     /// Adds a key that is not present.
-    pub fn insert(
-        &mut self,
-        hash: u64,
-        key: &[u8],
-        value: Value,
-        expire_at_ms: Option<u64>,
-        lru: u32,
-    ) -> EntryPtr {
+    pub fn insert(&mut self, hash: u64, key: &[u8], value: Value, expire_at_ms: Option<u64>, lru: u32) -> EntryPtr {
         let e = EntryPtr::new(key, value, expire_at_ms, lru);
         if expire_at_ms.is_some() {
             self.track_volatile(e);
@@ -63,13 +56,7 @@ impl Shard {
     }
 
     /// Replaces the value of a present key, keeping its TTL. Returns the new entry.
-    pub fn replace_value(
-        &mut self,
-        hash: u64,
-        key: &[u8],
-        value: Value,
-        lru: u32,
-    ) -> Option<EntryPtr> {
+    pub fn replace_value(&mut self, hash: u64, key: &[u8], value: Value, lru: u32) -> Option<EntryPtr> {
         let link = self.dict.find(hash, key)?;
         let old = link.entry();
         // SAFETY: `old` is linked at `link`; we relink its replacement there before anyone
@@ -83,12 +70,7 @@ impl Shard {
     }
 
     /// Sets or clears the TTL of a present key. Returns the (possibly moved) entry.
-    pub fn set_expire(
-        &mut self,
-        hash: u64,
-        key: &[u8],
-        expire_at_ms: Option<u64>,
-    ) -> Option<EntryPtr> {
+    pub fn set_expire(&mut self, hash: u64, key: &[u8], expire_at_ms: Option<u64>) -> Option<EntryPtr> {
         let link = self.dict.find(hash, key)?;
         let old = link.entry();
         match (old.has_ttl(), expire_at_ms) {
@@ -113,8 +95,7 @@ impl Shard {
     }
 
     fn track_volatile(&mut self, e: EntryPtr) {
-        let idx =
-            u32::try_from(self.volatile.len()).expect("more than 4G volatile keys in one shard");
+        let idx = u32::try_from(self.volatile.len()).expect("more than 4G volatile keys in one shard");
         e.set_volatile_idx(idx);
         self.volatile.push(e);
     }

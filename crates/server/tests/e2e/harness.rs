@@ -1,0 +1,139 @@
+//! Starts the real `kvasir-server` binary on a free port, in a temporary directory, and hands
+//! out connections: `redis` crate clients, and raw sockets for protocol-level tests.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    pub port: u16,
+    pub dir: PathBuf,
+    child: Child,
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Server {
+    /// Starts a server with extra command-line arguments (`["--requirepass", "x"]`).
+    pub fn start(args: &[&str]) -> Server {
+        Self::start_with(None, args)
+    }
+
+    /// Starts a server with a config file holding `config` plus extra arguments.
+    pub fn start_with(config: Option<&str>, args: &[&str]) -> Server {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("kvasir-e2e-{}-{}", std::process::id(), port));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kvasir-server"));
+        if let Some(text) = config {
+            let path = dir.join("kvasir.conf");
+            std::fs::write(&path, text).unwrap();
+            cmd.arg(&path);
+        }
+        cmd.args(["--port", &port.to_string()]).args(args).current_dir(&dir);
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        let child = cmd.spawn().expect("start kvasir-server");
+        let server = Server { port, dir, child };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("kvasir-server did not start on port {}", self.port);
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// A synchronous `redis` crate connection.
+    pub fn conn(&self) -> redis::Connection {
+        redis::Client::open(self.url()).unwrap().get_connection().unwrap()
+    }
+
+    /// A raw socket speaking bytes.
+    pub fn raw(&self) -> Raw {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.set_nodelay(true).unwrap();
+        Raw(s)
+    }
+
+    /// Whether the process has exited, and with which status.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A raw connection for byte-exact protocol tests.
+pub struct Raw(pub TcpStream);
+
+impl Raw {
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.0.write_all(bytes).unwrap();
+    }
+
+    /// Sends a command in multibulk form.
+    pub fn cmd(&mut self, args: &[&[u8]]) {
+        let mut wire = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            wire.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            wire.extend_from_slice(a);
+            wire.extend_from_slice(b"\r\n");
+        }
+        self.send(&wire);
+    }
+
+    /// Reads one complete RESP value and returns its raw bytes.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Ok((_, used)) = resp::Value::parse(&buf) {
+                assert_eq!(used, buf.len(), "more than one reply arrived: {:?}", String::from_utf8_lossy(&buf));
+                return buf;
+            }
+            let n = self.0.read(&mut chunk).expect("read reply");
+            assert!(n > 0, "connection closed; got so far: {:?}", String::from_utf8_lossy(&buf));
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Sends a command and returns its raw reply as a string.
+    pub fn call(&mut self, args: &[&str]) -> String {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.cmd(&args);
+        String::from_utf8_lossy(&self.read_reply()).into_owned()
+    }
+
+    /// Reads until the server closes the connection; returns everything read.
+    pub fn read_to_close(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let _ = self.0.read_to_end(&mut out);
+        out
+    }
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `kvasir-server` binary, driven by real clients.
+//! One test binary for all of them (faster to build and link); one module per area.
+
+mod harness;
+
+mod basics;
