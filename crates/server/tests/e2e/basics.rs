@@ -89,7 +89,7 @@ fn pipelining_thousands_of_commands_in_one_write() {
     let mut chunk = [0u8; 65536];
     while got < 5000 * 5 {
         use std::io::Read;
-        let n = raw.0.read(&mut chunk).unwrap();
+        let n = raw.stream.read(&mut chunk).unwrap();
         assert!(n > 0);
         buf.extend_from_slice(&chunk[..n]);
         got = buf.len();

@@ -68,7 +68,7 @@ impl Server {
         let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         s.set_nodelay(true).unwrap();
-        Raw(s)
+        Raw { stream: s, pending: Vec::new() }
     }
 
     /// Whether the process has exited, and with which status.
@@ -90,11 +90,15 @@ impl Drop for Server {
 }
 
 /// A raw connection for byte-exact protocol tests.
-pub struct Raw(pub TcpStream);
+pub struct Raw {
+    pub stream: TcpStream,
+    /// Bytes read but not yet returned (the start of the next reply).
+    pending: Vec<u8>,
+}
 
 impl Raw {
     pub fn send(&mut self, bytes: &[u8]) {
-        self.0.write_all(bytes).unwrap();
+        self.stream.write_all(bytes).unwrap();
     }
 
     /// Sends a command in multibulk form.
@@ -110,16 +114,15 @@ impl Raw {
 
     /// Reads one complete RESP value and returns its raw bytes.
     pub fn read_reply(&mut self) -> Vec<u8> {
-        let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
         loop {
-            if let Ok((_, used)) = resp::Value::parse(&buf) {
-                assert_eq!(used, buf.len(), "more than one reply arrived: {:?}", String::from_utf8_lossy(&buf));
-                return buf;
+            if let Ok((_, used)) = resp::Value::parse(&self.pending) {
+                let rest = self.pending.split_off(used);
+                return std::mem::replace(&mut self.pending, rest);
             }
-            let n = self.0.read(&mut chunk).expect("read reply");
-            assert!(n > 0, "connection closed; got so far: {:?}", String::from_utf8_lossy(&buf));
-            buf.extend_from_slice(&chunk[..n]);
+            let n = self.stream.read(&mut chunk).expect("read reply");
+            assert!(n > 0, "connection closed; got so far: {:?}", String::from_utf8_lossy(&self.pending));
+            self.pending.extend_from_slice(&chunk[..n]);
         }
     }
 
@@ -132,8 +135,8 @@ impl Raw {
 
     /// Reads until the server closes the connection; returns everything read.
     pub fn read_to_close(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let _ = self.0.read_to_end(&mut out);
+        let mut out = std::mem::take(&mut self.pending);
+        let _ = self.stream.read_to_end(&mut out);
         out
     }
 }
