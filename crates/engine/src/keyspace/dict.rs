@@ -11,7 +11,46 @@
 //! cron), so a large shard never stalls its clients for a full rehash.
 
 use super::entry::EntryPtr;
+use std::marker::PhantomData;
 use std::ptr;
+
+/// Something a [`Dict`] can chain: a thin pointer to an allocation that starts with the
+/// 8-byte chain link and that knows its key. Keyspace entries are one; the members of big
+/// hashes and sets are others.
+///
+/// # Safety
+/// `as_raw` must return a non-null, 8-byte-aligned pointer whose first 8 bytes are reserved for
+/// the link, `from_raw` must accept exactly such pointers, and `key` must stay valid while the
+/// item is alive.
+pub unsafe trait Chained: Copy {
+    fn as_raw(self) -> *mut u8;
+
+    /// # Safety
+    /// `p` must have come from `as_raw` of a live item of this type.
+    unsafe fn from_raw(p: *mut u8) -> Self;
+
+    fn key<'a>(self) -> &'a [u8];
+
+    /// Frees the item and everything it owns.
+    ///
+    /// # Safety
+    /// The item must be linked nowhere and never used again.
+    unsafe fn free(self);
+
+    fn next(self) -> *mut u8 {
+        // SAFETY: the first 8 bytes of a live item are its aligned link (trait contract).
+        unsafe { ptr::read(self.as_raw() as *const *mut u8) }
+    }
+
+    fn set_next(self, next: *mut u8) {
+        // SAFETY: as in `next`; the owner's lock gives exclusive access.
+        unsafe { ptr::write(self.as_raw() as *mut *mut u8, next) }
+    }
+
+    fn next_slot(self) -> *mut *mut u8 {
+        self.as_raw() as *mut *mut u8
+    }
+}
 
 /// Smallest non-empty bucket array.
 const INITIAL_SIZE: usize = 4;
@@ -53,30 +92,33 @@ pub struct Link {
 }
 
 impl Link {
-    pub fn entry(self) -> EntryPtr {
-        // SAFETY: a Link returned by `find` points at a non-null entry pointer.
-        unsafe { EntryPtr::from_raw(*self.slot) }
+    pub fn entry<T: Chained>(self) -> T {
+        // SAFETY: a Link returned by `find` points at a non-null item pointer of the dict's
+        // item type.
+        unsafe { T::from_raw(*self.slot) }
     }
 }
 
-pub struct Dict {
+pub struct Dict<T: Chained = EntryPtr> {
     tables: [Table; 2],
     /// Next bucket of `tables[0]` to migrate into `tables[1]`, while rehashing.
     rehash_idx: Option<usize>,
+    _items: PhantomData<T>,
 }
 
-// SAFETY: the dict exclusively owns its entries; see `EntryPtr`'s Send.
-unsafe impl Send for Dict {}
+// SAFETY: the dict exclusively owns its items, which are plain owned memory with no thread
+// affinity; every access is serialized by the owner's lock.
+unsafe impl<T: Chained> Send for Dict<T> {}
 
-impl Default for Dict {
+impl<T: Chained> Default for Dict<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Dict {
-    pub fn new() -> Dict {
-        Dict { tables: [Table::empty(), Table::empty()], rehash_idx: None }
+impl<T: Chained> Dict<T> {
+    pub fn new() -> Dict<T> {
+        Dict { tables: [Table::empty(), Table::empty()], rehash_idx: None, _items: PhantomData }
     }
 
     pub fn len(&self) -> usize {
@@ -112,7 +154,7 @@ impl Dict {
             // SAFETY: links point at bucket slots or at `next` fields of live entries.
             unsafe {
                 while !(*link).is_null() {
-                    let e = EntryPtr::from_raw(*link);
+                    let e = T::from_raw(*link);
                     if e.key() == key {
                         return Some(Link { slot: link, table: t });
                     }
@@ -127,7 +169,7 @@ impl Dict {
     }
 
     /// Links a new entry. The key must not be present already.
-    pub fn insert(&mut self, hash: u64, entry: EntryPtr) {
+    pub fn insert(&mut self, hash: u64, entry: T) {
         self.rehash_step();
         self.expand_if_needed();
         let t = if self.is_rehashing() { 1 } else { 0 };
@@ -139,8 +181,8 @@ impl Dict {
     }
 
     /// Unlinks the entry at `link` and returns it (the caller now owns it).
-    pub fn unlink(&mut self, link: Link) -> EntryPtr {
-        let e = link.entry();
+    pub fn unlink(&mut self, link: Link) -> T {
+        let e: T = link.entry();
         // SAFETY: `link` is valid (no modification since `find`).
         unsafe { *link.slot = e.next() };
         self.tables[link.table].used -= 1;
@@ -151,7 +193,7 @@ impl Dict {
     /// Puts `fresh` where the entry at `link` was. `fresh` must already carry the old entry's
     /// `next` (the `rebuild_*` functions of `EntryPtr` do that), because the old entry may
     /// already be freed.
-    pub fn replace(&mut self, link: Link, fresh: EntryPtr) {
+    pub fn replace(&mut self, link: Link, fresh: T) {
         // SAFETY: `link` is valid (no modification since `find`).
         unsafe { *link.slot = fresh.as_raw() };
     }
@@ -212,7 +254,7 @@ impl Dict {
         let mask1 = self.tables[1].mask();
         while !p.is_null() {
             // SAFETY: chain of live entries owned by this dict.
-            let e = unsafe { EntryPtr::from_raw(p) };
+            let e = unsafe { T::from_raw(p) };
             p = e.next();
             let dst = crate::keyspace::hash_key(e.key()) as usize & mask1;
             e.set_next(self.tables[1].buckets[dst]);
@@ -255,16 +297,16 @@ impl Dict {
     /// (0 when the iteration is complete). Valkey's algorithm: the cursor's bits are
     /// incremented from the most significant end, so buckets that split on growth or merge on
     /// shrink are visited in an order that never skips an entry present all along.
-    pub fn scan(&self, cursor: u64, mut f: impl FnMut(EntryPtr)) -> u64 {
+    pub fn scan(&self, cursor: u64, mut f: impl FnMut(T)) -> u64 {
         if self.is_empty() {
             return 0;
         }
         let mut v = cursor as usize;
-        let visit = |table: &Table, idx: usize, f: &mut dyn FnMut(EntryPtr)| {
+        let visit = |table: &Table, idx: usize, f: &mut dyn FnMut(T)| {
             let mut p = table.buckets[idx];
             while !p.is_null() {
                 // SAFETY: chain of live entries; `f` does not modify the dict (it has &self).
-                let e = unsafe { EntryPtr::from_raw(p) };
+                let e = unsafe { T::from_raw(p) };
                 p = e.next();
                 f(e);
             }
@@ -297,7 +339,7 @@ impl Dict {
 
     /// A uniformly chosen bucket's random entry (Valkey's `dictGetRandomKey`; keys in long
     /// chains are slightly less likely, as there).
-    pub fn random(&mut self, rng: &mut fastrand::Rng) -> Option<EntryPtr> {
+    pub fn random(&mut self, rng: &mut fastrand::Rng) -> Option<T> {
         if self.is_empty() {
             return None;
         }
@@ -324,25 +366,25 @@ impl Dict {
         while !p.is_null() {
             len += 1;
             // SAFETY: chain of live entries.
-            p = unsafe { EntryPtr::from_raw(p) }.next();
+            p = unsafe { T::from_raw(p) }.next();
         }
         let mut p = head;
         for _ in 0..rng.usize(..len) {
             // SAFETY: as above.
-            p = unsafe { EntryPtr::from_raw(p) }.next();
+            p = unsafe { T::from_raw(p) }.next();
         }
         // SAFETY: `p` is one of the chain's non-null entries.
-        Some(unsafe { EntryPtr::from_raw(p) })
+        Some(unsafe { T::from_raw(p) })
     }
 
     /// Calls `f` on every entry.
-    pub fn for_each(&self, mut f: impl FnMut(EntryPtr)) {
+    pub fn for_each(&self, mut f: impl FnMut(T)) {
         for t in &self.tables {
             for &head in t.buckets.iter() {
                 let mut p = head;
                 while !p.is_null() {
                     // SAFETY: chain of live entries.
-                    let e = unsafe { EntryPtr::from_raw(p) };
+                    let e = unsafe { T::from_raw(p) };
                     p = e.next();
                     f(e);
                 }
@@ -351,7 +393,7 @@ impl Dict {
     }
 
     /// Empties the dict, handing every entry to `f` (which takes ownership).
-    pub fn drain(&mut self, mut f: impl FnMut(EntryPtr)) {
+    pub fn drain(&mut self, mut f: impl FnMut(T)) {
         let tables = std::mem::replace(&mut self.tables, [Table::empty(), Table::empty()]);
         self.rehash_idx = None;
         for t in tables.iter() {
@@ -359,7 +401,7 @@ impl Dict {
                 let mut p = head;
                 while !p.is_null() {
                     // SAFETY: chain of live entries, now owned by us.
-                    let e = unsafe { EntryPtr::from_raw(p) };
+                    let e = unsafe { T::from_raw(p) };
                     p = e.next();
                     f(e);
                 }
@@ -368,9 +410,9 @@ impl Dict {
     }
 }
 
-impl Drop for Dict {
+impl<T: Chained> Drop for Dict<T> {
     fn drop(&mut self) {
-        // SAFETY: every entry is owned by this dict and freed exactly once.
+        // SAFETY: every item is owned by this dict and freed exactly once.
         self.drain(|e| unsafe { e.free() });
     }
 }
@@ -435,7 +477,7 @@ mod tests {
         for i in 0..100 {
             let k = key(i);
             let link = d.find(hash_key(&k), &k).unwrap();
-            let fresh = unsafe { link.entry().rebuild_with_value(Value::Int(2), 0) };
+            let fresh = unsafe { link.entry::<EntryPtr>().rebuild_with_value(Value::Int(2), 0) };
             d.replace(link, fresh);
         }
         let mut seen = 0;

@@ -24,6 +24,7 @@
 //! sees safe views ([`EntryPtr`] methods are `unsafe` only where the caller must promise the
 //! entry is alive and not aliased).
 
+use super::dict::Chained;
 use crate::types::Value;
 use std::alloc::{alloc, dealloc, Layout};
 use std::ptr::{self, NonNull};
@@ -281,32 +282,6 @@ impl EntryPtr {
         l.payload_at + payload
     }
 
-    pub(crate) fn as_raw(self) -> *mut u8 {
-        self.0.as_ptr()
-    }
-
-    /// # Safety
-    /// `p` must be non-null and come from [`EntryPtr::as_raw`] of a live entry.
-    pub(crate) unsafe fn from_raw(p: *mut u8) -> EntryPtr {
-        EntryPtr(NonNull::new_unchecked(p))
-    }
-
-    /// The next entry in the bucket chain (null at the end).
-    pub(crate) fn next(self) -> *mut u8 {
-        // SAFETY: offset 0 of a live entry is its aligned `next` pointer.
-        unsafe { ptr::read(self.0.as_ptr() as *const *mut u8) }
-    }
-
-    pub(crate) fn set_next(self, next: *mut u8) {
-        // SAFETY: as in `next`; the shard lock gives us exclusive access.
-        unsafe { ptr::write(self.0.as_ptr() as *mut *mut u8, next) }
-    }
-
-    /// Address of the `next` field, used as a link by the dict.
-    pub(crate) fn next_slot(self) -> *mut *mut u8 {
-        self.0.as_ptr() as *mut *mut u8
-    }
-
     pub fn kind(self) -> Kind {
         // SAFETY: live entry.
         Kind::from_tag(unsafe { *self.0.as_ptr().add(TAG_OFFSET) })
@@ -314,6 +289,10 @@ impl EntryPtr {
 
     /// The key. The slice lives as long as the entry; callers bound it by the shard borrow.
     pub fn key<'a>(self) -> &'a [u8] {
+        self.key_bytes()
+    }
+
+    fn key_bytes<'a>(self) -> &'a [u8] {
         let l = self.layout();
         // SAFETY: the key bytes were written at `key_at` by `build` and never move.
         unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(l.key_at), l.key_len) }
@@ -477,6 +456,26 @@ impl EntryPtr {
             Kind::StrHeap => own + std::mem::size_of::<Vec<u8>>() + self.heap_str_mut().capacity(),
             Kind::StrInline | Kind::StrInt => own,
         }
+    }
+}
+
+// SAFETY: an entry starts with its 8-byte aligned `next` link (offset 0, ALIGN 8) and its key
+// lives as long as the entry.
+unsafe impl Chained for EntryPtr {
+    fn as_raw(self) -> *mut u8 {
+        self.0.as_ptr()
+    }
+
+    unsafe fn from_raw(p: *mut u8) -> EntryPtr {
+        EntryPtr(NonNull::new_unchecked(p))
+    }
+
+    fn key<'a>(self) -> &'a [u8] {
+        self.key_bytes()
+    }
+
+    unsafe fn free(self) {
+        EntryPtr::free(self)
     }
 }
 

@@ -30,7 +30,7 @@ impl Shard {
     }
 
     pub fn find(&mut self, hash: u64, key: &[u8]) -> Option<EntryPtr> {
-        self.dict.find(hash, key).map(Link::entry)
+        self.dict.find(hash, key).map(Link::entry::<EntryPtr>)
     }
 
     /// Adds a key that is not present.
@@ -58,7 +58,7 @@ impl Shard {
     /// Replaces the value of a present key, keeping its TTL. Returns the new entry.
     pub fn replace_value(&mut self, hash: u64, key: &[u8], value: Value, lru: u32) -> Option<EntryPtr> {
         let link = self.dict.find(hash, key)?;
-        let old = link.entry();
+        let old: EntryPtr = link.entry();
         // SAFETY: `old` is linked at `link`; we relink its replacement there before anyone
         // else can observe the dict, and never touch `old` again.
         let fresh = unsafe { old.rebuild_with_value(value, lru) };
@@ -72,7 +72,7 @@ impl Shard {
     /// Sets or clears the TTL of a present key. Returns the (possibly moved) entry.
     pub fn set_expire(&mut self, hash: u64, key: &[u8], expire_at_ms: Option<u64>) -> Option<EntryPtr> {
         let link = self.dict.find(hash, key)?;
-        let old = link.entry();
+        let old: EntryPtr = link.entry();
         match (old.has_ttl(), expire_at_ms) {
             (true, Some(when)) => {
                 old.set_expire_at_ms(when);

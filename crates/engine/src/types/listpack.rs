@@ -559,8 +559,26 @@ mod tests {
     #[test]
     fn every_integer_width_roundtrips() {
         let ints: Vec<String> = [
-            0i64, 1, 127, 128, -1, -4096, 4095, 4096, -4097, 32767, -32768, 32768, 8_388_607, -8_388_608,
-            8_388_608, i32::MAX as i64, i32::MIN as i64, i32::MAX as i64 + 1, i64::MAX, i64::MIN,
+            0i64,
+            1,
+            127,
+            128,
+            -1,
+            -4096,
+            4095,
+            4096,
+            -4097,
+            32767,
+            -32768,
+            32768,
+            8_388_607,
+            -8_388_608,
+            8_388_608,
+            i32::MAX as i64,
+            i32::MIN as i64,
+            i32::MAX as i64 + 1,
+            i64::MAX,
+            i64::MIN,
         ]
         .iter()
         .map(|i| i.to_string())
@@ -576,8 +594,17 @@ mod tests {
 
     #[test]
     fn string_widths_and_non_canonical_numbers_stay_strings() {
-        let vals: Vec<Vec<u8>> =
-            vec![b"".to_vec(), b"01".to_vec(), b"-0".to_vec(), b"+1".to_vec(), vec![b'x'; 63], vec![b'y'; 64], vec![b'z'; 4095], vec![b'w'; 4096], vec![0, 13, 10, 255]];
+        let vals: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"01".to_vec(),
+            b"-0".to_vec(),
+            b"+1".to_vec(),
+            vec![b'x'; 63],
+            vec![b'y'; 64],
+            vec![b'z'; 4095],
+            vec![b'w'; 4096],
+            vec![0, 13, 10, 255],
+        ];
         let lp = from_values(vals.iter().map(|v| v.as_slice()));
         assert_eq!(validate(&lp), Some(vals.len()));
         assert_eq!(strings(&lp), vals);
