@@ -3,6 +3,7 @@
 //! Each data type's encodings and algorithms live in a file of its own here.
 
 pub mod intset;
+pub mod item;
 pub mod listpack;
 pub mod string;
 
