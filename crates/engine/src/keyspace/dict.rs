@@ -168,6 +168,28 @@ impl<T: Chained> Dict<T> {
         None
     }
 
+    /// Finds an item without advancing a rehash (for read-only access through `&self`).
+    pub fn get(&self, hash: u64, key: &[u8]) -> Option<T> {
+        for table in &self.tables {
+            if table.size() == 0 {
+                continue;
+            }
+            let mut p = table.buckets[hash as usize & table.mask()];
+            while !p.is_null() {
+                // SAFETY: chains hold live items.
+                let e = unsafe { T::from_raw(p) };
+                if e.key() == key {
+                    return Some(e);
+                }
+                p = e.next();
+            }
+            if !self.is_rehashing() {
+                break;
+            }
+        }
+        None
+    }
+
     /// Links a new entry. The key must not be present already.
     pub fn insert(&mut self, hash: u64, entry: T) {
         self.rehash_step();
