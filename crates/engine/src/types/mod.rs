@@ -6,6 +6,7 @@ pub mod hash;
 pub mod intset;
 pub mod item;
 pub mod listpack;
+pub mod set;
 pub mod string;
 
 pub use crate::keyspace::entry::{StrRef, ValueRef};
