@@ -361,11 +361,10 @@ impl<T: Chained> Dict<T> {
 
     /// A uniformly chosen bucket's random entry (Valkey's `dictGetRandomKey`; keys in long
     /// chains are slightly less likely, as there).
-    pub fn random(&mut self, rng: &mut fastrand::Rng) -> Option<T> {
+    pub fn random(&self, rng: &mut fastrand::Rng) -> Option<T> {
         if self.is_empty() {
             return None;
         }
-        self.rehash_step();
         let head = loop {
             let (s0, s1) = (self.tables[0].size(), self.tables[1].size());
             let p = match self.rehash_idx {

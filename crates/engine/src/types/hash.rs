@@ -20,6 +20,13 @@ pub enum Hash {
     Table(Box<Dict<Item>>),
 }
 
+/// A borrowed hash, as it sits in the keyspace: what read-only commands work on.
+#[derive(Clone, Copy)]
+pub enum HashRef<'a> {
+    Listpack(&'a [u8]),
+    Table(&'a Dict<Item>),
+}
+
 /// A borrowed field or value.
 pub type Bytes<'a> = LpValue<'a>;
 
@@ -30,37 +37,28 @@ impl Default for Hash {
 }
 
 impl Hash {
-    pub fn encoding(&self) -> &'static str {
+    pub fn as_ref(&self) -> HashRef<'_> {
         match self {
-            Hash::Listpack(_) => "listpack",
-            Hash::Table(_) => "hashtable",
+            Hash::Listpack(lp) => HashRef::Listpack(lp),
+            Hash::Table(d) => HashRef::Table(d),
         }
     }
 
     pub fn len(&self) -> usize {
-        match self {
-            Hash::Listpack(lp) => listpack::len(lp) / 2,
-            Hash::Table(d) => d.len(),
-        }
+        self.as_ref().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.as_ref().is_empty()
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        self.as_ref().encoding()
     }
 
     /// The value of `field`.
     pub fn get(&self, field: &[u8]) -> Option<Bytes<'_>> {
-        match self {
-            Hash::Listpack(lp) => {
-                let pos = listpack::find(lp, listpack::HEADER_SIZE, field, 1)?;
-                Some(listpack::get(lp, listpack::next(lp, pos)))
-            }
-            Hash::Table(d) => d.get(hash_key(field), field).map(|it| LpValue::Str(it.value())),
-        }
-    }
-
-    pub fn contains(&self, field: &[u8]) -> bool {
-        self.get(field).is_some()
+        self.as_ref().get(field)
     }
 
     /// Sets `field` to `value`; returns true if the field is new. Converts to a table first if
@@ -126,48 +124,6 @@ impl Hash {
         }
     }
 
-    /// Calls `f` for every (field, value) pair, in storage order.
-    pub fn for_each(&self, mut f: impl FnMut(Bytes<'_>, Bytes<'_>)) {
-        match self {
-            Hash::Listpack(lp) => {
-                let mut it = listpack::iter(lp);
-                while let (Some((_, k)), Some((_, v))) = (it.next(), it.next()) {
-                    f(k, v);
-                }
-            }
-            Hash::Table(d) => d.for_each(|it| f(LpValue::Str(it.key()), LpValue::Str(it.value()))),
-        }
-    }
-
-    /// One step of HSCAN: visits some pairs and returns the next cursor (0 when done). A
-    /// listpack is returned whole in one step, as in Valkey.
-    pub fn scan(&self, cursor: u64, mut f: impl FnMut(Bytes<'_>, Bytes<'_>)) -> u64 {
-        match self {
-            Hash::Listpack(_) => {
-                self.for_each(f);
-                0
-            }
-            Hash::Table(d) => d.scan(cursor, |it| f(LpValue::Str(it.key()), LpValue::Str(it.value()))),
-        }
-    }
-
-    /// A random (field, value) pair, owned.
-    pub fn random(&mut self, rng: &mut fastrand::Rng) -> Option<(Vec<u8>, Vec<u8>)> {
-        match self {
-            Hash::Listpack(lp) => {
-                let n = listpack::len(lp) / 2;
-                if n == 0 {
-                    return None;
-                }
-                let pos = listpack::seek(lp, 2 * rng.usize(..n) as i64)?;
-                let k = listpack::get(lp, pos).to_vec();
-                let v = listpack::get(lp, listpack::next(lp, pos)).to_vec();
-                Some((k, v))
-            }
-            Hash::Table(d) => d.random(rng).map(|it| (it.key().to_vec(), it.value().to_vec())),
-        }
-    }
-
     /// Switches to the table encoding.
     pub fn convert_to_table(&mut self) {
         let Hash::Listpack(lp) = self else { return };
@@ -179,12 +135,89 @@ impl Hash {
         }
         *self = Hash::Table(Box::new(d));
     }
+}
+
+impl<'a> HashRef<'a> {
+    pub fn encoding(self) -> &'static str {
+        match self {
+            HashRef::Listpack(_) => "listpack",
+            HashRef::Table(_) => "hashtable",
+        }
+    }
+
+    pub fn len(self) -> usize {
+        match self {
+            HashRef::Listpack(lp) => listpack::len(lp) / 2,
+            HashRef::Table(d) => d.len(),
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value of `field`.
+    pub fn get(self, field: &[u8]) -> Option<Bytes<'a>> {
+        match self {
+            HashRef::Listpack(lp) => {
+                let pos = listpack::find(lp, listpack::HEADER_SIZE, field, 1)?;
+                Some(listpack::get(lp, listpack::next(lp, pos)))
+            }
+            HashRef::Table(d) => d.get(hash_key(field), field).map(|it| LpValue::Str(it.value())),
+        }
+    }
+
+    pub fn contains(self, field: &[u8]) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// Calls `f` for every (field, value) pair, in storage order.
+    pub fn for_each(self, mut f: impl FnMut(Bytes<'a>, Bytes<'a>)) {
+        match self {
+            HashRef::Listpack(lp) => {
+                let mut it = listpack::iter(lp);
+                while let (Some((_, k)), Some((_, v))) = (it.next(), it.next()) {
+                    f(k, v);
+                }
+            }
+            HashRef::Table(d) => d.for_each(|it| f(LpValue::Str(it.key()), LpValue::Str(it.value()))),
+        }
+    }
+
+    /// One step of HSCAN: visits some pairs and returns the next cursor (0 when done). A
+    /// listpack is returned whole in one step, as in Valkey.
+    pub fn scan(self, cursor: u64, mut f: impl FnMut(Bytes<'a>, Bytes<'a>)) -> u64 {
+        match self {
+            HashRef::Listpack(_) => {
+                self.for_each(f);
+                0
+            }
+            HashRef::Table(d) => d.scan(cursor, |it| f(LpValue::Str(it.key()), LpValue::Str(it.value()))),
+        }
+    }
+
+    /// A random (field, value) pair, owned.
+    pub fn random(self, rng: &mut fastrand::Rng) -> Option<(Vec<u8>, Vec<u8>)> {
+        match self {
+            HashRef::Listpack(lp) => {
+                let n = listpack::len(lp) / 2;
+                if n == 0 {
+                    return None;
+                }
+                let pos = listpack::seek(lp, 2 * rng.usize(..n) as i64)?;
+                let k = listpack::get(lp, pos).to_vec();
+                let v = listpack::get(lp, listpack::next(lp, pos)).to_vec();
+                Some((k, v))
+            }
+            HashRef::Table(d) => d.random(rng).map(|it| (it.key().to_vec(), it.value().to_vec())),
+        }
+    }
 
     /// Bytes of heap used, for MEMORY USAGE.
-    pub fn heap_bytes(&self) -> usize {
+    pub fn heap_bytes(self) -> usize {
         match self {
-            Hash::Listpack(lp) => lp.len(),
-            Hash::Table(d) => {
+            HashRef::Listpack(lp) => lp.len(),
+            HashRef::Table(d) => {
                 let mut n = std::mem::size_of::<Dict<Item>>() + d.buckets() * 8;
                 d.for_each(|it| n += it.heap_bytes());
                 n
@@ -201,7 +234,7 @@ mod tests {
 
     fn sorted_pairs(h: &Hash) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut v = Vec::new();
-        h.for_each(|k, x| v.push((k.to_vec(), x.to_vec())));
+        h.as_ref().for_each(|k, x| v.push((k.to_vec(), x.to_vec())));
         v.sort();
         v
     }

@@ -29,6 +29,14 @@ pub enum Set {
     Table(Box<Dict<Item>>),
 }
 
+/// A borrowed set, as it sits in the keyspace.
+#[derive(Clone, Copy)]
+pub enum SetRef<'a> {
+    Intset(&'a [u8]),
+    Listpack(&'a [u8]),
+    Table(&'a Dict<Item>),
+}
+
 /// A member as stored.
 pub type Member<'a> = LpValue<'a>;
 
@@ -37,6 +45,30 @@ fn as_int(m: &[u8]) -> Option<i64> {
 }
 
 impl Set {
+    pub fn as_ref(&self) -> SetRef<'_> {
+        match self {
+            Set::Intset(is) => SetRef::Intset(is),
+            Set::Listpack(lp) => SetRef::Listpack(lp),
+            Set::Table(d) => SetRef::Table(d),
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        self.as_ref().encoding()
+    }
+
+    pub fn len(&self) -> usize {
+        self.as_ref().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.as_ref().is_empty()
+    }
+
+    pub fn contains(&self, m: &[u8]) -> bool {
+        self.as_ref().contains(m)
+    }
+
     /// An empty set suited to a first member `first` and about `size_hint` members
     /// (Valkey's `setTypeCreate`).
     pub fn for_first(first: &[u8], size_hint: usize, limits: SetLimits) -> Set {
@@ -46,34 +78,6 @@ impl Set {
             Set::Listpack(listpack::new())
         } else {
             Set::Table(Box::new(Dict::new()))
-        }
-    }
-
-    pub fn encoding(&self) -> &'static str {
-        match self {
-            Set::Intset(_) => "intset",
-            Set::Listpack(_) => "listpack",
-            Set::Table(_) => "hashtable",
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        match self {
-            Set::Intset(is) => intset::len(is),
-            Set::Listpack(lp) => listpack::len(lp),
-            Set::Table(d) => d.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn contains(&self, m: &[u8]) -> bool {
-        match self {
-            Set::Intset(is) => as_int(m).is_some_and(|v| intset::contains(is, v)),
-            Set::Listpack(lp) => listpack::find(lp, listpack::HEADER_SIZE, m, 0).is_some(),
-            Set::Table(d) => d.get(hash_key(m), m).is_some(),
         }
     }
 
@@ -162,47 +166,9 @@ impl Set {
         }
     }
 
-    /// Calls `f` on every member, in storage order.
-    pub fn for_each(&self, mut f: impl FnMut(Member<'_>)) {
-        match self {
-            Set::Intset(is) => intset::iter(is).for_each(|v| f(LpValue::Int(v))),
-            Set::Listpack(lp) => listpack::iter(lp).for_each(|(_, v)| f(v)),
-            Set::Table(d) => d.for_each(|it| f(LpValue::Str(it.key()))),
-        }
-    }
-
-    /// One SSCAN step (small encodings are returned whole).
-    pub fn scan(&self, cursor: u64, mut f: impl FnMut(Member<'_>)) -> u64 {
-        match self {
-            Set::Table(d) => d.scan(cursor, |it| f(LpValue::Str(it.key()))),
-            _ => {
-                self.for_each(f);
-                0
-            }
-        }
-    }
-
-    /// A uniformly random member (owned).
-    pub fn random(&mut self, rng: &mut fastrand::Rng) -> Option<Vec<u8>> {
-        match self {
-            Set::Intset(is) => {
-                let n = intset::len(is);
-                (n > 0).then(|| itoa::Buffer::new().format(intset::get(is, rng.usize(..n))).as_bytes().to_vec())
-            }
-            Set::Listpack(lp) => {
-                let n = listpack::len(lp);
-                if n == 0 {
-                    return None;
-                }
-                listpack::seek(lp, rng.usize(..n) as i64).map(|p| listpack::get(lp, p).to_vec())
-            }
-            Set::Table(d) => d.random(rng).map(|it| it.key().to_vec()),
-        }
-    }
-
     fn members(&self) -> Vec<Vec<u8>> {
         let mut v = Vec::with_capacity(self.len());
-        self.for_each(|m| v.push(m.to_vec()));
+        self.as_ref().for_each(|m| v.push(m.to_vec()));
         v
     }
 
@@ -234,12 +200,80 @@ impl Set {
         }
         s
     }
+}
 
-    pub fn heap_bytes(&self) -> usize {
+impl<'a> SetRef<'a> {
+    pub fn encoding(self) -> &'static str {
         match self {
-            Set::Intset(is) => is.len(),
-            Set::Listpack(lp) => lp.len(),
-            Set::Table(d) => {
+            SetRef::Intset(_) => "intset",
+            SetRef::Listpack(_) => "listpack",
+            SetRef::Table(_) => "hashtable",
+        }
+    }
+
+    pub fn len(self) -> usize {
+        match self {
+            SetRef::Intset(is) => intset::len(is),
+            SetRef::Listpack(lp) => listpack::len(lp),
+            SetRef::Table(d) => d.len(),
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(self, m: &[u8]) -> bool {
+        match self {
+            SetRef::Intset(is) => as_int(m).is_some_and(|v| intset::contains(is, v)),
+            SetRef::Listpack(lp) => listpack::find(lp, listpack::HEADER_SIZE, m, 0).is_some(),
+            SetRef::Table(d) => d.get(hash_key(m), m).is_some(),
+        }
+    }
+
+    /// Calls `f` on every member, in storage order.
+    pub fn for_each(self, mut f: impl FnMut(Member<'a>)) {
+        match self {
+            SetRef::Intset(is) => intset::iter(is).for_each(|v| f(LpValue::Int(v))),
+            SetRef::Listpack(lp) => listpack::iter(lp).for_each(|(_, v)| f(v)),
+            SetRef::Table(d) => d.for_each(|it| f(LpValue::Str(it.key()))),
+        }
+    }
+
+    /// One SSCAN step (small encodings are returned whole).
+    pub fn scan(self, cursor: u64, mut f: impl FnMut(Member<'a>)) -> u64 {
+        match self {
+            SetRef::Table(d) => d.scan(cursor, |it| f(LpValue::Str(it.key()))),
+            _ => {
+                self.for_each(f);
+                0
+            }
+        }
+    }
+
+    /// A uniformly random member (owned).
+    pub fn random(self, rng: &mut fastrand::Rng) -> Option<Vec<u8>> {
+        match self {
+            SetRef::Intset(is) => {
+                let n = intset::len(is);
+                (n > 0).then(|| itoa::Buffer::new().format(intset::get(is, rng.usize(..n))).as_bytes().to_vec())
+            }
+            SetRef::Listpack(lp) => {
+                let n = listpack::len(lp);
+                if n == 0 {
+                    return None;
+                }
+                listpack::seek(lp, rng.usize(..n) as i64).map(|p| listpack::get(lp, p).to_vec())
+            }
+            SetRef::Table(d) => d.random(rng).map(|it| it.key().to_vec()),
+        }
+    }
+
+    pub fn heap_bytes(self) -> usize {
+        match self {
+            SetRef::Intset(is) => is.len(),
+            SetRef::Listpack(lp) => lp.len(),
+            SetRef::Table(d) => {
                 let mut n = std::mem::size_of::<Dict<Item>>() + d.buckets() * 8;
                 d.for_each(|it| n += it.heap_bytes());
                 n
