@@ -300,6 +300,7 @@ impl<'a> Keys<'a> {
             Some(e) => {
                 let mut bytes = match e.value() {
                     ValueRef::Str(s) => s.to_vec(),
+                    _ => return Err(crate::commands::errors::WRONGTYPE),
                 };
                 // Reserve past the inline limit so the value stays in a heap buffer.
                 bytes.reserve(INLINE_STR_MAX + 1);
@@ -347,6 +348,75 @@ impl<'a> Keys<'a> {
 
     pub fn lru_clock(&self) -> u32 {
         self.lru_clock
+    }
+
+    /// Runs `f` on the value of `key` in place (collections are swapped out of their entry and
+    /// back without copying). `None` if the key does not exist. The caller reports the change
+    /// with [`Keys::changed`] and removes a collection it emptied with
+    /// [`Keys::delete_if_empty`].
+    pub fn modify<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Value) -> R) -> Result<Option<R>, Error> {
+        let db = self.db;
+        if self.lookup(db, key, Access::Write)?.is_none() {
+            return Ok(None);
+        }
+        let lru = self.lru_clock;
+        let (shard, h) = self.shard(db, key)?;
+        let Some(e) = shard.find(h, key) else { return Ok(None) };
+        if !e.is_by_pointer() {
+            let mut v = e.value().to_owned_value();
+            let r = f(&mut v);
+            shard.replace_value(h, key, v, lru);
+            return Ok(Some(r));
+        }
+        /// Puts the value back into the entry even if `f` unwinds.
+        struct PutBack {
+            entry: EntryPtr,
+            value: Option<Value>,
+        }
+        impl Drop for PutBack {
+            fn drop(&mut self) {
+                if let Some(v) = self.value.take() {
+                    let v = match v {
+                        // A collection turned into a short string (no command does this):
+                        // keep it by pointer so that it fits the slot.
+                        Value::Int(i) => force_heap(Value::Str(i.to_string().into_bytes())),
+                        Value::Str(b) => force_heap(Value::Str(b)),
+                        other => other,
+                    };
+                    // SAFETY: the payload was taken by `take_value` below and not yet put back;
+                    // `force_heap` made the value one that is stored by pointer.
+                    let back = unsafe { self.entry.put_value(v) };
+                    debug_assert!(back.is_ok());
+                }
+            }
+        }
+        // SAFETY: `e` is by pointer; the guard puts a value back before anything else can see
+        // the entry (we hold its shard lock and `f` has no access to the keyspace).
+        let mut guard = PutBack { entry: e, value: Some(unsafe { e.take_value() }) };
+        let r = f(guard.value.as_mut().expect("just taken"));
+        drop(guard);
+        e.set_lru(lru);
+        Ok(Some(r))
+    }
+
+    /// Deletes `key` if it holds an empty collection, reporting `del` as Valkey does after the
+    /// last element is removed. Returns whether it was deleted.
+    pub fn delete_if_empty(&mut self, key: &[u8]) -> Result<bool, Error> {
+        let empty = match self.peek(key)? {
+            Some(e) => match e.value() {
+                ValueRef::Hash(h) => h.is_empty(),
+                ValueRef::Set(s) => s.is_empty(),
+                ValueRef::Str(_) => false,
+            },
+            None => false,
+        };
+        if empty {
+            if let Some((v, _)) = self.remove(key)? {
+                self.engine.lazy_free(v);
+            }
+            self.changed(key, notify::GENERIC, "del");
+        }
+        Ok(empty)
     }
 }
 

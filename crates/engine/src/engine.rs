@@ -114,6 +114,10 @@ pub struct Engine {
     lazyfree: LazyFree,
 }
 
+/// Values whose freeing takes more allocations than this go to the lazy-free thread
+/// (Valkey's `LAZYFREE_THRESHOLD`).
+pub const LAZYFREE_THRESHOLD: usize = 64;
+
 /// Valkey's LRU clock resolution and width.
 pub const LRU_CLOCK_RESOLUTION_MS: u64 = 1000;
 pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
@@ -157,8 +161,10 @@ impl Engine {
 
     /// Drops a value, on the lazy-free thread if it is big enough to be worth it.
     pub fn lazy_free(&self, value: Value) {
-        match value {
-            Value::Str(_) | Value::Int(_) => drop(value),
+        if value.free_effort() > LAZYFREE_THRESHOLD {
+            self.lazyfree.free(Box::new(value));
+        } else {
+            drop(value);
         }
     }
 

@@ -46,6 +46,7 @@ fn get(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         Some(e) => match e.value() {
             ValueRef::Str(StrRef::Bytes(b)) => ctx.out.bulk(b),
             ValueRef::Str(StrRef::Int(i)) => ctx.out.bulk_i64(i),
+            _ => return Err(errors::WRONGTYPE),
         },
     }
     Ok(())

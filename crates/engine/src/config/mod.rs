@@ -52,6 +52,32 @@ pub struct Hot {
     pub lazyfree_lazy_expire: AtomicBool,
     pub busy_reply_threshold_ms: AtomicI64,
     pub loglevel: AtomicU32,
+    pub hash_max_listpack_entries: AtomicU64,
+    pub hash_max_listpack_value: AtomicU64,
+    pub set_max_intset_entries: AtomicU64,
+    pub set_max_listpack_entries: AtomicU64,
+    pub set_max_listpack_value: AtomicU64,
+    pub zset_max_listpack_entries: AtomicU64,
+    pub zset_max_listpack_value: AtomicU64,
+    pub list_max_listpack_size: AtomicI64,
+    pub list_compress_depth: AtomicU64,
+}
+
+impl Hot {
+    pub fn hash_limits(&self) -> crate::types::hash::HashLimits {
+        crate::types::hash::HashLimits {
+            max_entries: self.hash_max_listpack_entries.load(Relaxed) as usize,
+            max_value: self.hash_max_listpack_value.load(Relaxed) as usize,
+        }
+    }
+
+    pub fn set_limits(&self) -> crate::types::set::SetLimits {
+        crate::types::set::SetLimits {
+            max_intset_entries: self.set_max_intset_entries.load(Relaxed) as usize,
+            max_listpack_entries: self.set_max_listpack_entries.load(Relaxed) as usize,
+            max_listpack_value: self.set_max_listpack_value.load(Relaxed) as usize,
+        }
+    }
 }
 
 /// An error from setting a value: the message Valkey appends to its CONFIG SET / startup error.
@@ -237,6 +263,15 @@ impl Config {
             "lazyfree-lazy-user-flush" => h.lazyfree_lazy_user_flush.store(yes(), Relaxed),
             "lazyfree-lazy-expire" => h.lazyfree_lazy_expire.store(yes(), Relaxed),
             "busy-reply-threshold" => h.busy_reply_threshold_ms.store(int(), Relaxed),
+            "hash-max-listpack-entries" => h.hash_max_listpack_entries.store(int() as u64, Relaxed),
+            "hash-max-listpack-value" => h.hash_max_listpack_value.store(int() as u64, Relaxed),
+            "set-max-intset-entries" => h.set_max_intset_entries.store(int() as u64, Relaxed),
+            "set-max-listpack-entries" => h.set_max_listpack_entries.store(int() as u64, Relaxed),
+            "set-max-listpack-value" => h.set_max_listpack_value.store(int() as u64, Relaxed),
+            "zset-max-listpack-entries" => h.zset_max_listpack_entries.store(int() as u64, Relaxed),
+            "zset-max-listpack-value" => h.zset_max_listpack_value.store(int() as u64, Relaxed),
+            "list-max-listpack-size" => h.list_max_listpack_size.store(int(), Relaxed),
+            "list-compress-depth" => h.list_compress_depth.store(int() as u64, Relaxed),
             "loglevel" => h.loglevel.store(
                 match v {
                     "debug" => 0,

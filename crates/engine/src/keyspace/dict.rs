@@ -503,7 +503,7 @@ mod tests {
         }
         let mut seen = 0;
         d.for_each(|e| {
-            assert_eq!(e.value(), crate::keyspace::entry::ValueRef::Str(crate::keyspace::entry::StrRef::Int(2)));
+            assert_eq!(e.value().as_str(), Some(crate::types::StrRef::Int(2)));
             seen += 1;
         });
         assert_eq!(seen, 100);

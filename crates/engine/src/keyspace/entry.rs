@@ -24,8 +24,9 @@
 //! sees safe views ([`EntryPtr`] methods are `unsafe` only where the caller must promise the
 //! entry is alive and not aliased).
 
+use super::boxed;
 use super::dict::Chained;
-use crate::types::Value;
+use crate::types::{StrRef, Value, ValueRef};
 use std::alloc::{alloc, dealloc, Layout};
 use std::ptr::{self, NonNull};
 
@@ -53,6 +54,16 @@ pub enum Kind {
     StrInt = 1,
     /// A string in its own growable buffer (`Box<Vec<u8>>`).
     StrHeap = 2,
+    /// A hash as a listpack (pointer to the listpack bytes).
+    HashListpack = 3,
+    /// A hash as a dict of items (`Box<Dict<Item>>`).
+    HashTable = 4,
+    /// A set of integers as an intset (pointer to the intset bytes).
+    SetIntset = 5,
+    /// A small set as a listpack.
+    SetListpack = 6,
+    /// A set as a dict of items.
+    SetTable = 7,
 }
 
 impl Kind {
@@ -61,56 +72,12 @@ impl Kind {
             0 => Kind::StrInline,
             1 => Kind::StrInt,
             2 => Kind::StrHeap,
+            3 => Kind::HashListpack,
+            4 => Kind::HashTable,
+            5 => Kind::SetIntset,
+            6 => Kind::SetListpack,
+            7 => Kind::SetTable,
             other => unreachable!("corrupt entry tag {other}"),
-        }
-    }
-}
-
-/// A borrowed view of a value inside an entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ValueRef<'a> {
-    Str(StrRef<'a>),
-}
-
-/// A string value: either bytes or an integer kept in binary form.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StrRef<'a> {
-    Bytes(&'a [u8]),
-    Int(i64),
-}
-
-impl StrRef<'_> {
-    /// Length of the string form.
-    pub fn len(&self) -> usize {
-        match self {
-            StrRef::Bytes(b) => b.len(),
-            StrRef::Int(i) => itoa::Buffer::new().format(*i).len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Appends the string form to `out`.
-    pub fn push_to(&self, out: &mut Vec<u8>) {
-        match self {
-            StrRef::Bytes(b) => out.extend_from_slice(b),
-            StrRef::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
-        }
-    }
-
-    pub fn to_vec(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(self.len());
-        self.push_to(&mut v);
-        v
-    }
-
-    /// Calls `f` with the string form without allocating.
-    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
-        match self {
-            StrRef::Bytes(b) => f(b),
-            StrRef::Int(i) => f(itoa::Buffer::new().format(*i).as_bytes()),
         }
     }
 }
@@ -174,18 +141,17 @@ unsafe fn read_varint(p: *const u8) -> (usize, usize) {
 enum Payload {
     Inline(Vec<u8>),
     Int(i64),
-    // The entry keeps a thin pointer (8 bytes) to the Vec, not the 24-byte Vec itself.
-    #[allow(clippy::box_collection)]
-    Heap(Box<Vec<u8>>),
+    /// Everything stored by pointer (see `boxed.rs`): long or growing strings, collections.
+    Ptr(Kind, *mut u8),
 }
 
 impl Payload {
     fn from_value(v: Value) -> Payload {
-        match v {
-            Value::Int(i) => Payload::Int(i),
-            // A buffer with room to grow was made to grow (APPEND, SETRANGE): keep it.
-            Value::Str(b) if b.capacity() <= INLINE_STR_MAX => Payload::Inline(b),
-            Value::Str(b) => Payload::Heap(Box::new(b)),
+        match boxed::into_raw(v) {
+            Ok((kind, p)) => Payload::Ptr(kind, p),
+            Err(Value::Int(i)) => Payload::Int(i),
+            Err(Value::Str(b)) => Payload::Inline(b),
+            Err(_) => unreachable!("collections are always stored by pointer"),
         }
     }
 
@@ -193,14 +159,23 @@ impl Payload {
         match self {
             Payload::Inline(_) => Kind::StrInline,
             Payload::Int(_) => Kind::StrInt,
-            Payload::Heap(_) => Kind::StrHeap,
+            Payload::Ptr(kind, _) => *kind,
         }
     }
 
     fn size(&self) -> usize {
         match self {
             Payload::Inline(b) => varint_len(b.len()) + b.len(),
-            Payload::Int(_) | Payload::Heap(_) => 8,
+            Payload::Int(_) | Payload::Ptr(..) => 8,
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Payload::Inline(b) => Value::Str(b),
+            Payload::Int(i) => Value::Int(i),
+            // SAFETY: the pointer came from `boxed::into_raw` and is taken back once, here.
+            Payload::Ptr(kind, p) => unsafe { boxed::from_raw(kind, p) },
         }
     }
 }
@@ -247,7 +222,7 @@ impl EntryPtr {
                     ptr::copy_nonoverlapping(b.as_ptr(), p.add(at), b.len());
                 }
                 Payload::Int(i) => ptr::write_unaligned(p.add(at) as *mut i64, i),
-                Payload::Heap(b) => ptr::write_unaligned(p.add(at) as *mut *mut Vec<u8>, Box::into_raw(b)),
+                Payload::Ptr(_, raw) => ptr::write_unaligned(p.add(at) as *mut *mut u8, raw),
             }
             EntryPtr(base)
         }
@@ -277,7 +252,7 @@ impl EntryPtr {
                 let (len, n) = read_varint(self.0.as_ptr().add(l.payload_at));
                 len + n
             },
-            Kind::StrInt | Kind::StrHeap => 8,
+            _ => 8,
         };
         l.payload_at + payload
     }
@@ -351,10 +326,7 @@ impl EntryPtr {
                     ValueRef::Str(StrRef::Bytes(std::slice::from_raw_parts(p.add(n), len)))
                 }
                 Kind::StrInt => ValueRef::Str(StrRef::Int(ptr::read_unaligned(p as *const i64))),
-                Kind::StrHeap => {
-                    let b = ptr::read_unaligned(p as *const *const Vec<u8>);
-                    ValueRef::Str(StrRef::Bytes((*b).as_slice()))
-                }
+                kind => boxed::view(kind, ptr::read_unaligned(p as *const *mut u8)),
             }
         }
     }
@@ -372,7 +344,7 @@ impl EntryPtr {
         debug_assert_eq!(self.kind(), Kind::StrHeap);
         let at = self.layout().payload_at;
         // SAFETY: a StrHeap payload is a pointer from `Box::into_raw`, owned by this entry.
-        unsafe { &mut *ptr::read_unaligned(self.0.as_ptr().add(at) as *const *mut Vec<u8>) }
+        unsafe { boxed::heap_str(ptr::read_unaligned(self.0.as_ptr().add(at) as *const *mut u8)) }
     }
 
     /// Frees the entry and returns its value.
@@ -382,11 +354,7 @@ impl EntryPtr {
     pub unsafe fn into_value(self) -> Value {
         let payload = self.take_payload();
         self.dealloc();
-        match payload {
-            Payload::Inline(b) => Value::Str(b),
-            Payload::Int(i) => Value::Int(i),
-            Payload::Heap(b) => Value::Str(*b),
-        }
+        payload.into_value()
     }
 
     /// Frees the entry and its value.
@@ -394,8 +362,40 @@ impl EntryPtr {
     /// # Safety
     /// As for [`EntryPtr::into_value`].
     pub unsafe fn free(self) {
-        drop(self.take_payload());
+        drop(self.take_payload().into_value());
         self.dealloc();
+    }
+
+    /// Whether the value is stored by pointer (everything but short strings and integers);
+    /// such values can be swapped in place with [`EntryPtr::take_value`] and
+    /// [`EntryPtr::put_value`].
+    pub fn is_by_pointer(self) -> bool {
+        !matches!(self.kind(), Kind::StrInline | Kind::StrInt)
+    }
+
+    /// Moves a by-pointer value out of the entry. Until [`EntryPtr::put_value`] is called the
+    /// entry must not be read, freed or rebuilt.
+    ///
+    /// # Safety
+    /// `self.is_by_pointer()` must hold; see above.
+    pub unsafe fn take_value(self) -> Value {
+        debug_assert!(self.is_by_pointer());
+        self.take_payload().into_value()
+    }
+
+    /// Puts back a value taken with [`EntryPtr::take_value`], possibly changed (another
+    /// encoding or type), if it is stored by pointer; otherwise gives it back and the caller
+    /// must rebuild the entry.
+    ///
+    /// # Safety
+    /// The entry's payload must currently be taken.
+    pub unsafe fn put_value(self, v: Value) -> Result<(), Value> {
+        let (kind, raw) = boxed::into_raw(v)?;
+        let at = self.layout().payload_at;
+        let tag = self.0.as_ptr().add(TAG_OFFSET);
+        *tag = (*tag & !KIND_MASK) | kind as u8;
+        ptr::write_unaligned(self.0.as_ptr().add(at) as *mut *mut u8, raw);
+        Ok(())
     }
 
     /// Builds a new entry with the same key and value but a different TTL presence, frees
@@ -439,7 +439,7 @@ impl EntryPtr {
                 Payload::Inline(std::slice::from_raw_parts(p.add(n), len).to_vec())
             }
             Kind::StrInt => Payload::Int(ptr::read_unaligned(p as *const i64)),
-            Kind::StrHeap => Payload::Heap(Box::from_raw(ptr::read_unaligned(p as *const *mut Vec<u8>))),
+            kind => Payload::Ptr(kind, ptr::read_unaligned(p as *const *mut u8)),
         }
     }
 
@@ -452,9 +452,13 @@ impl EntryPtr {
     /// MEMORY USAGE and eviction.
     pub fn heap_bytes(self) -> usize {
         let own = self.alloc_size();
-        match self.kind() {
-            Kind::StrHeap => own + std::mem::size_of::<Vec<u8>>() + self.heap_str_mut().capacity(),
-            Kind::StrInline | Kind::StrInt => own,
+        match self.value() {
+            ValueRef::Str(_) if self.kind() == Kind::StrHeap => {
+                own + std::mem::size_of::<Vec<u8>>() + self.heap_str_mut().capacity()
+            }
+            ValueRef::Str(_) => own,
+            ValueRef::Hash(h) => own + h.heap_bytes(),
+            ValueRef::Set(s) => own + s.heap_bytes(),
         }
     }
 }
@@ -505,13 +509,10 @@ mod tests {
                 assert_eq!(e.expire_at_ms(), ttl);
                 assert_eq!(e.lru(), 0xabcdef);
                 assert!(e.next().is_null());
-                let expected = match &value {
-                    Value::Int(i) => ValueRef::Str(StrRef::Int(*i)),
-                    Value::Str(b) => ValueRef::Str(StrRef::Bytes(b)),
-                };
-                assert_eq!(e.value(), expected);
+                assert_eq!(e.value().as_str(), value.as_ref().as_str());
                 // SAFETY: `e` is not linked anywhere and not used after.
-                assert_eq!(unsafe { e.into_value() }, value);
+                let back = unsafe { e.into_value() };
+                assert_eq!(back.as_ref().as_str(), value.as_ref().as_str());
             }
         }
     }
@@ -526,7 +527,7 @@ mod tests {
         e.set_expire_at_ms(100);
         assert_eq!((e.expire_at_ms(), e.volatile_idx()), (Some(100), 17));
         let e = unsafe { e.rebuild_with_value(Value::Int(3), 6) };
-        assert_eq!((e.volatile_idx(), e.lru(), e.value()), (17, 6, ValueRef::Str(StrRef::Int(3))));
+        assert_eq!((e.volatile_idx(), e.lru(), e.value().as_str()), (17, 6, Some(StrRef::Int(3))));
         let e = unsafe { e.rebuild_with_ttl(None) };
         assert_eq!((e.key(), e.expire_at_ms()), (&b"k"[..], None));
         unsafe { e.free() };
@@ -536,14 +537,58 @@ mod tests {
     fn in_place_mutation() {
         let e = EntryPtr::new(b"n", Value::Int(1), None, 0);
         e.set_int_in_place(i64::MIN);
-        assert_eq!(e.value(), ValueRef::Str(StrRef::Int(i64::MIN)));
+        assert_eq!(e.value().as_str(), Some(StrRef::Int(i64::MIN)));
         unsafe { e.free() };
         let e = EntryPtr::new(b"s", Value::Str(vec![1; 100]), None, 0);
         e.heap_str_mut().extend_from_slice(b"xyz");
         match e.value() {
             ValueRef::Str(StrRef::Bytes(b)) => assert_eq!(b.len(), 103),
-            other => panic!("{other:?}"),
+            other => panic!("not a string: {}", other.type_name()),
         }
+        unsafe { e.free() };
+    }
+
+    #[test]
+    fn collections_are_stored_by_pointer_and_swapped_in_place() {
+        use crate::types::hash::{Hash, HashLimits};
+        use crate::types::set::{Set, SetLimits};
+        let limits = HashLimits { max_entries: 2, max_value: 64 };
+        let mut h = Hash::default();
+        h.set(b"f", b"v", limits);
+        let e = EntryPtr::new(b"h", Value::Hash(h), Some(5), 0);
+        assert!(e.is_by_pointer());
+        match e.value() {
+            ValueRef::Hash(r) => {
+                assert_eq!((r.encoding(), r.get(b"f").map(|v| v.to_vec())), ("listpack", Some(b"v".to_vec())))
+            }
+            other => panic!("{}", other.type_name()),
+        }
+        // SAFETY: taken and put back before any other access.
+        let mut v = unsafe { e.take_value() };
+        if let Value::Hash(h) = &mut v {
+            h.set(b"g", b"1", limits);
+            h.set(b"x", b"2", limits);
+            assert_eq!(h.encoding(), "hashtable");
+        }
+        unsafe { e.put_value(v) }.unwrap();
+        match e.value() {
+            ValueRef::Hash(r) => assert_eq!((r.encoding(), r.len()), ("hashtable", 3)),
+            other => panic!("{}", other.type_name()),
+        }
+        assert_eq!(e.expire_at_ms(), Some(5));
+        // A set replacing the hash in place (what SET would never do, but the slot allows it).
+        let sl = SetLimits { max_intset_entries: 10, max_listpack_entries: 10, max_listpack_value: 10 };
+        let old = unsafe { e.take_value() };
+        drop(old);
+        unsafe { e.put_value(Value::Set(Set::from_members(&[b"1".to_vec(), b"2".to_vec()], sl))) }.unwrap();
+        match e.value() {
+            ValueRef::Set(s) => assert_eq!((s.encoding(), s.len()), ("intset", 2)),
+            other => panic!("{}", other.type_name()),
+        }
+        assert!(unsafe { e.take_value() }.type_name() == "set");
+        // Short strings are not stored by pointer: put_value hands them back.
+        assert!(unsafe { e.put_value(Value::Int(1)) }.is_err());
+        unsafe { e.put_value(Value::Set(Set::from_members(&[b"a".to_vec()], sl))) }.unwrap();
         unsafe { e.free() };
     }
 

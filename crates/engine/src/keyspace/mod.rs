@@ -7,6 +7,7 @@
 //! whole-keyspace commands lock every shard of their database. See ARCHITECTURE.md for the
 //! reasoning and the numbers.
 
+mod boxed;
 pub mod dict;
 pub mod entry;
 pub mod shard;

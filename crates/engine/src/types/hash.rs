@@ -137,7 +137,25 @@ impl Hash {
     }
 }
 
+impl Clone for Hash {
+    fn clone(&self) -> Hash {
+        self.as_ref().to_owned_hash()
+    }
+}
+
 impl<'a> HashRef<'a> {
+    /// A deep copy in the same encoding (COPY, DUMP round trips).
+    pub fn to_owned_hash(self) -> Hash {
+        match self {
+            HashRef::Listpack(lp) => Hash::Listpack(lp.to_vec()),
+            HashRef::Table(d) => {
+                let mut copy: Dict<Item> = Dict::new();
+                d.for_each(|it| copy.insert(hash_key(it.key()), Item::new(it.key(), it.value())));
+                Hash::Table(Box::new(copy))
+            }
+        }
+    }
+
     pub fn encoding(self) -> &'static str {
         match self {
             HashRef::Listpack(_) => "listpack",

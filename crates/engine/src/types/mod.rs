@@ -9,15 +9,80 @@ pub mod listpack;
 pub mod set;
 pub mod string;
 
-pub use crate::keyspace::entry::{StrRef, ValueRef};
+use hash::{Hash, HashRef};
+use set::{Set, SetRef};
 
 /// An owned value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum Value {
     /// A string.
     Str(Vec<u8>),
     /// A string that is the canonical decimal form of an `i64`, kept as the integer.
     Int(i64),
+    Hash(Hash),
+    Set(Set),
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Str(b) => write!(f, "Str({:?})", String::from_utf8_lossy(b)),
+            Value::Int(i) => write!(f, "Int({i})"),
+            Value::Hash(h) => write!(f, "Hash({} fields, {})", h.len(), h.encoding()),
+            Value::Set(s) => write!(f, "Set({} members, {})", s.len(), s.encoding()),
+        }
+    }
+}
+
+/// A borrowed view of a value inside an entry.
+#[derive(Clone, Copy)]
+pub enum ValueRef<'a> {
+    Str(StrRef<'a>),
+    Hash(HashRef<'a>),
+    Set(SetRef<'a>),
+}
+
+/// A string value: either bytes or an integer kept in binary form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrRef<'a> {
+    Bytes(&'a [u8]),
+    Int(i64),
+}
+
+impl StrRef<'_> {
+    /// Length of the string form.
+    pub fn len(&self) -> usize {
+        match self {
+            StrRef::Bytes(b) => b.len(),
+            StrRef::Int(i) => itoa::Buffer::new().format(*i).len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends the string form to `out`.
+    pub fn push_to(&self, out: &mut Vec<u8>) {
+        match self {
+            StrRef::Bytes(b) => out.extend_from_slice(b),
+            StrRef::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        }
+    }
+
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.len());
+        self.push_to(&mut v);
+        v
+    }
+
+    /// Calls `f` with the string form without allocating.
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            StrRef::Bytes(b) => f(b),
+            StrRef::Int(i) => f(itoa::Buffer::new().format(*i).as_bytes()),
+        }
+    }
 }
 
 impl Value {
@@ -42,17 +107,44 @@ impl Value {
     }
 
     pub fn type_name(&self) -> &'static str {
+        self.as_ref().type_name()
+    }
+
+    pub fn as_ref(&self) -> ValueRef<'_> {
         match self {
-            Value::Str(_) | Value::Int(_) => "string",
+            Value::Str(b) => ValueRef::Str(StrRef::Bytes(b)),
+            Value::Int(i) => ValueRef::Str(StrRef::Int(*i)),
+            Value::Hash(h) => ValueRef::Hash(h.as_ref()),
+            Value::Set(s) => ValueRef::Set(s.as_ref()),
+        }
+    }
+
+    /// Roughly how many allocations freeing this value takes (Valkey's lazyfree "effort"):
+    /// values above a threshold are freed on the lazy-free thread.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Value::Hash(Hash::Table(d)) => d.len(),
+            Value::Set(Set::Table(d)) => d.len(),
+            _ => 1,
         }
     }
 }
 
-impl ValueRef<'_> {
+impl<'a> ValueRef<'a> {
+    /// The string, if this is one.
+    pub fn as_str(self) -> Option<StrRef<'a>> {
+        match self {
+            ValueRef::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The name TYPE reports.
     pub fn type_name(&self) -> &'static str {
         match self {
             ValueRef::Str(_) => "string",
+            ValueRef::Hash(_) => "hash",
+            ValueRef::Set(_) => "set",
         }
     }
 
@@ -61,6 +153,8 @@ impl ValueRef<'_> {
         match self {
             ValueRef::Str(StrRef::Int(i)) => Value::Int(*i),
             ValueRef::Str(StrRef::Bytes(b)) => Value::Str(b.to_vec()),
+            ValueRef::Hash(h) => Value::Hash(h.to_owned_hash()),
+            ValueRef::Set(s) => Value::Set(s.to_owned_set()),
         }
     }
 }

@@ -202,7 +202,26 @@ impl Set {
     }
 }
 
+impl Clone for Set {
+    fn clone(&self) -> Set {
+        self.as_ref().to_owned_set()
+    }
+}
+
 impl<'a> SetRef<'a> {
+    /// A deep copy in the same encoding.
+    pub fn to_owned_set(self) -> Set {
+        match self {
+            SetRef::Intset(is) => Set::Intset(is.to_vec()),
+            SetRef::Listpack(lp) => Set::Listpack(lp.to_vec()),
+            SetRef::Table(d) => {
+                let mut copy: Dict<Item> = Dict::new();
+                d.for_each(|it| copy.insert(hash_key(it.key()), Item::new(it.key(), b"")));
+                Set::Table(Box::new(copy))
+            }
+        }
+    }
+
     pub fn encoding(self) -> &'static str {
         match self {
             SetRef::Intset(_) => "intset",
