@@ -42,6 +42,8 @@ pub unsafe trait Chained: Copy {
         unsafe { ptr::read(self.as_raw() as *const *mut u8) }
     }
 
+    // `next` is only stored, never dereferenced here.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
     fn set_next(self, next: *mut u8) {
         // SAFETY: as in `next`; the owner's lock gives exclusive access.
         unsafe { ptr::write(self.as_raw() as *mut *mut u8, next) }

@@ -77,7 +77,7 @@ impl Set {
         } else if size_hint <= limits.max_listpack_entries {
             Set::Listpack(listpack::new())
         } else {
-            Set::Table(Box::new(Dict::new()))
+            Set::Table(Box::default())
         }
     }
 
