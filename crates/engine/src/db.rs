@@ -392,19 +392,6 @@ impl<'a> Keys<'a> {
         Ok(())
     }
 
-    /// Sets the LRU/LFU field of a present key in the current database (RESTORE IDLETIME/FREQ).
-    pub fn set_lru_of(&mut self, key: &[u8], lru: u32) -> Result<bool, Error> {
-        let db = self.db;
-        let (shard, h) = self.shard(db, key)?;
-        Ok(match shard.find(h, key) {
-            Some(e) => {
-                e.set_lru(lru & crate::engine::LRU_CLOCK_MAX);
-                true
-            }
-            None => false,
-        })
-    }
-
     /// One SCAN call over the current database, every shard of which must be locked.
     ///
     /// The cursor is `(bucket_cursor << SHARD_BITS) | shard`: shards are walked in order, and
