@@ -392,6 +392,14 @@ impl<'a> Keys<'a> {
         Ok(())
     }
 
+    /// Removes `key` from the current database whether or not its TTL has passed, returning
+    /// its value; no event, no expiry (Valkey's `dbDelete`, as RESTORE REPLACE uses it).
+    pub fn remove_ignoring_ttl(&mut self, key: &[u8]) -> Result<Option<Value>, Error> {
+        let db = self.db;
+        let (shard, h) = self.shard(db, key)?;
+        Ok(shard.remove(h, key).map(|(value, _)| value))
+    }
+
     /// One SCAN call over the current database, every shard of which must be locked.
     ///
     /// The cursor is `(bucket_cursor << SHARD_BITS) | shard`: shards are walked in order, and

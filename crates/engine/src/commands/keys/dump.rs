@@ -73,8 +73,9 @@ pub(super) fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         Err(PayloadError::VersionOrChecksum) => return Err(Error::err("DUMP payload version or checksum are wrong")),
         Err(PayloadError::BadData(_)) => return Err(Error::err("Bad data format")),
     };
-    let replaced = match ctx.keys.remove(key)? {
-        Some((old, _)) => {
+    // REPLACE drops the old key as it is, expired or not (no `expired` event).
+    let replaced = match ctx.keys.remove_ignoring_ttl(key)? {
+        Some(old) => {
             ctx.engine.lazy_free(old);
             true
         }

@@ -656,6 +656,14 @@ fn restore_events_and_replace() {
         run_events_raw(&e, &mut c, &[b"restore", b"k", past.as_bytes(), &p, b"replace", b"absttl"]);
     assert_eq!((reply.as_str(), events, dirty), ("+OK\r\n", vec!["del 0 k".into()], 1));
     assert_eq!(run(&e, &mut c, &["exists", "k"]), ":0\r\n");
+    // An old key past its TTL is replaced as it is, without an `expired` event.
+    set(&e, &mut c, "k", "v2");
+    run(&e, &mut c, &["pexpire", "k", "1"]);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let (reply, events, _) = run_events_raw(&e, &mut c, &[b"restore", b"k", b"0", &p, b"replace"]);
+    assert_eq!((reply.as_str(), events), ("+OK\r\n", vec!["new 0 k".into(), "restore 0 k".into()]));
+    assert_eq!(run(&e, &mut c, &["get", "k"]), "$2\r\nv1\r\n");
+    run(&e, &mut c, &["del", "k"]);
     // Without a key to replace: nothing at all.
     let (reply, events, dirty) = run_events_raw(&e, &mut c, &[b"restore", b"k", past.as_bytes(), &p, b"absttl"]);
     assert_eq!((reply.as_str(), events.len(), dirty), ("+OK\r\n", 0, 0));
