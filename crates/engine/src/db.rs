@@ -418,6 +418,139 @@ impl<'a> Keys<'a> {
         }
         Ok(empty)
     }
+
+    // ---- Generic key family helpers (SCAN, RANDOMKEY, RENAME, MOVE, COPY, RESTORE, OBJECT) ----
+    //
+    // Kept together, after everything else, so that other families can add helpers above
+    // without touching these.
+
+    /// Looks a key up the way Valkey's `lookupKeyReadWithFlags(LOOKUP_NOTOUCH)` does: expires
+    /// it if due, counts a keyspace hit or miss, but leaves its LRU clock alone (EXISTS, TYPE,
+    /// TTL, OBJECT). `notify_miss` false is `LOOKUP_NONOTIFY`: no `keymiss` event.
+    pub fn read_untouched(&mut self, key: &[u8], notify_miss: bool) -> Result<Option<Entry<'_>>, Error> {
+        let db = self.db;
+        let found = self.lookup(db, key, Access::Peek)?;
+        if found.is_some() {
+            self.effects.hits += 1;
+        } else {
+            self.effects.misses += 1;
+            if notify_miss {
+                self.notify(notify::KEY_MISS, "keymiss", db, key);
+            }
+        }
+        Ok(found.map(|ptr| Entry { ptr, _shard: PhantomData }))
+    }
+
+    /// Creates `key` in `db`, which must be absent (a lookup just found nothing), with an
+    /// explicit TTL and LRU/LFU stamp, and reports the `new` event as Valkey's `dbAdd` does.
+    /// The caller reports the command's own event (`rename_to`, `copy_to`, `restore` ...).
+    pub fn add_new_in(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        value: Value,
+        expire_at_ms: Option<u64>,
+        lru: u32,
+    ) -> CmdResult {
+        let (shard, h) = self.shard(db, key)?;
+        if shard.find(h, key).is_some() {
+            debug_assert!(false, "add_new_in on a present key");
+            return Err(Error::internal("key created twice"));
+        }
+        shard.insert(h, key, value, expire_at_ms, lru);
+        self.notify(notify::NEW, "new", db, key);
+        Ok(())
+    }
+
+    /// Removes `key` from the current database whether or not its TTL has passed, returning
+    /// its value; no event, no expiry (Valkey's `dbDelete`, as RESTORE REPLACE uses it).
+    pub fn remove_ignoring_ttl(&mut self, key: &[u8]) -> Result<Option<Value>, Error> {
+        let db = self.db;
+        let (shard, h) = self.shard(db, key)?;
+        Ok(shard.remove(h, key).map(|(value, _)| value))
+    }
+
+    /// One SCAN call over the current database, every shard of which must be locked.
+    ///
+    /// The cursor is `(bucket_cursor << SHARD_BITS) | shard`: shards are walked in order, and
+    /// inside a shard the dict's reverse-binary bucket cursor (which keeps Valkey's guarantee
+    /// across resizes) is advanced one bucket at a time. As in Valkey's `scanGenericCommand`
+    /// the call stops once `count` entries were visited, after `10 * count` bucket steps, or
+    /// at the end of the iteration (returned cursor 0). `visit` sees every visited entry,
+    /// expired or not: the caller filters, then expires what it kept.
+    pub fn scan(&mut self, cursor: u64, count: usize, mut visit: impl FnMut(EntryPtr)) -> Result<u64, Error> {
+        use crate::keyspace::{SHARDS, SHARD_BITS};
+        let db = self.db;
+        let mut shard = (cursor & (SHARDS as u64 - 1)) as usize;
+        let mut bucket_cursor = cursor >> SHARD_BITS;
+        let mut sampled = 0usize;
+        let mut steps_left = count.saturating_mul(10);
+        loop {
+            let s = self.guards.shard(db, shard).ok_or_else(|| Error::internal("SCAN without its shard locks"))?;
+            let next = if s.is_empty() {
+                0
+            } else {
+                s.scan(bucket_cursor, |e| {
+                    sampled += 1;
+                    visit(e);
+                })
+            };
+            if next == 0 {
+                // This shard is done (or empty): continue at the start of the next non-empty one.
+                let mut following = None;
+                for i in shard + 1..SHARDS {
+                    let s = self.guards.shard(db, i).ok_or_else(|| Error::internal("SCAN without its shard locks"))?;
+                    if !s.is_empty() {
+                        following = Some(i);
+                        break;
+                    }
+                }
+                match following {
+                    Some(i) => {
+                        shard = i;
+                        bucket_cursor = 0;
+                    }
+                    None => return Ok(0),
+                }
+            } else {
+                bucket_cursor = next;
+            }
+            if steps_left == 0 || sampled >= count {
+                return Ok((bucket_cursor << SHARD_BITS) | shard as u64);
+            }
+            steps_left -= 1;
+        }
+    }
+
+    /// A random key of the current database (every shard locked), each shard chosen with
+    /// probability proportional to its size. Keys found expired are deleted (with their
+    /// `expired` event) and another is drawn, as Valkey's `dbRandomKey` does; each retry
+    /// removes a key, so this ends.
+    pub fn random_key(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        let db = self.db;
+        let mut rng = fastrand::Rng::new();
+        loop {
+            let total: usize = self.guards.shards_of(db).map(|s| s.len()).sum();
+            if total == 0 {
+                return Ok(None);
+            }
+            let mut pick = rng.usize(..total);
+            let mut key = None;
+            for s in self.guards.shards_of(db) {
+                if pick < s.len() {
+                    key = s.random(&mut rng).map(|e| (e.key().to_vec(), e.has_ttl()));
+                    break;
+                }
+                pick -= s.len();
+            }
+            let Some((key, volatile)) = key else {
+                return Err(Error::internal("RANDOMKEY found no key in a non-empty shard"));
+            };
+            if !volatile || self.lookup(db, &key, Access::Peek)?.is_some() {
+                return Ok(Some(key));
+            }
+        }
+    }
 }
 
 /// A string value that must live in a heap buffer even if short.

@@ -13,6 +13,7 @@ pub mod exec;
 pub mod expire;
 pub mod keyspace;
 pub mod notify;
+pub mod rdb;
 pub mod stats;
 pub mod types;
 pub mod util;

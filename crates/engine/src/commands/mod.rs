@@ -69,6 +69,7 @@ pub mod errors {
     pub const BIT_OFFSET: Error = Error(Borrowed("ERR bit offset is not an integer or out of range"));
     pub const BIT_VALUE: Error = Error(Borrowed("ERR bit is not an integer or out of range"));
     pub const INVALID_CURSOR: Error = Error(Borrowed("ERR invalid cursor"));
+    pub const BUSYKEY: Error = Error(Borrowed("BUSYKEY Target key name already exists."));
 }
 
 /// Everything a command needs while it runs.

@@ -231,6 +231,14 @@ impl<'a> HashRef<'a> {
         }
     }
 
+    /// All (field, value) pairs, owned and sorted (comparisons, tests, DEBUG DIGEST).
+    pub fn sorted_pairs(self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut v = Vec::with_capacity(self.len());
+        self.for_each(|k, x| v.push((k.to_vec(), x.to_vec())));
+        v.sort();
+        v
+    }
+
     /// Bytes of heap used, for MEMORY USAGE.
     pub fn heap_bytes(self) -> usize {
         match self {

@@ -23,6 +23,20 @@ pub enum Value {
     Set(Set),
 }
 
+/// Equality of contents: strings byte for byte (an `Int` equals only an `Int`), collections
+/// by their elements regardless of encoding or order.
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Hash(a), Value::Hash(b)) => a.as_ref().sorted_pairs() == b.as_ref().sorted_pairs(),
+            (Value::Set(a), Value::Set(b)) => a.as_ref().sorted_members() == b.as_ref().sorted_members(),
+            _ => false,
+        }
+    }
+}
+
 impl std::fmt::Debug for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -209,6 +209,14 @@ impl Clone for Set {
 }
 
 impl<'a> SetRef<'a> {
+    /// All members, owned and sorted (comparisons, tests, DEBUG DIGEST).
+    pub fn sorted_members(self) -> Vec<Vec<u8>> {
+        let mut v = Vec::with_capacity(self.len());
+        self.for_each(|m| v.push(m.to_vec()));
+        v.sort();
+        v
+    }
+
     /// A deep copy in the same encoding.
     pub fn to_owned_set(self) -> Set {
         match self {

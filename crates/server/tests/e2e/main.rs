@@ -4,4 +4,6 @@
 mod harness;
 
 mod basics;
+mod expire;
+mod keys;
 mod protocol;
