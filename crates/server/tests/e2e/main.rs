@@ -4,4 +4,6 @@
 mod harness;
 
 mod basics;
+mod bits;
 mod protocol;
+mod strings;
