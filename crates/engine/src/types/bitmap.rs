@@ -15,12 +15,28 @@ pub fn popcount(bytes: &[u8]) -> u64 {
     n + chunks.remainder().iter().map(|b| u64::from(b.count_ones())).sum::<u64>()
 }
 
+/// Index of the first byte of `bytes` that differs from `skip`. Compares a word at a time:
+/// BITPOS over a 512MB run of zeros is a scan of the whole string.
+fn first_byte_not(bytes: &[u8], skip: u8) -> Option<usize> {
+    let word = u64::from_ne_bytes([skip; 8]);
+    let mut chunks = bytes.chunks_exact(32);
+    let mut base = 0;
+    for c in &mut chunks {
+        let w =
+            |i: usize| u64::from_ne_bytes([c[i], c[i + 1], c[i + 2], c[i + 3], c[i + 4], c[i + 5], c[i + 6], c[i + 7]]);
+        if (w(0) ^ word) | (w(8) ^ word) | (w(16) ^ word) | (w(24) ^ word) != 0 {
+            break;
+        }
+        base += 32;
+    }
+    bytes[base..].iter().position(|&b| b != skip).map(|i| base + i)
+}
+
 /// Position of the first bit equal to `bit` in `bytes`. Looking for a clear bit in a string of
 /// set bits answers `bytes.len() * 8` (the string is taken as zero-padded on the right);
 /// looking for a set bit where there is none answers -1.
 pub fn first_bit(bytes: &[u8], bit: bool) -> i64 {
-    let skip = if bit { 0x00 } else { 0xff };
-    match bytes.iter().position(|&b| b != skip) {
+    match first_byte_not(bytes, if bit { 0x00 } else { 0xff }) {
         Some(i) => {
             let b = if bit { bytes[i] } else { !bytes[i] };
             (i as i64) * 8 + i64::from(b.leading_zeros() as u8)
@@ -80,37 +96,34 @@ pub fn count_in(bytes: &[u8], r: BitRange) -> u64 {
 /// then a clear bit is not assumed past the range and "not found" is -1.
 pub fn position_in(bytes: &[u8], r: BitRange, bit: bool, end_given: bool) -> i64 {
     let span = &bytes[r.start..=r.end];
-    // Force the bits outside the range to the value not looked for, so they never match.
-    let masked = |b: u8, mask: u8| if bit { b & !mask } else { b | mask };
-    let mut found = -1;
-    let mut scanned_bits = 0i64;
-    for (k, &b) in span.iter().enumerate() {
-        let mut b = b;
-        if k == 0 {
-            b = masked(b, r.first_mask);
-        }
-        if k == span.len() - 1 {
-            b = masked(b, r.last_mask);
-        }
-        if b != if bit { 0x00 } else { 0xff } {
-            let v = if bit { b } else { !b };
-            found = scanned_bits + i64::from(v.leading_zeros() as u8);
-            break;
-        }
-        scanned_bits += 8;
+    let last = span.len() - 1;
+    // The edge bytes with the bits outside the range forced to the value not looked for, so
+    // that they never match.
+    let mask = |b: u8, m: u8| if bit { b & !m } else { b | m };
+    let mut head = mask(span[0], r.first_mask);
+    if last == 0 {
+        head = mask(head, r.last_mask);
     }
-    if found == -1 && !bit {
-        // No clear bit inside: the first one is right after the range, unless the range was
-        // explicit.
-        if end_given {
-            return -1;
-        }
-        found = scanned_bits;
-    }
-    if found == -1 {
+    let tail = mask(span[last], r.last_mask);
+    let found = match first_bit(&[head], bit) {
+        p @ 0..=7 => p,
+        _ if last == 0 => -1,
+        _ => match first_bit(&span[1..last], bit) {
+            p if p >= 0 && p < (last as i64 - 1) * 8 => 8 + p,
+            _ => match first_bit(&[tail], bit) {
+                p @ 0..=7 => last as i64 * 8 + p,
+                _ => -1,
+            },
+        },
+    };
+    if found >= 0 {
+        found + (r.start as i64) * 8
+    } else if bit || end_given {
         -1
     } else {
-        found + (r.start as i64) * 8
+        // No clear bit inside: the first one is right after the range, since the string is
+        // taken as zero-padded unless the range had an explicit end.
+        (r.end as i64 + 1) * 8
     }
 }
 
@@ -227,6 +240,17 @@ mod tests {
         assert_eq!(first_bit(b"\x00\x00", true), -1);
         assert_eq!(first_bit(b"", false), 0);
         assert_eq!(first_bit(b"", true), -1);
+        // Long runs go through the word-at-a-time path; the hit can be anywhere after it.
+        for at in [0, 31, 32, 33, 95, 100, 999] {
+            let mut zeros = vec![0u8; 1000];
+            zeros[at] = 0x10;
+            assert_eq!(first_bit(&zeros, true), at as i64 * 8 + 3, "{at}");
+            let mut ones = vec![0xffu8; 1000];
+            ones[at] = 0xfe;
+            assert_eq!(first_bit(&ones, false), at as i64 * 8 + 7, "{at}");
+        }
+        assert_eq!(first_bit(&[0u8; 1000], true), -1);
+        assert_eq!(first_bit(&[0xffu8; 1000], false), 8000);
     }
 
     #[test]
@@ -255,6 +279,47 @@ mod tests {
         // A bit range inside one byte masks both sides.
         assert_eq!(position_in(b"\x81", bit_range(1, 6, true, 1).unwrap(), true, true), -1);
         assert_eq!(position_in(b"\x81", bit_range(1, 6, true, 1).unwrap(), false, true), 1);
+        // Matches only in the masked-off edges do not count.
+        let s = b"\x01\x00\x00\x80";
+        assert_eq!(position_in(s, bit_range(8, 23, true, 4).unwrap(), true, true), -1);
+        assert_eq!(position_in(s, bit_range(7, 24, true, 4).unwrap(), true, true), 7);
+        assert_eq!(position_in(s, bit_range(8, 24, true, 4).unwrap(), true, true), 24);
+    }
+
+    #[test]
+    fn positions_match_a_bit_by_bit_model() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..3000 {
+            let len = rng.usize(1..80);
+            let dense = rng.bool();
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| if dense { !(1u8 << rng.u32(0..8)) } else { rng.u8(..) & rng.u8(..) & rng.u8(..) })
+                .collect();
+            let in_bits = rng.bool();
+            let total = if in_bits { len as i64 * 8 } else { len as i64 };
+            let (start, end) = (rng.i64(-total - 3..total + 3), rng.i64(-total - 3..total + 3));
+            let bit = rng.bool();
+            let end_given = rng.bool();
+            let Some(r) = bit_range(start, end, in_bits, len) else { continue };
+            let (lo, hi) = if in_bits {
+                let s = if start < 0 { (total + start).max(0) } else { start };
+                let e = if end < 0 { (total + end).max(0) } else { end.min(total - 1) };
+                (s, e)
+            } else {
+                (r.start as i64 * 8, r.end as i64 * 8 + 7)
+            };
+            let get = |i: i64| (bytes[(i / 8) as usize] >> (7 - i % 8)) & 1 == 1;
+            let want = (lo..=hi).find(|&i| get(i) == bit).unwrap_or(if bit || end_given {
+                -1
+            } else {
+                (r.end as i64 + 1) * 8
+            });
+            assert_eq!(
+                position_in(&bytes, r, bit, end_given),
+                want,
+                "{bytes:?} {start} {end} {in_bits} {bit} {end_given}"
+            );
+        }
     }
 
     #[test]
