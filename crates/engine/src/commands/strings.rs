@@ -470,8 +470,7 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], flags: u32, expire: Opti
     }
     // An expiry already in the past: storing the key only to expire it is pointless; an old
     // value is deleted instead (reported as `del`).
-    if let Some(when) = when.filter(|&w| w <= now) {
-        debug_assert!(when <= now);
+    if when.is_some_and(|w| w <= now) {
         if found {
             ctx.keys.delete(key)?;
         }
