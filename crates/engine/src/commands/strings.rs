@@ -1,63 +1,1442 @@
-//! String commands: GET, SET and the rest of the string family.
+//! String commands: GET, SET and its variants (SETNX, SETEX, PSETEX, GETSET, GETEX, GETDEL),
+//! MGET/MSET/MSETNX, APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE, the INCR family,
+//! INCRBYFLOAT and LCS.
+//!
+//! Handlers follow Valkey's `t_string.c` step by step wherever the order is observable: which
+//! error wins when several apply, which lookups count as keyspace hits, which keyspace events
+//! fire and in which order. Pure helpers (range arithmetic, the `long double` sum, the LCS
+//! table) live in `types/string.rs`.
 
 use super::table::{acl, flags::*, keyflags, Command, Doc, KeySpec, Lock};
-use super::{errors, CmdResult, Ctx};
+use super::{errors, int_arg, is, CmdResult, Ctx, Error};
 use crate::db::Ttl;
 use crate::notify;
+use crate::types::string::{self as strings, FloatIncrError};
 use crate::types::{StrRef, Value, ValueRef};
+use resp::number::parse_i64;
+use resp::Reply;
+use std::sync::atomic::Ordering::Relaxed;
 
 const fn doc(summary: &'static str, since: &'static str, complexity: &'static str, syntax: &'static str) -> Doc {
     Doc { summary, since, group: "string", complexity, syntax }
 }
 
-pub static COMMANDS: &[Command] = &[
+const RO_ACCESS: &[KeySpec] = &[KeySpec::single(1, keyflags::RO | keyflags::ACCESS)];
+const RW_ACCESS_UPDATE: &[KeySpec] = &[KeySpec::single(1, keyflags::RW | keyflags::ACCESS | keyflags::UPDATE)];
+const OW_UPDATE: &[KeySpec] = &[KeySpec::single(1, keyflags::OW | keyflags::UPDATE)];
+const SUBSTRING_COMPLEXITY: &str = "O(N) where N is the length of the returned string. The complexity is ultimately \
+determined by the returned length, but because creating a substring from an existing string is very cheap, it can be \
+considered O(1) for small strings.";
+
+/// A string command with the flags and ACL category every one of them shares.
+const fn string_cmd(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: &'static [KeySpec],
+    handler: super::table::Handler,
+    doc: Doc,
+) -> Command {
     Command {
-        name: "get",
-        arity: 2,
-        flags: READONLY | FAST,
+        name,
+        arity,
+        flags,
         acl: acl::STRING,
-        keys: &[KeySpec::single(1, keyflags::RO | keyflags::ACCESS)],
+        keys,
         lock: Lock::Keys,
-        handler: Some(get),
-        doc: doc("Returns the string value of a key.", "1.0.0", "O(1)", "key"),
+        handler: Some(handler),
+        doc,
         ..Command::DEFAULT
-    },
-    Command {
-        name: "set",
-        arity: -3,
-        flags: WRITE | DENYOOM,
-        acl: acl::STRING,
-        keys: &[KeySpec::single(1, keyflags::RW | keyflags::ACCESS | keyflags::UPDATE | keyflags::VARIABLE_FLAGS)],
-        lock: Lock::Keys,
-        handler: Some(set),
-        doc: doc(
+    }
+}
+
+pub static COMMANDS: &[Command] = &[
+    string_cmd("get", 2, READONLY | FAST, RO_ACCESS, get, doc("Returns the string value of a key.", "1.0.0", "O(1)", "key")),
+    string_cmd(
+        "set",
+        -3,
+        WRITE | DENYOOM,
+        &[KeySpec {
+            notes: "RW and ACCESS due to the optional `GET` argument",
+            ..KeySpec::single(1, keyflags::RW | keyflags::ACCESS | keyflags::UPDATE | keyflags::VARIABLE_FLAGS)
+        }],
+        set,
+        doc(
             "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
             "1.0.0",
             "O(1)",
             "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]",
         ),
-        ..Command::DEFAULT
+    ),
+    string_cmd(
+        "setnx",
+        3,
+        WRITE | DENYOOM | FAST,
+        &[KeySpec::single(1, keyflags::OW | keyflags::INSERT)],
+        setnx,
+        doc("Set the string value of a key only when the key doesn't exist.", "1.0.0", "O(1)", "key value"),
+    ),
+    string_cmd(
+        "setex",
+        4,
+        WRITE | DENYOOM,
+        OW_UPDATE,
+        setex,
+        doc(
+            "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
+            "2.0.0",
+            "O(1)",
+            "key seconds value",
+        ),
+    ),
+    string_cmd(
+        "psetex",
+        4,
+        WRITE | DENYOOM,
+        OW_UPDATE,
+        psetex,
+        doc(
+            "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.",
+            "2.6.0",
+            "O(1)",
+            "key milliseconds value",
+        ),
+    ),
+    string_cmd(
+        "getset",
+        3,
+        WRITE | DENYOOM | FAST,
+        RW_ACCESS_UPDATE,
+        getset,
+        doc("Returns the previous string value of a key after setting it to a new value.", "1.0.0", "O(1)", "key value"),
+    ),
+    string_cmd(
+        "getex",
+        -2,
+        WRITE | FAST,
+        &[KeySpec {
+            notes: "RW and UPDATE because it changes the TTL",
+            ..KeySpec::single(1, keyflags::RW | keyflags::ACCESS | keyflags::UPDATE)
+        }],
+        getex,
+        doc(
+            "Returns the string value of a key after setting its expiration time.",
+            "6.2.0",
+            "O(1)",
+            "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]",
+        ),
+    ),
+    string_cmd(
+        "getdel",
+        2,
+        WRITE | FAST,
+        &[KeySpec::single(1, keyflags::RW | keyflags::ACCESS | keyflags::DELETE)],
+        getdel,
+        doc("Returns the string value of a key after deleting the key.", "6.2.0", "O(1)", "key"),
+    ),
+    Command {
+        tips: &["request_policy:multi_shard"],
+        ..string_cmd(
+            "mget",
+            -2,
+            READONLY | FAST,
+            &[KeySpec::range(1, -1, 1, keyflags::RO | keyflags::ACCESS)],
+            mget,
+            doc(
+                "Atomically returns the string values of one or more keys.",
+                "1.0.0",
+                "O(N) where N is the number of keys to retrieve.",
+                "key [key ...]",
+            ),
+        )
     },
+    Command {
+        tips: &["request_policy:multi_shard", "response_policy:all_succeeded"],
+        ..string_cmd(
+            "mset",
+            -3,
+            WRITE | DENYOOM,
+            &[KeySpec::range(1, -1, 2, keyflags::OW | keyflags::UPDATE)],
+            mset,
+            doc(
+                "Atomically creates or modifies the string values of one or more keys.",
+                "1.0.1",
+                "O(N) where N is the number of keys to set.",
+                "key value [key value ...]",
+            ),
+        )
+    },
+    string_cmd(
+        "msetnx",
+        -3,
+        WRITE | DENYOOM,
+        &[KeySpec::range(1, -1, 2, keyflags::OW | keyflags::INSERT)],
+        msetnx,
+        doc(
+            "Atomically modifies the string values of one or more keys only when all keys don't exist.",
+            "1.0.1",
+            "O(N) where N is the number of keys to set.",
+            "key value [key value ...]",
+        ),
+    ),
+    string_cmd(
+        "append",
+        3,
+        WRITE | DENYOOM | FAST,
+        &[KeySpec::single(1, keyflags::RW | keyflags::INSERT)],
+        append,
+        doc(
+            "Appends a string to the value of a key. Creates the key if it doesn't exist.",
+            "2.0.0",
+            "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by the server will double the free space available on every reallocation.",
+            "key value",
+        ),
+    ),
+    string_cmd(
+        "strlen",
+        2,
+        READONLY | FAST,
+        &[KeySpec::single(1, keyflags::RO)],
+        strlen,
+        doc("Returns the length of a string value.", "2.2.0", "O(1)", "key"),
+    ),
+    string_cmd(
+        "getrange",
+        4,
+        READONLY,
+        RO_ACCESS,
+        getrange,
+        doc("Returns a substring of the string stored at a key.", "2.4.0", SUBSTRING_COMPLEXITY, "key start end"),
+    ),
+    string_cmd(
+        "substr",
+        4,
+        READONLY,
+        RO_ACCESS,
+        getrange,
+        doc("Returns a substring from a string value.", "1.0.0", SUBSTRING_COMPLEXITY, "key start end"),
+    ),
+    string_cmd(
+        "setrange",
+        4,
+        WRITE | DENYOOM,
+        &[KeySpec::single(1, keyflags::RW | keyflags::UPDATE)],
+        setrange,
+        doc(
+            "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
+            "2.2.0",
+            "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
+            "key offset value",
+        ),
+    ),
+    string_cmd(
+        "incr",
+        2,
+        WRITE | DENYOOM | FAST,
+        RW_ACCESS_UPDATE,
+        incr,
+        doc(
+            "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+            "1.0.0",
+            "O(1)",
+            "key",
+        ),
+    ),
+    string_cmd(
+        "decr",
+        2,
+        WRITE | DENYOOM | FAST,
+        RW_ACCESS_UPDATE,
+        decr,
+        doc(
+            "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+            "1.0.0",
+            "O(1)",
+            "key",
+        ),
+    ),
+    string_cmd(
+        "incrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        RW_ACCESS_UPDATE,
+        incrby,
+        doc(
+            "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+            "1.0.0",
+            "O(1)",
+            "key increment",
+        ),
+    ),
+    string_cmd(
+        "decrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        RW_ACCESS_UPDATE,
+        decrby,
+        doc(
+            "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
+            "1.0.0",
+            "O(1)",
+            "key decrement",
+        ),
+    ),
+    string_cmd(
+        "incrbyfloat",
+        3,
+        WRITE | DENYOOM | FAST,
+        RW_ACCESS_UPDATE,
+        incrbyfloat,
+        doc(
+            "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+            "2.6.0",
+            "O(1)",
+            "key increment",
+        ),
+    ),
+    string_cmd(
+        "lcs",
+        -3,
+        READONLY,
+        &[KeySpec::range(1, 1, 1, keyflags::RO | keyflags::ACCESS)],
+        lcs,
+        doc(
+            "Finds the longest common substring.",
+            "7.0.0",
+            "O(N*M) where N and M are the lengths of s1 and s2, respectively",
+            "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]",
+        ),
+    ),
 ];
 
+/// The string held by a value, or the WRONGTYPE error.
+pub(super) fn string_value(v: ValueRef<'_>) -> Result<StrRef<'_>, Error> {
+    strings::string_of(v).ok_or(errors::WRONGTYPE)
+}
+
+fn reply_str(out: &mut Reply, s: StrRef<'_>) {
+    match s {
+        StrRef::Bytes(b) => out.bulk(b),
+        StrRef::Int(i) => out.bulk_i64(i),
+    }
+}
+
+/// Valkey's `checkStringLength`: would a string of `len + extra` bytes exceed
+/// proto-max-bulk-len?
+pub(super) fn check_string_length(ctx: &Ctx, len: u64, extra: u64) -> CmdResult {
+    let max = ctx.engine.config.hot.proto_max_bulk_len.load(Relaxed);
+    match len.checked_add(extra) {
+        Some(total) if total <= max => Ok(()),
+        _ => Err(errors::STRING_TOO_LONG),
+    }
+}
+
+/// The error for an allocation the system refused. Valkey aborts the process there; we only
+/// fail the command. Reachable only with proto-max-bulk-len raised beyond available memory.
+pub(super) fn out_of_memory() -> Error {
+    Error::err("out of memory for the resulting string")
+}
+
+/// GET, and the first half of SET GET / GETSET / GETDEL: replies with the value, null when
+/// the key is missing. Returns whether the key existed.
+fn reply_get(ctx: &mut Ctx, key: &[u8]) -> Result<bool, Error> {
+    match ctx.keys.read(key)? {
+        None => {
+            ctx.out.null();
+            Ok(false)
+        }
+        Some(e) => {
+            reply_str(ctx.out, string_value(e.value())?);
+            Ok(true)
+        }
+    }
+}
+
 fn get(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    match ctx.keys.read(argv[1])? {
-        None => ctx.out.null(),
-        Some(e) => match e.value() {
-            ValueRef::Str(StrRef::Bytes(b)) => ctx.out.bulk(b),
-            ValueRef::Str(StrRef::Int(i)) => ctx.out.bulk_i64(i),
-            _ => return Err(errors::WRONGTYPE),
-        },
+    reply_get(ctx, argv[1]).map(drop)
+}
+
+/// Option bits of SET and GETEX, as Valkey's `parseExtendedStringArgumentsOrReply` sees them.
+mod opt {
+    pub const NX: u32 = 1 << 0;
+    pub const XX: u32 = 1 << 1;
+    pub const GET: u32 = 1 << 2;
+    pub const KEEPTTL: u32 = 1 << 3;
+    pub const PERSIST: u32 = 1 << 4;
+    pub const EX: u32 = 1 << 5;
+    pub const PX: u32 = 1 << 6;
+    pub const EXAT: u32 = 1 << 7;
+    pub const PXAT: u32 = 1 << 8;
+    /// Any of the expiry-setting options.
+    pub const TIMED: u32 = EX | PX | EXAT | PXAT;
+}
+
+/// Parsed SET/GETEX options: the flag bits and the expiry argument, if any.
+struct ExtOpts<'a> {
+    flags: u32,
+    expire: Option<&'a [u8]>,
+}
+
+/// Parses the options of SET (`for_set`) or GETEX. An option that conflicts with one already
+/// given is a syntax error; repeating the same expiry option keeps the last value (Valkey's
+/// rules, including that quirk).
+fn parse_ext_opts<'a>(argv: &[&'a [u8]], for_set: bool) -> Result<ExtOpts<'a>, Error> {
+    use opt::*;
+    let mut flags = 0;
+    let mut expire = None;
+    let mut j = if for_set { 3 } else { 2 };
+    while j < argv.len() {
+        let a = argv[j];
+        let has_value = j + 1 < argv.len();
+        let timed_kind = if is(a, "ex") {
+            EX
+        } else if is(a, "px") {
+            PX
+        } else if is(a, "exat") {
+            EXAT
+        } else if is(a, "pxat") {
+            PXAT
+        } else {
+            0
+        };
+        if for_set && is(a, "nx") && flags & XX == 0 {
+            flags |= NX;
+        } else if for_set && is(a, "xx") && flags & NX == 0 {
+            flags |= XX;
+        } else if for_set && is(a, "get") {
+            flags |= GET;
+        } else if for_set && is(a, "keepttl") && flags & (PERSIST | TIMED) == 0 {
+            flags |= KEEPTTL;
+        } else if !for_set && is(a, "persist") && flags & (KEEPTTL | TIMED) == 0 {
+            flags |= PERSIST;
+        } else if timed_kind != 0 && flags & (KEEPTTL | PERSIST) == 0 && flags & TIMED & !timed_kind == 0 && has_value {
+            flags |= timed_kind;
+            expire = Some(argv[j + 1]);
+            j += 1;
+        } else {
+            return Err(errors::SYNTAX);
+        }
+        j += 1;
+    }
+    Ok(ExtOpts { flags, expire })
+}
+
+/// Valkey's `getExpireMillisecondsOrReply`: the absolute expiry time in ms for an EX/PX/EXAT/
+/// PXAT argument (`flags` says which). Zero, negative and overflowing values are the
+/// `invalid expire time in '<cmd>' command` error.
+fn expire_at_ms(arg: &[u8], flags: u32, now_ms: u64, cmd: &str) -> Result<u64, Error> {
+    let invalid = || Error::err(format!("invalid expire time in '{cmd}' command"));
+    let mut ms = int_arg(arg)?;
+    let in_seconds = flags & (opt::EX | opt::EXAT) != 0;
+    if ms <= 0 || (in_seconds && ms > i64::MAX / 1000) {
+        return Err(invalid());
+    }
+    if in_seconds {
+        ms *= 1000;
+    }
+    if flags & (opt::EX | opt::PX) != 0 {
+        ms = ms.checked_add(now_ms as i64).ok_or_else(invalid)?;
+    }
+    Ok(ms as u64)
+}
+
+/// How SET-like commands acknowledge: `+OK`/null (SET, SETEX, PSETEX) or `:1`/`:0` (SETNX).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ack {
+    Ok,
+    Int,
+}
+
+/// Valkey's `setGenericCommand`, shared by SET, SETNX, SETEX and PSETEX.
+fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], flags: u32, expire: Option<&[u8]>, ack: Ack) -> CmdResult {
+    let now = ctx.keys.now_ms;
+    let when = match expire {
+        Some(arg) => Some(expire_at_ms(arg, flags, now, &ctx.cmd.full_name)?),
+        None => None,
+    };
+    let with_get = flags & opt::GET != 0;
+    if with_get {
+        reply_get(ctx, key)?;
+    }
+    let found = ctx.keys.write(key)?.is_some();
+    if (flags & opt::NX != 0 && found) || (flags & opt::XX != 0 && !found) {
+        if !with_get {
+            match ack {
+                Ack::Ok => ctx.out.null(),
+                Ack::Int => ctx.out.int(0),
+            }
+        }
+        return Ok(());
+    }
+    // An expiry already in the past: storing the key only to expire it is pointless; an old
+    // value is deleted instead (reported as `del`).
+    if when.is_some_and(|w| w <= now) {
+        if found {
+            ctx.keys.delete(key)?;
+        }
+        if !with_get {
+            ctx.out.ok();
+        }
+        return Ok(());
+    }
+    let ttl = match when {
+        Some(w) => Ttl::At(w),
+        None if flags & opt::KEEPTTL != 0 => Ttl::Keep,
+        None => Ttl::Clear,
+    };
+    ctx.keys.set(key, Value::from_slice(value), ttl)?;
+    ctx.keys.changed(key, notify::STRING, "set");
+    if when.is_some() {
+        // Part of the same change (one dirty count), but subscribers see both events.
+        let db = ctx.keys.db;
+        ctx.keys.notify(notify::GENERIC, "expire", db, key);
+    }
+    if !with_get {
+        match ack {
+            Ack::Ok => ctx.out.ok(),
+            Ack::Int => ctx.out.int(1),
+        }
     }
     Ok(())
 }
 
 fn set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    if argv.len() != 3 {
-        return Err(errors::SYNTAX);
-    }
+    let o = parse_ext_opts(argv, true)?;
+    set_generic(ctx, argv[1], argv[2], o.flags, o.expire, Ack::Ok)
+}
+
+fn setnx(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    set_generic(ctx, argv[1], argv[2], opt::NX, None, Ack::Int)
+}
+
+fn setex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    set_generic(ctx, argv[1], argv[3], opt::EX, Some(argv[2]), Ack::Ok)
+}
+
+fn psetex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    set_generic(ctx, argv[1], argv[3], opt::PX, Some(argv[2]), Ack::Ok)
+}
+
+fn getset(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    reply_get(ctx, argv[1])?;
     ctx.keys.set(argv[1], Value::from_slice(argv[2]), Ttl::Clear)?;
     ctx.keys.changed(argv[1], notify::STRING, "set");
-    ctx.out.ok();
     Ok(())
+}
+
+fn getex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let o = parse_ext_opts(argv, false)?;
+    let key = argv[1];
+    let now = ctx.keys.now_ms;
+    let (when, had_ttl) = match ctx.keys.read(key)? {
+        None => {
+            ctx.out.null();
+            return Ok(());
+        }
+        Some(e) => {
+            let s = string_value(e.value())?;
+            // The expiry is validated only for an existing string, after the type check.
+            let when = match o.expire {
+                Some(arg) => Some(expire_at_ms(arg, o.flags, now, &ctx.cmd.full_name)?),
+                None => None,
+            };
+            reply_str(ctx.out, s);
+            (when, e.expire_at_ms().is_some())
+        }
+    };
+    match when {
+        // Only an absolute time can already be past; the key goes away as if it expired.
+        Some(w) if o.flags & (opt::EXAT | opt::PXAT) != 0 && w <= now => {
+            ctx.keys.delete(key)?;
+        }
+        Some(w) => {
+            ctx.keys.set_expire(key, Some(w))?;
+            ctx.keys.changed(key, notify::GENERIC, "expire");
+        }
+        None if o.flags & opt::PERSIST != 0 && had_ttl => {
+            ctx.keys.set_expire(key, None)?;
+            ctx.keys.changed(key, notify::GENERIC, "persist");
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+fn getdel(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    if reply_get(ctx, argv[1])? {
+        ctx.keys.delete(argv[1])?;
+    }
+    Ok(())
+}
+
+fn mget(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    ctx.out.array(argv.len() - 1);
+    for key in &argv[1..] {
+        match ctx.keys.read(key)?.and_then(|e| strings::string_of(e.value())) {
+            Some(s) => reply_str(ctx.out, s),
+            // Missing keys and keys of other types are both nulls.
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn mset_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) -> CmdResult {
+    // Pairs after the command name: the total must be odd.
+    if argv.len() & 1 == 0 {
+        return Err(ctx.arity_error());
+    }
+    if nx {
+        for pair in argv[1..].chunks_exact(2) {
+            if ctx.keys.write(pair[0])?.is_some() {
+                ctx.out.int(0);
+                return Ok(());
+            }
+        }
+    }
+    for pair in argv[1..].chunks_exact(2) {
+        ctx.keys.set(pair[0], Value::from_slice(pair[1]), Ttl::Clear)?;
+        ctx.keys.changed(pair[0], notify::STRING, "set");
+    }
+    if nx {
+        ctx.out.int(1);
+    } else {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+fn mset(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    mset_generic(ctx, argv, false)
+}
+
+fn msetnx(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    mset_generic(ctx, argv, true)
+}
+
+fn append(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let (key, tail) = (argv[1], argv[2]);
+    let current_len = match ctx.keys.write(key)? {
+        None => None,
+        Some(e) => Some(string_value(e.value())?.len()),
+    };
+    let total = match current_len {
+        None => {
+            // A new key is stored like SET stores it (as an integer when it is one).
+            ctx.keys.add(key, Value::from_slice(tail), None)?;
+            tail.len()
+        }
+        Some(len) => {
+            check_string_length(ctx, len as u64, tail.len() as u64)?;
+            let buf = ctx.keys.string_mut(key)?;
+            buf.try_reserve(tail.len()).map_err(|_| out_of_memory())?;
+            buf.extend_from_slice(tail);
+            buf.len()
+        }
+    };
+    ctx.keys.changed(key, notify::STRING, "append");
+    ctx.out.int(total as i64);
+    Ok(())
+}
+
+fn strlen(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let len = match ctx.keys.read(argv[1])? {
+        None => 0,
+        Some(e) => string_value(e.value())?.len(),
+    };
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// GETRANGE and its old name SUBSTR.
+fn getrange(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let start = int_arg(argv[2])?;
+    let end = int_arg(argv[3])?;
+    let Some(e) = ctx.keys.read(argv[1])? else {
+        ctx.out.bulk(b"");
+        return Ok(());
+    };
+    let mut digits = itoa::Buffer::new();
+    let bytes = strings::str_bytes(string_value(e.value())?, &mut digits);
+    match strings::getrange_bounds(start, end, bytes.len()) {
+        Some((from, to)) => ctx.out.bulk(&bytes[from..=to]),
+        None => ctx.out.bulk(b""),
+    }
+    Ok(())
+}
+
+fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let (key, patch) = (argv[1], argv[3]);
+    let offset = int_arg(argv[2])?;
+    if offset < 0 {
+        return Err(Error::err("offset is out of range"));
+    }
+    let offset = offset as u64;
+    let current_len = match ctx.keys.write(key)? {
+        None => None,
+        Some(e) => Some(string_value(e.value())?.len()),
+    };
+    if patch.is_empty() {
+        // Nothing to write: no key is created, no event fires.
+        ctx.out.int(current_len.unwrap_or(0) as i64);
+        return Ok(());
+    }
+    // Checked before anything is allocated, so a huge offset costs nothing.
+    check_string_length(ctx, offset, patch.len() as u64)?;
+    let offset = offset as usize;
+    let end = offset + patch.len();
+    let total = match current_len {
+        None => {
+            let mut buf = Vec::new();
+            buf.try_reserve_exact(end).map_err(|_| out_of_memory())?;
+            buf.resize(offset, 0);
+            buf.extend_from_slice(patch);
+            ctx.keys.add(key, Value::Str(buf), None)?;
+            end
+        }
+        Some(_) => {
+            let buf = ctx.keys.string_mut(key)?;
+            if buf.len() < end {
+                buf.try_reserve(end - buf.len()).map_err(|_| out_of_memory())?;
+                buf.resize(end, 0);
+            }
+            buf[offset..end].copy_from_slice(patch);
+            buf.len()
+        }
+    };
+    ctx.keys.changed(key, notify::STRING, "setrange");
+    ctx.out.int(total as i64);
+    Ok(())
+}
+
+/// INCR, DECR, INCRBY and DECRBY: adds `by` to the integer at `key` (0 when missing), keeping
+/// its TTL.
+fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
+    let current = match ctx.keys.write(key)? {
+        None => 0,
+        Some(e) => match string_value(e.value())? {
+            StrRef::Int(i) => i,
+            StrRef::Bytes(b) => parse_i64(b).ok_or(errors::NOT_INTEGER)?,
+        },
+    };
+    let value = current.checked_add(by).ok_or(errors::OVERFLOW)?;
+    ctx.keys.set_int(key, value)?;
+    ctx.keys.changed(key, notify::STRING, "incrby");
+    ctx.out.int(value);
+    Ok(())
+}
+
+fn incr(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    incr_by(ctx, argv[1], 1)
+}
+
+fn decr(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    incr_by(ctx, argv[1], -1)
+}
+
+fn incrby(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let by = int_arg(argv[2])?;
+    incr_by(ctx, argv[1], by)
+}
+
+fn decrby(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let by = int_arg(argv[2])?;
+    if by == i64::MIN {
+        return Err(Error::err("decrement would overflow"));
+    }
+    incr_by(ctx, argv[1], -by)
+}
+
+fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let key = argv[1];
+    let sum = match ctx.keys.write(key)? {
+        None => strings::long_double_add(None, argv[2]),
+        Some(e) => {
+            let mut digits = itoa::Buffer::new();
+            strings::long_double_add(Some(strings::str_bytes(string_value(e.value())?, &mut digits)), argv[2])
+        }
+    };
+    let text = sum.map_err(|e| match e {
+        FloatIncrError::NotFloat => errors::NOT_FLOAT,
+        FloatIncrError::NanOrInfinity => Error::err("increment would produce NaN or Infinity"),
+    })?;
+    ctx.out.bulk(&text);
+    // Stored as the formatted text (never as an integer), keeping any TTL.
+    ctx.keys.set(key, Value::Str(text), Ttl::Keep)?;
+    ctx.keys.changed(key, notify::STRING, "incrbyfloat");
+    Ok(())
+}
+
+/// A copy of the string at `key` for LCS: empty when missing, `Err` when of another type.
+fn lcs_operand(ctx: &mut Ctx, key: &[u8]) -> Result<Result<Vec<u8>, ()>, Error> {
+    Ok(match ctx.keys.read(key)? {
+        None => Ok(Vec::new()),
+        Some(e) => strings::string_of(e.value()).map(|s| s.to_vec()).ok_or(()),
+    })
+}
+
+fn lcs(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    // Both keys are looked up (and counted) before either is type-checked.
+    let a = lcs_operand(ctx, argv[1])?;
+    let b = lcs_operand(ctx, argv[2])?;
+    let (Ok(a), Ok(b)) = (a, b) else {
+        return Err(Error::err("The specified keys must contain string values"));
+    };
+    let (mut want_len, mut want_idx, mut with_match_len) = (false, false, false);
+    let mut min_match_len = 0i64;
+    let mut j = 3;
+    while j < argv.len() {
+        let more = j + 1 < argv.len();
+        if is(argv[j], "idx") {
+            want_idx = true;
+        } else if is(argv[j], "len") {
+            want_len = true;
+        } else if is(argv[j], "withmatchlen") {
+            with_match_len = true;
+        } else if is(argv[j], "minmatchlen") && more {
+            min_match_len = int_arg(argv[j + 1])?.max(0);
+            j += 1;
+        } else {
+            return Err(errors::SYNTAX);
+        }
+        j += 1;
+    }
+    if want_len && want_idx {
+        return Err(Error::err("If you want both the length and indexes, please just use IDX."));
+    }
+    if a.len() as u64 >= u64::from(u32::MAX - 1) || b.len() as u64 >= u64::from(u32::MAX - 1) {
+        return Err(Error::err("String too long for LCS"));
+    }
+    let failed = || Error::err("Insufficient memory, failed allocating transient memory for LCS");
+    let table_bytes =
+        strings::lcs_table_bytes(a.len(), b.len()).filter(|&n| n < usize::MAX as u64).ok_or_else(failed)?;
+    if table_bytes > ctx.engine.config.hot.proto_max_bulk_len.load(Relaxed) {
+        return Err(Error::err("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
+    }
+    let want_text = !want_len && !want_idx;
+    let r = strings::lcs(&a, &b, want_text, want_idx, min_match_len as u64).ok_or_else(failed)?;
+    if want_idx {
+        let out = &mut *ctx.out;
+        out.map(2);
+        out.bulk(b"matches");
+        out.array(r.matches.len());
+        for m in &r.matches {
+            out.array(2 + usize::from(with_match_len));
+            out.array(2);
+            out.int(i64::from(m.a.0));
+            out.int(i64::from(m.a.1));
+            out.array(2);
+            out.int(i64::from(m.b.0));
+            out.int(i64::from(m.b.1));
+            if with_match_len {
+                out.int(i64::from(m.len));
+            }
+        }
+        out.bulk(b"len");
+        out.int(i64::from(r.len));
+    } else if want_len {
+        ctx.out.int(i64::from(r.len));
+    } else {
+        ctx.out.bulk(&r.text);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::client::Client;
+    use crate::commands::Ctx;
+    use crate::db::Keys;
+    use crate::engine::Engine;
+    use crate::exec::tests::{client, run};
+    use crate::keyspace::LockSet;
+    use resp::Reply;
+
+    /// Runs a command with binary arguments and returns the raw reply bytes.
+    pub(crate) fn run_bytes(e: &Engine, c: &mut Client, argv: &[&[u8]]) -> Vec<u8> {
+        let mut out = Reply::new(c.resp3);
+        crate::exec::execute(e, c, argv, &mut out);
+        out.as_bytes().to_vec()
+    }
+
+    /// The absolute expiry time of `key` in db 0, without touching it.
+    pub(crate) fn expire_of(e: &Engine, key: &str) -> Option<u64> {
+        let mut set = LockSet::new();
+        set.add_key(0, key.as_bytes());
+        let guards = e.keyspace.lock(&set);
+        let mut keys = Keys::new(e, guards, 0, crate::util::now_ms(), false);
+        keys.peek(key.as_bytes()).unwrap().and_then(|x| x.expire_at_ms())
+    }
+
+    /// Runs a command the way the dispatcher does and returns its reply, the keyspace events
+    /// it recorded (`class:event:key`) and its dirty count. Turns all notifications on first.
+    pub(crate) fn run_events(e: &Engine, c: &mut Client, argv: &[&str]) -> (String, Vec<String>, u64) {
+        e.config.set("notify-keyspace-events", &[b"KEA"]).unwrap();
+        let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        let cmd = e.commands.by_name(argv[0]).expect("known command");
+        let mut set = LockSet::new();
+        for i in cmd.def.key_positions(&argv) {
+            set.add_key(c.db, argv[i]);
+        }
+        let guards = e.keyspace.lock(&set);
+        let keys = Keys::new(e, guards, c.db, crate::util::now_ms(), true);
+        let mut buf = Reply::new(false);
+        let mut ctx = Ctx { keys, out: &mut buf, client: c, engine: e, cmd };
+        let result = (cmd.def.handler.unwrap())(&mut ctx, &argv);
+        let Ctx { keys, out, .. } = ctx;
+        let effects = keys.finish();
+        if let Err(err) = result {
+            out.truncate(0);
+            out.error(err.text());
+        }
+        let class = |c: u32| match c {
+            crate::notify::STRING => "$",
+            crate::notify::GENERIC => "g",
+            _ => "?",
+        };
+        let events = effects
+            .events
+            .iter()
+            .map(|ev| format!("{}:{}:{}", class(ev.class), ev.event, String::from_utf8_lossy(&ev.key)))
+            .collect();
+        (String::from_utf8_lossy(out.as_bytes()).into_owned(), events, effects.dirty)
+    }
+
+    fn setup() -> (std::sync::Arc<Engine>, Client) {
+        let e = Engine::for_tests();
+        let c = client(&e);
+        (e, c)
+    }
+
+    #[test]
+    fn get_and_set_basics() {
+        let (e, mut c) = setup();
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$-1\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "k", "v"]), "+OK\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$1\r\nv\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "k", ""]), "+OK\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$0\r\n\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "n", "-42"]), "+OK\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "n"]), "$3\r\n-42\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "bin", "a\0b\r\nc"]), "+OK\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "bin"]), "$6\r\na\0b\r\nc\r\n");
+        let raw = run_bytes(&e, &mut c, &[b"set", b"hi", b"\xff\x00\x80"]);
+        assert_eq!(raw, b"+OK\r\n");
+        assert_eq!(run_bytes(&e, &mut c, &[b"get", b"hi"]), b"$3\r\n\xff\x00\x80\r\n");
+        assert_eq!(run(&e, &mut c, &["get"]), "-ERR wrong number of arguments for 'get' command\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "a", "b"]), "-ERR wrong number of arguments for 'get' command\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "k"]), "-ERR wrong number of arguments for 'set' command\r\n");
+    }
+
+    #[test]
+    fn set_nx_xx_get() {
+        let (e, mut c) = setup();
+        assert_eq!(run(&e, &mut c, &["set", "k", "1", "nx"]), "+OK\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "k", "2", "NX"]), "$-1\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$1\r\n1\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "x", "1", "xx"]), "$-1\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "x"]), "$-1\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "k", "3", "xx"]), "+OK\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "k", "4", "get"]), "$1\r\n3\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "new", "4", "GET"]), "$-1\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "new"]), "$1\r\n4\r\n");
+        // GET with NX/XX replies the old value whether or not the write happens.
+        assert_eq!(run(&e, &mut c, &["set", "k", "5", "nx", "get"]), "$1\r\n4\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$1\r\n4\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "none", "5", "get", "xx"]), "$-1\r\n");
+        assert_eq!(run(&e, &mut c, &["exists", "none"]), ":0\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "k", "6", "xx", "get", "get"]), "$1\r\n4\r\n");
+    }
+
+    #[test]
+    fn set_option_conflicts_are_syntax_errors() {
+        let (e, mut c) = setup();
+        let syntax = "-ERR syntax error\r\n";
+        for args in [
+            &["set", "k", "v", "nx", "xx"][..],
+            &["set", "k", "v", "xx", "nx"],
+            &["set", "k", "v", "ex", "10", "px", "100"],
+            &["set", "k", "v", "px", "100", "exat", "10"],
+            &["set", "k", "v", "ex", "10", "keepttl"],
+            &["set", "k", "v", "keepttl", "pxat", "10"],
+            &["set", "k", "v", "ex"],
+            &["set", "k", "v", "persist"],
+            &["set", "k", "v", "bogus"],
+            &["set", "k", "v", "e"],
+        ] {
+            assert_eq!(run(&e, &mut c, args), syntax, "{args:?}");
+        }
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$-1\r\n");
+        // The same expiry option twice is accepted; the last one wins.
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "ex", "10", "ex", "1000"]), "+OK\r\n");
+        let left = expire_of(&e, "k").unwrap() - crate::util::now_ms();
+        assert!(left > 900_000, "{left}");
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "keepttl", "keepttl"]), "+OK\r\n");
+    }
+
+    #[test]
+    fn set_expire_options() {
+        let (e, mut c) = setup();
+        let now = crate::util::now_ms();
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "ex", "100"]), "+OK\r\n");
+        let at = expire_of(&e, "k").unwrap();
+        assert!(at >= now + 100_000 && at <= now + 101_000, "{at} {now}");
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "px", "5000"]), "+OK\r\n");
+        let at = expire_of(&e, "k").unwrap();
+        assert!(at >= now + 5000 && at <= now + 6000);
+        let exat = (now / 1000 + 500).to_string();
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "exat", &exat]), "+OK\r\n");
+        assert_eq!(expire_of(&e, "k"), Some((now / 1000 + 500) * 1000));
+        let pxat = (now + 12345).to_string();
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "PXAT", &pxat]), "+OK\r\n");
+        assert_eq!(expire_of(&e, "k"), Some(now + 12345));
+        assert_eq!(run(&e, &mut c, &["set", "k", "w", "keepttl"]), "+OK\r\n");
+        assert_eq!(expire_of(&e, "k"), Some(now + 12345));
+        assert_eq!(run(&e, &mut c, &["set", "k", "w"]), "+OK\r\n");
+        assert_eq!(expire_of(&e, "k"), None);
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "xx", "px", "10000"]), "+OK\r\n");
+        assert!(expire_of(&e, "k").is_some());
+    }
+
+    #[test]
+    fn set_invalid_expire_times() {
+        let (e, mut c) = setup();
+        let invalid = "-ERR invalid expire time in 'set' command\r\n";
+        for t in ["0", "-1", "9223372036854775807"] {
+            assert_eq!(run(&e, &mut c, &["set", "k", "v", "ex", t]), invalid, "ex {t}");
+        }
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "px", "0"]), invalid);
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "px", "9223372036854775807"]), invalid);
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "exat", "-5"]), invalid);
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "exat", "9223372036854776"]), invalid);
+        assert_eq!(
+            run(&e, &mut c, &["set", "k", "v", "ex", "1.5"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(run(&e, &mut c, &["setex", "k", "0", "v"]), "-ERR invalid expire time in 'setex' command\r\n");
+        assert_eq!(run(&e, &mut c, &["psetex", "k", "-3", "v"]), "-ERR invalid expire time in 'psetex' command\r\n");
+        assert_eq!(run(&e, &mut c, &["setex", "k", "x", "v"]), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$-1\r\n");
+        // The expiry is validated before GET replies anything.
+        run(&e, &mut c, &["set", "k", "old"]);
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "get", "ex", "0"]), invalid);
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$3\r\nold\r\n");
+    }
+
+    #[test]
+    fn set_with_expiry_in_the_past_deletes() {
+        let (e, mut c) = setup();
+        run(&e, &mut c, &["set", "k", "v"]);
+        let (reply, events, dirty) = run_events(&e, &mut c, &["set", "k", "new", "exat", "1"]);
+        assert_eq!(reply, "+OK\r\n");
+        assert_eq!(events, ["g:del:k"]);
+        assert_eq!(dirty, 1);
+        assert_eq!(run(&e, &mut c, &["exists", "k"]), ":0\r\n");
+        let (reply, events, _) = run_events(&e, &mut c, &["set", "k", "new", "pxat", "1000"]);
+        assert_eq!((reply.as_str(), events.len()), ("+OK\r\n", 0));
+        assert_eq!(run(&e, &mut c, &["exists", "k"]), ":0\r\n");
+        run(&e, &mut c, &["set", "k", "v"]);
+        assert_eq!(run(&e, &mut c, &["set", "k", "new", "get", "pxat", "1000"]), "$1\r\nv\r\n");
+        assert_eq!(run(&e, &mut c, &["exists", "k"]), ":0\r\n");
+    }
+
+    #[test]
+    fn set_events_and_dirty() {
+        let (e, mut c) = setup();
+        assert_eq!(run_events(&e, &mut c, &["set", "k", "v"]), ("+OK\r\n".into(), vec!["$:set:k".into()], 1));
+        let (_, events, dirty) = run_events(&e, &mut c, &["set", "k", "v", "ex", "10"]);
+        assert_eq!((events, dirty), (vec!["$:set:k".to_string(), "g:expire:k".into()], 1));
+        let (_, events, _) = run_events(&e, &mut c, &["set", "k", "v", "nx"]);
+        assert!(events.is_empty());
+        let (_, events, _) = run_events(&e, &mut c, &["setex", "k", "10", "v"]);
+        assert_eq!(events, ["$:set:k", "g:expire:k"]);
+        let (_, events, _) = run_events(&e, &mut c, &["getset", "k", "x"]);
+        assert_eq!(events, ["$:set:k"]);
+        let (_, events, dirty) = run_events(&e, &mut c, &["mset", "a", "1", "b", "2"]);
+        assert_eq!((events, dirty), (vec!["$:set:a".to_string(), "$:set:b".into()], 2));
+    }
+
+    #[test]
+    fn setnx_setex_psetex() {
+        let (e, mut c) = setup();
+        assert_eq!(run(&e, &mut c, &["setnx", "k", "a"]), ":1\r\n");
+        assert_eq!(run(&e, &mut c, &["setnx", "k", "b"]), ":0\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$1\r\na\r\n");
+        assert_eq!(run(&e, &mut c, &["setnx", "k"]), "-ERR wrong number of arguments for 'setnx' command\r\n");
+        let now = crate::util::now_ms();
+        assert_eq!(run(&e, &mut c, &["setex", "s", "10", "v"]), "+OK\r\n");
+        assert!(expire_of(&e, "s").unwrap() >= now + 10_000);
+        assert_eq!(run(&e, &mut c, &["psetex", "p", "1500", "v"]), "+OK\r\n");
+        let at = expire_of(&e, "p").unwrap();
+        assert!(at >= now + 1500 && at < now + 3000);
+        assert_eq!(run(&e, &mut c, &["get", "p"]), "$1\r\nv\r\n");
+        assert_eq!(run(&e, &mut c, &["setex", "s", "10"]), "-ERR wrong number of arguments for 'setex' command\r\n");
+    }
+
+    #[test]
+    fn getset_getdel() {
+        let (e, mut c) = setup();
+        assert_eq!(run(&e, &mut c, &["getset", "k", "a"]), "$-1\r\n");
+        assert_eq!(run(&e, &mut c, &["getset", "k", "b"]), "$1\r\na\r\n");
+        run(&e, &mut c, &["set", "t", "1", "ex", "100"]);
+        assert_eq!(run(&e, &mut c, &["getset", "t", "2"]), "$1\r\n1\r\n");
+        assert_eq!(expire_of(&e, "t"), None, "GETSET clears the TTL");
+        let (reply, events, _) = run_events(&e, &mut c, &["getdel", "k"]);
+        assert_eq!((reply.as_str(), events), ("$1\r\nb\r\n", vec!["g:del:k".to_string()]));
+        let (reply, events, _) = run_events(&e, &mut c, &["getdel", "k"]);
+        assert_eq!((reply.as_str(), events.len()), ("$-1\r\n", 0));
+    }
+
+    #[test]
+    fn getex_options() {
+        let (e, mut c) = setup();
+        assert_eq!(run(&e, &mut c, &["getex", "nokey", "ex", "10"]), "$-1\r\n");
+        // An invalid expiry on a missing key is not an error: nothing is validated.
+        assert_eq!(run(&e, &mut c, &["getex", "nokey", "ex", "-10"]), "$-1\r\n");
+        run(&e, &mut c, &["set", "k", "v"]);
+        assert_eq!(run(&e, &mut c, &["getex", "k"]), "$1\r\nv\r\n");
+        assert_eq!(expire_of(&e, "k"), None);
+        let now = crate::util::now_ms();
+        let (reply, events, dirty) = run_events(&e, &mut c, &["getex", "k", "ex", "10"]);
+        assert_eq!((reply.as_str(), events, dirty), ("$1\r\nv\r\n", vec!["g:expire:k".to_string()], 1));
+        assert!(expire_of(&e, "k").unwrap() >= now + 10_000);
+        assert_eq!(run(&e, &mut c, &["getex", "k", "px", "5000"]), "$1\r\nv\r\n");
+        assert!(expire_of(&e, "k").unwrap() <= now + 6000);
+        let exat = (now / 1000 + 100).to_string();
+        assert_eq!(run(&e, &mut c, &["getex", "k", "exat", &exat]), "$1\r\nv\r\n");
+        assert_eq!(expire_of(&e, "k"), Some((now / 1000 + 100) * 1000));
+        let (reply, events, _) = run_events(&e, &mut c, &["getex", "k", "persist"]);
+        assert_eq!((reply.as_str(), events), ("$1\r\nv\r\n", vec!["g:persist:k".to_string()]));
+        assert_eq!(expire_of(&e, "k"), None);
+        let (_, events, dirty) = run_events(&e, &mut c, &["getex", "k", "persist"]);
+        assert_eq!((events.len(), dirty), (0, 0), "PERSIST without a TTL changes nothing");
+        let (reply, events, _) = run_events(&e, &mut c, &["getex", "k", "pxat", "1"]);
+        assert_eq!((reply.as_str(), events), ("$1\r\nv\r\n", vec!["g:del:k".to_string()]));
+        assert_eq!(run(&e, &mut c, &["exists", "k"]), ":0\r\n");
+    }
+
+    #[test]
+    fn getex_errors() {
+        let (e, mut c) = setup();
+        run(&e, &mut c, &["set", "k", "v"]);
+        let syntax = "-ERR syntax error\r\n";
+        assert_eq!(run(&e, &mut c, &["getex", "k", "bogus"]), syntax);
+        assert_eq!(run(&e, &mut c, &["getex", "k", "ex", "10", "persist"]), syntax);
+        assert_eq!(run(&e, &mut c, &["getex", "k", "persist", "px", "10"]), syntax);
+        assert_eq!(run(&e, &mut c, &["getex", "k", "ex", "1", "px", "1"]), syntax);
+        assert_eq!(run(&e, &mut c, &["getex", "k", "nx"]), syntax);
+        assert_eq!(run(&e, &mut c, &["getex", "k", "get"]), syntax);
+        assert_eq!(run(&e, &mut c, &["getex", "k", "keepttl"]), syntax);
+        assert_eq!(run(&e, &mut c, &["getex", "k", "ex"]), syntax);
+        // Syntax errors win even on a missing key.
+        assert_eq!(run(&e, &mut c, &["getex", "nokey", "bogus"]), syntax);
+        assert_eq!(run(&e, &mut c, &["getex", "k", "ex", "0"]), "-ERR invalid expire time in 'getex' command\r\n");
+        assert_eq!(run(&e, &mut c, &["getex", "k", "ex", "x"]), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(run(&e, &mut c, &["getex"]), "-ERR wrong number of arguments for 'getex' command\r\n");
+    }
+
+    #[test]
+    fn mget_mset_msetnx() {
+        let (e, mut c) = setup();
+        assert_eq!(run(&e, &mut c, &["mset", "a", "1", "b", "x y", "c", "\r\n"]), "+OK\r\n");
+        assert_eq!(
+            run(&e, &mut c, &["mget", "a", "nope", "b", "c"]),
+            "*4\r\n$1\r\n1\r\n$-1\r\n$3\r\nx y\r\n$2\r\n\r\n\r\n"
+        );
+        assert_eq!(run(&e, &mut c, &["mset", "a", "1", "b"]), "-ERR wrong number of arguments for 'mset' command\r\n");
+        assert_eq!(run(&e, &mut c, &["mset", "a"]), "-ERR wrong number of arguments for 'mset' command\r\n");
+        assert_eq!(run(&e, &mut c, &["mset", "a", "x", "a", "y"]), "+OK\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "a"]), "$1\r\ny\r\n");
+        assert_eq!(run(&e, &mut c, &["msetnx", "n1", "1", "a", "2"]), ":0\r\n");
+        assert_eq!(run(&e, &mut c, &["exists", "n1"]), ":0\r\n");
+        assert_eq!(run(&e, &mut c, &["msetnx", "n1", "1", "n2", "2"]), ":1\r\n");
+        assert_eq!(run(&e, &mut c, &["msetnx", "n3", "x", "n3", "y"]), ":1\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "n3"]), "$1\r\ny\r\n");
+        assert_eq!(
+            run(&e, &mut c, &["msetnx", "n4", "1", "n5"]),
+            "-ERR wrong number of arguments for 'msetnx' command\r\n"
+        );
+        run(&e, &mut c, &["set", "t", "1", "ex", "100"]);
+        run(&e, &mut c, &["mset", "t", "2"]);
+        assert_eq!(expire_of(&e, "t"), None, "MSET clears the TTL");
+        assert_eq!(run(&e, &mut c, &["mget"]), "-ERR wrong number of arguments for 'mget' command\r\n");
+    }
+
+    #[test]
+    fn append_and_strlen() {
+        let (e, mut c) = setup();
+        assert_eq!(run(&e, &mut c, &["strlen", "k"]), ":0\r\n");
+        assert_eq!(run(&e, &mut c, &["append", "k", "12"]), ":2\r\n");
+        assert_eq!(run(&e, &mut c, &["append", "k", "3"]), ":3\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$3\r\n123\r\n");
+        assert_eq!(run(&e, &mut c, &["incr", "k"]), ":124\r\n");
+        assert_eq!(run(&e, &mut c, &["append", "k", ""]), ":3\r\n");
+        assert_eq!(run(&e, &mut c, &["append", "k", "\0\r\n"]), ":6\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$6\r\n124\0\r\n\r\n");
+        assert_eq!(run(&e, &mut c, &["strlen", "k"]), ":6\r\n");
+        run(&e, &mut c, &["set", "n", "-555"]);
+        assert_eq!(run(&e, &mut c, &["strlen", "n"]), ":4\r\n");
+        // Growing a long value keeps every byte.
+        let chunk = "x".repeat(1000);
+        for i in 1..=100 {
+            assert_eq!(run(&e, &mut c, &["append", "big", &chunk]), format!(":{}\r\n", i * 1000));
+        }
+        assert_eq!(run(&e, &mut c, &["strlen", "big"]), ":100000\r\n");
+        run(&e, &mut c, &["set", "t", "a", "ex", "100"]);
+        let (reply, events, _) = run_events(&e, &mut c, &["append", "t", "b"]);
+        assert_eq!((reply.as_str(), events), (":2\r\n", vec!["$:append:t".to_string()]));
+        assert!(expire_of(&e, "t").is_some(), "APPEND keeps the TTL");
+        assert_eq!(run(&e, &mut c, &["append", "k"]), "-ERR wrong number of arguments for 'append' command\r\n");
+    }
+
+    #[test]
+    fn append_respects_proto_max_bulk_len() {
+        let (e, mut c) = setup();
+        run(&e, &mut c, &["config", "set", "proto-max-bulk-len", "1048576"]);
+        let half = "a".repeat(600_000);
+        assert_eq!(run(&e, &mut c, &["append", "k", &half]), ":600000\r\n");
+        assert_eq!(
+            run(&e, &mut c, &["append", "k", &half]),
+            "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
+        );
+        assert_eq!(run(&e, &mut c, &["strlen", "k"]), ":600000\r\n");
+        assert_eq!(run(&e, &mut c, &["append", "k", &"b".repeat(448_576)]), ":1048576\r\n");
+    }
+
+    #[test]
+    fn getrange_and_substr() {
+        let (e, mut c) = setup();
+        assert_eq!(run(&e, &mut c, &["getrange", "k", "0", "-1"]), "$0\r\n\r\n");
+        run(&e, &mut c, &["set", "k", "Hello World"]);
+        let cases = [
+            ("0", "3", "Hell"),
+            ("0", "-1", "Hello World"),
+            ("-4", "-1", "orld"),
+            ("5", "3", ""),
+            ("5", "5000", " World"),
+            ("-5000", "10000", "Hello World"),
+            ("-1", "-5", ""),
+            ("0", "4294967297", "Hello World"),
+            ("-9223372036854775808", "9223372036854775807", "Hello World"),
+            ("9223372036854775807", "9223372036854775807", ""),
+        ];
+        for (s, t, want) in cases {
+            assert_eq!(
+                run(&e, &mut c, &["getrange", "k", s, t]),
+                format!("${}\r\n{}\r\n", want.len(), want),
+                "{s} {t}"
+            );
+        }
+        run(&e, &mut c, &["set", "n", "1234"]);
+        assert_eq!(run(&e, &mut c, &["getrange", "n", "0", "2"]), "$3\r\n123\r\n");
+        assert_eq!(run(&e, &mut c, &["getrange", "n", "3", "5000"]), "$1\r\n4\r\n");
+        assert_eq!(run(&e, &mut c, &["substr", "n", "-3", "-1"]), "$3\r\n234\r\n");
+        assert_eq!(run(&e, &mut c, &["substr", "nokey", "0", "1"]), "$0\r\n\r\n");
+        run(&e, &mut c, &["set", "empty", ""]);
+        assert_eq!(run(&e, &mut c, &["getrange", "empty", "0", "-1"]), "$0\r\n\r\n");
+        let not_int = "-ERR value is not an integer or out of range\r\n";
+        assert_eq!(run(&e, &mut c, &["getrange", "k", "a", "1"]), not_int);
+        assert_eq!(run(&e, &mut c, &["getrange", "nokey", "0", "1.5"]), not_int);
+        assert_eq!(
+            run(&e, &mut c, &["getrange", "k", "0"]),
+            "-ERR wrong number of arguments for 'getrange' command\r\n"
+        );
+    }
+
+    #[test]
+    fn setrange_cases() {
+        let (e, mut c) = setup();
+        assert_eq!(run(&e, &mut c, &["setrange", "k", "0", "foo"]), ":3\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$3\r\nfoo\r\n");
+        assert_eq!(run(&e, &mut c, &["setrange", "none", "0", ""]), ":0\r\n");
+        assert_eq!(run(&e, &mut c, &["exists", "none"]), ":0\r\n");
+        assert_eq!(run(&e, &mut c, &["setrange", "z", "1", "foo"]), ":4\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "z"]), "$4\r\n\0foo\r\n");
+        assert_eq!(run(&e, &mut c, &["setrange", "k", "1", "b"]), ":3\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$3\r\nfbo\r\n");
+        assert_eq!(run(&e, &mut c, &["setrange", "k", "4", "bar"]), ":7\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "$7\r\nfbo\0bar\r\n");
+        assert_eq!(run(&e, &mut c, &["setrange", "k", "0", ""]), ":7\r\n");
+        run(&e, &mut c, &["set", "n", "1234"]);
+        assert_eq!(run(&e, &mut c, &["setrange", "n", "1", "3"]), ":4\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "n"]), "$4\r\n1334\r\n");
+        assert_eq!(run(&e, &mut c, &["incr", "n"]), ":1335\r\n");
+        assert_eq!(run(&e, &mut c, &["setrange", "n", "5", "2"]), ":6\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "n"]), "$6\r\n1335\x002\r\n");
+        assert_eq!(run(&e, &mut c, &["setrange", "k", "-1", "x"]), "-ERR offset is out of range\r\n");
+        assert_eq!(run(&e, &mut c, &["setrange", "k", "x", "x"]), "-ERR value is not an integer or out of range\r\n");
+        let too_long = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n";
+        let limit = 512 * 1024 * 1024;
+        assert_eq!(run(&e, &mut c, &["setrange", "big", &(limit - 4).to_string(), "world"]), too_long);
+        assert_eq!(run(&e, &mut c, &["setrange", "k", &(limit - 4).to_string(), "world"]), too_long);
+        assert_eq!(run(&e, &mut c, &["setrange", "k", "9223372036854775807", "A"]), too_long);
+        assert_eq!(run(&e, &mut c, &["setrange", "k", "2147483647", "A"]), too_long);
+        assert_eq!(run(&e, &mut c, &["exists", "big"]), ":0\r\n");
+        // An empty patch never checks the limit.
+        assert_eq!(run(&e, &mut c, &["setrange", "k", "9223372036854775807", ""]), ":7\r\n");
+        run(&e, &mut c, &["set", "t", "abc", "px", "100000"]);
+        let (reply, events, _) = run_events(&e, &mut c, &["setrange", "t", "1", "X"]);
+        assert_eq!((reply.as_str(), events), (":3\r\n", vec!["$:setrange:t".to_string()]));
+        assert!(expire_of(&e, "t").is_some(), "SETRANGE keeps the TTL");
+        let (_, events, dirty) = run_events(&e, &mut c, &["setrange", "t", "1", ""]);
+        assert_eq!((events.len(), dirty), (0, 0));
+    }
+
+    #[test]
+    fn incr_family() {
+        let (e, mut c) = setup();
+        assert_eq!(run(&e, &mut c, &["incr", "n"]), ":1\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "n"]), "$1\r\n1\r\n");
+        assert_eq!(run(&e, &mut c, &["incr", "n"]), ":2\r\n");
+        assert_eq!(run(&e, &mut c, &["decr", "n"]), ":1\r\n");
+        assert_eq!(run(&e, &mut c, &["decr", "m"]), ":-1\r\n");
+        assert_eq!(run(&e, &mut c, &["incrby", "n", "17179869184"]), ":17179869185\r\n");
+        assert_eq!(run(&e, &mut c, &["decrby", "n", "17179869186"]), ":-1\r\n");
+        assert_eq!(run(&e, &mut c, &["decrby", "x", "1"]), ":-1\r\n");
+        run(&e, &mut c, &["set", "n", "100"]);
+        assert_eq!(run(&e, &mut c, &["incr", "n"]), ":101\r\n");
+        run(&e, &mut c, &["append", "s", "1"]);
+        run(&e, &mut c, &["append", "s", "2"]);
+        assert_eq!(run(&e, &mut c, &["incr", "s"]), ":13\r\n", "a string buffer holding digits counts");
+        let not_int = "-ERR value is not an integer or out of range\r\n";
+        for v in ["    11", "11    ", "1.5", "", "abc", "0x10", "+1", "01", "-0", "9223372036854775808"] {
+            run(&e, &mut c, &["set", "bad", v]);
+            assert_eq!(run(&e, &mut c, &["incr", "bad"]), not_int, "{v:?}");
+        }
+        assert_eq!(run(&e, &mut c, &["incrby", "n", "v"]), not_int);
+        assert_eq!(run(&e, &mut c, &["incrby", "n", "1.5"]), not_int);
+        assert_eq!(run(&e, &mut c, &["decrby", "n", "v"]), not_int);
+        let overflow = "-ERR increment or decrement would overflow\r\n";
+        run(&e, &mut c, &["set", "big", "9223372036854775807"]);
+        assert_eq!(run(&e, &mut c, &["incr", "big"]), overflow);
+        assert_eq!(run(&e, &mut c, &["get", "big"]), "$19\r\n9223372036854775807\r\n");
+        run(&e, &mut c, &["set", "small", "-9223372036854775808"]);
+        assert_eq!(run(&e, &mut c, &["decr", "small"]), overflow);
+        assert_eq!(run(&e, &mut c, &["incrby", "small", "-1"]), overflow);
+        assert_eq!(run(&e, &mut c, &["decrby", "big", "-1"]), overflow);
+        assert_eq!(run(&e, &mut c, &["incrby", "small", "9223372036854775807"]), ":-1\r\n");
+        run(&e, &mut c, &["set", "z", "0"]);
+        assert_eq!(run(&e, &mut c, &["decrby", "z", "-9223372036854775808"]), "-ERR decrement would overflow\r\n");
+        assert_eq!(run(&e, &mut c, &["incr", "n", "v"]), "-ERR wrong number of arguments for 'incr' command\r\n");
+        assert_eq!(run(&e, &mut c, &["decr", "n", "v"]), "-ERR wrong number of arguments for 'decr' command\r\n");
+    }
+
+    #[test]
+    fn incr_keeps_ttl_and_reports() {
+        let (e, mut c) = setup();
+        run(&e, &mut c, &["set", "n", "5", "ex", "100"]);
+        let (reply, events, dirty) = run_events(&e, &mut c, &["incrby", "n", "5"]);
+        assert_eq!((reply.as_str(), events, dirty), (":10\r\n", vec!["$:incrby:n".to_string()], 1));
+        assert!(expire_of(&e, "n").is_some());
+        let (_, events, _) = run_events(&e, &mut c, &["decr", "n"]);
+        assert_eq!(events, ["$:incrby:n"]);
+        run(&e, &mut c, &["set", "s", "1234567890123", "ex", "100"]);
+        run(&e, &mut c, &["append", "s", "4"]);
+        assert_eq!(run(&e, &mut c, &["incr", "s"]), ":12345678901235\r\n");
+        assert!(expire_of(&e, "s").is_some());
+    }
+
+    #[test]
+    fn incrbyfloat_cases() {
+        let (e, mut c) = setup();
+        assert_eq!(run(&e, &mut c, &["incrbyfloat", "f", "1"]), "$1\r\n1\r\n");
+        assert_eq!(run(&e, &mut c, &["incrbyfloat", "f", "0.25"]), "$4\r\n1.25\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "f"]), "$4\r\n1.25\r\n");
+        run(&e, &mut c, &["set", "f", "10.5"]);
+        assert_eq!(run(&e, &mut c, &["incrbyfloat", "f", "0.1"]), "$4\r\n10.6\r\n");
+        run(&e, &mut c, &["set", "f", "3.0e3"]);
+        assert_eq!(run(&e, &mut c, &["incrbyfloat", "f", "2.0e2"]), "$4\r\n3200\r\n");
+        run(&e, &mut c, &["set", "f", "17179869184"]);
+        assert_eq!(run(&e, &mut c, &["incrbyfloat", "f", "1.5"]), "$13\r\n17179869185.5\r\n");
+        run(&e, &mut c, &["set", "f", "1"]);
+        assert_eq!(run(&e, &mut c, &["incrbyfloat", "f", "-1.1"]), "$4\r\n-0.1\r\n");
+        // Result stored as text; INCR on a whole result still works.
+        run(&e, &mut c, &["set", "g", "1.5"]);
+        assert_eq!(run(&e, &mut c, &["incrbyfloat", "g", "1.5"]), "$1\r\n3\r\n");
+        assert_eq!(run(&e, &mut c, &["incr", "g"]), ":4\r\n");
+        let not_float = "-ERR value is not a valid float\r\n";
+        for v in ["    11", "11    ", " 11 ", "abc", "nan", "1\x002"] {
+            run(&e, &mut c, &["set", "bad", v]);
+            assert_eq!(run(&e, &mut c, &["incrbyfloat", "bad", "1.0"]), not_float, "{v:?}");
+        }
+        assert_eq!(run(&e, &mut c, &["incrbyfloat", "f", "v"]), not_float);
+        assert_eq!(run(&e, &mut c, &["incrbyfloat", "nokey", "v"]), not_float);
+        assert_eq!(run(&e, &mut c, &["exists", "nokey"]), ":0\r\n");
+        run(&e, &mut c, &["set", "z", "0"]);
+        assert_eq!(run(&e, &mut c, &["incrbyfloat", "z", "+inf"]), "-ERR increment would produce NaN or Infinity\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "z"]), "$1\r\n0\r\n");
+        run(&e, &mut c, &["set", "t", "1", "ex", "100"]);
+        let (reply, events, _) = run_events(&e, &mut c, &["incrbyfloat", "t", "0.5"]);
+        assert_eq!((reply.as_str(), events), ("$3\r\n1.5\r\n", vec!["$:incrbyfloat:t".to_string()]));
+        assert!(expire_of(&e, "t").is_some(), "INCRBYFLOAT keeps the TTL");
+    }
+
+    #[test]
+    fn incrbyfloat_no_negative_zero() {
+        let (e, mut c) = setup();
+        let third = format!("{}", 1.0f64 / 41.0);
+        let minus = format!("{}", -1.0f64 / 41.0);
+        run(&e, &mut c, &["incrbyfloat", "foo", &third]);
+        run(&e, &mut c, &["incrbyfloat", "foo", &minus]);
+        assert_eq!(run(&e, &mut c, &["get", "foo"]), "$1\r\n0\r\n");
+    }
+
+    #[test]
+    fn lcs_replies() {
+        let (e, mut c) = setup();
+        run(&e, &mut c, &["mset", "a", "ohmytext", "b", "mynewtext"]);
+        assert_eq!(run(&e, &mut c, &["lcs", "a", "b"]), "$6\r\nmytext\r\n");
+        assert_eq!(run(&e, &mut c, &["lcs", "a", "b", "len"]), ":6\r\n");
+        assert_eq!(
+            run(&e, &mut c, &["lcs", "a", "b", "idx"]),
+            "*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n"
+        );
+        assert_eq!(
+            run(&e, &mut c, &["lcs", "a", "b", "idx", "minmatchlen", "4", "withmatchlen"]),
+            "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"
+        );
+        assert_eq!(run(&e, &mut c, &["lcs", "a", "b", "minmatchlen", "-5", "len"]), ":6\r\n");
+        assert_eq!(run(&e, &mut c, &["lcs", "a", "nokey"]), "$0\r\n\r\n");
+        assert_eq!(run(&e, &mut c, &["lcs", "x", "y", "idx"]), "*4\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n");
+        assert_eq!(
+            run(&e, &mut c, &["lcs", "a", "b", "len", "idx"]),
+            "-ERR If you want both the length and indexes, please just use IDX.\r\n"
+        );
+        assert_eq!(run(&e, &mut c, &["lcs", "a", "b", "minmatchlen"]), "-ERR syntax error\r\n");
+        assert_eq!(run(&e, &mut c, &["lcs", "a", "b", "bogus"]), "-ERR syntax error\r\n");
+        assert_eq!(
+            run(&e, &mut c, &["lcs", "a", "b", "minmatchlen", "x"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(run(&e, &mut c, &["lcs", "a"]), "-ERR wrong number of arguments for 'lcs' command\r\n");
+        run(&e, &mut c, &["set", "n", "12345"]);
+        run(&e, &mut c, &["set", "m", "2x4"]);
+        assert_eq!(run(&e, &mut c, &["lcs", "n", "m"]), "$2\r\n24\r\n");
+        let mut c3 = client(&e);
+        run(&e, &mut c3, &["hello", "3"]);
+        assert!(run(&e, &mut c3, &["lcs", "x", "y", "idx"]).starts_with("%2\r\n$7\r\nmatches\r\n*0\r\n"));
+    }
+
+    #[test]
+    fn lcs_table_is_bounded_by_proto_max_bulk_len() {
+        let (e, mut c) = setup();
+        run(&e, &mut c, &["config", "set", "proto-max-bulk-len", "1048576"]);
+        let s = "a".repeat(600);
+        run(&e, &mut c, &["mset", "a", &s, "b", &s]);
+        assert_eq!(
+            run(&e, &mut c, &["lcs", "a", "b", "len"]),
+            "-ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len\r\n"
+        );
+        run(&e, &mut c, &["set", "b", "aaa"]);
+        assert_eq!(run(&e, &mut c, &["lcs", "a", "b", "len"]), ":3\r\n");
+    }
+
+    #[test]
+    fn resp3_nulls() {
+        let (e, mut c) = setup();
+        run(&e, &mut c, &["hello", "3"]);
+        assert_eq!(run(&e, &mut c, &["get", "k"]), "_\r\n");
+        assert_eq!(run(&e, &mut c, &["mget", "k"]), "*1\r\n_\r\n");
+        assert_eq!(run(&e, &mut c, &["set", "k", "v", "xx"]), "_\r\n");
+    }
 }

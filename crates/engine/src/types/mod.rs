@@ -2,6 +2,7 @@
 //! taken out of the keyspace) and borrowed views ([`ValueRef`], from `keyspace::entry`).
 //! Each data type's encodings and algorithms live in a file of its own here.
 
+pub mod bitmap;
 pub mod hash;
 pub mod intset;
 pub mod item;

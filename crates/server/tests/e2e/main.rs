@@ -4,6 +4,8 @@
 mod harness;
 
 mod basics;
+mod bits;
 mod expire;
 mod keys;
 mod protocol;
+mod strings;
