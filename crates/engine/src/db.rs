@@ -216,6 +216,7 @@ impl<'a> Keys<'a> {
                     Ttl::Keep | Ttl::Clear => None,
                 };
                 shard.insert(h, key, value, expire, lru);
+                self.notify(notify::NEW, "new", db, key);
             }
         }
         Ok(())
@@ -228,6 +229,7 @@ impl<'a> Keys<'a> {
         let (shard, h) = self.shard(db, key)?;
         debug_assert!(shard.find(h, key).is_none());
         shard.insert(h, key, value, expire_at_ms, lru);
+        self.notify(notify::NEW, "new", db, key);
         Ok(())
     }
 
@@ -282,6 +284,7 @@ impl<'a> Keys<'a> {
             }
             None => {
                 shard.insert(h, key, Value::Int(v), None, lru);
+                self.notify(notify::NEW, "new", db, key);
             }
         }
         Ok(())
@@ -307,7 +310,11 @@ impl<'a> Keys<'a> {
                 let value = Value::Str(bytes);
                 shard.replace_value(h, key, force_heap(value), lru).expect("key vanished under lock")
             }
-            None => shard.insert(h, key, force_heap(Value::Str(Vec::new())), None, lru),
+            None => {
+                let e = shard.insert(h, key, force_heap(Value::Str(Vec::new())), None, lru);
+                self.notify(notify::NEW, "new", db, key);
+                e
+            }
         };
         Ok(e.heap_str_mut())
     }
@@ -563,5 +570,27 @@ fn force_heap(v: Value) -> Value {
             Value::Str(b)
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::LockSet;
+
+    #[test]
+    fn creating_a_key_reports_new_before_the_command_event() {
+        let engine = Engine::for_tests();
+        engine.config.set("notify-keyspace-events", &[b"KEA"]).unwrap();
+        engine.config.set("notify-keyspace-events", &[b"KEAn"]).unwrap();
+        let mut locks = LockSet::new();
+        locks.add_db(0);
+        let mut keys = Keys::new(&engine, engine.keyspace.lock(&locks), 0, 1, true);
+        keys.set(b"k", Value::Int(1), Ttl::Clear).unwrap();
+        keys.changed(b"k", notify::STRING, "set");
+        keys.set(b"k", Value::Int(2), Ttl::Clear).unwrap();
+        keys.changed(b"k", notify::STRING, "set");
+        let events: Vec<&str> = keys.effects.events.iter().map(|e| e.event).collect();
+        assert_eq!(events, vec!["new", "set", "set"]);
     }
 }

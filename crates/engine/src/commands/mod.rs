@@ -7,6 +7,7 @@ pub mod bits;
 pub mod connection;
 pub mod expire;
 pub mod keys;
+pub mod scripting;
 pub mod server;
 pub mod strings;
 pub mod table;

@@ -416,6 +416,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::keys::COMMANDS,
     super::expire::COMMANDS,
     super::server::COMMANDS,
+    super::scripting::COMMANDS,
 ];
 
 /// A command resolved by the table, with what the dispatcher needs at hand.
