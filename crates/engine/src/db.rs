@@ -7,6 +7,7 @@
 //! accesses refresh the key's LRU clock. Every modification is reported through
 //! [`Keys::changed`], the single place keyspace events, WATCH and client-side caching hang on.
 
+use crate::blocking::{Served, SlotState, Waiter};
 use crate::commands::{CmdResult, Error};
 use crate::engine::Engine;
 use crate::keyspace::entry::EntryPtr;
@@ -14,12 +15,20 @@ use crate::keyspace::shard::Shard;
 use crate::keyspace::{hash_key, shard_of, Guards};
 use crate::notify::{self, KeyEvent};
 use crate::types::{Value, ValueRef};
+use resp::Reply;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// What a command changed or observed, gathered while it runs and applied by the dispatcher
 /// after it (stats) or while the locks are still held (events).
-#[derive(Default, Debug)]
+#[derive(Default)]
 pub struct Effects {
+    /// Keys with blocked clients that were written, in order: served before unlocking.
+    pub ready: std::collections::VecDeque<(usize, Vec<u8>)>,
+    /// Set when the command decided to block its client.
+    pub block: Option<crate::blocking::BlockRequest>,
+    /// Waiters whose serving needs locks the writer did not hold.
+    pub retry: Vec<(Arc<Waiter>, Vec<u8>)>,
     /// Number of changes, Valkey's `server.dirty` increment.
     pub dirty: u64,
     pub hits: u64,
@@ -329,6 +338,73 @@ impl<'a> Keys<'a> {
     pub fn changed_in(&mut self, db: usize, key: &[u8], class: u32, event: &'static str) {
         self.effects.dirty += 1;
         self.notify(class, event, db, key);
+        self.signal_ready(db, key);
+    }
+
+    /// Marks `key` ready if clients are blocked on it.
+    fn signal_ready(&mut self, db: usize, key: &[u8]) {
+        let h = hash_key(key);
+        let waiting = self.guards.shard(db, shard_of(h)).is_some_and(|s| s.waiters.has(key));
+        if waiting && !self.effects.ready.iter().any(|(d, k)| *d == db && k == key) {
+            self.effects.ready.push_back((db, key.to_vec()));
+        }
+    }
+
+    /// Blocks the client: registers `req.waiter` on each of its keys (their shards are locked
+    /// by the command) and tells the dispatcher to park the connection.
+    pub fn block(&mut self, req: crate::blocking::BlockRequest) -> CmdResult {
+        let w = req.waiter.clone();
+        for key in &w.keys {
+            let (shard, _) = self.shard(w.db, key)?;
+            shard.waiters.push(key, w.clone());
+        }
+        self.effects.block = Some(req);
+        Ok(())
+    }
+
+    /// Serves clients blocked on keys that this command made ready, first come first served,
+    /// while the command's locks are still held. Waiters that need more locks are left in
+    /// `effects.retry`.
+    pub fn serve_ready(&mut self) {
+        while let Some((db, key)) = self.effects.ready.pop_front() {
+            loop {
+                let front = match self.guards.shard(db, shard_of(hash_key(&key))) {
+                    Some(s) => s.waiters.front(&key),
+                    None => None,
+                };
+                let Some(w) = front else { break };
+                let mut out = Reply::new(w.resp3);
+                let saved_db = std::mem::replace(&mut self.db, db);
+                let result = (w.serve)(self, &w, &key, &mut out);
+                self.db = saved_db;
+                let done = match result {
+                    Ok(Served::Yes) => true,
+                    Ok(Served::NotYet) => break,
+                    Ok(Served::Retry) => {
+                        self.effects.retry.push((w.clone(), key.clone()));
+                        break;
+                    }
+                    Err(e) => {
+                        out = Reply::new(w.resp3);
+                        out.error(e.text());
+                        true
+                    }
+                };
+                if done {
+                    w.slot.finish(SlotState::Served(out.as_bytes().to_vec()));
+                    if let Some(s) = self.guards.shard(db, shard_of(hash_key(&key))) {
+                        s.waiters.remove(&key, &w);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Locks `key`'s shard in `db` too if it can be had without waiting (serving BLMOVE to a
+    /// destination elsewhere); false means the caller should answer `Served::Retry`.
+    pub fn try_lock_key(&mut self, db: usize, key: &[u8]) -> bool {
+        let shard = shard_of(hash_key(key));
+        self.guards.try_add(&self.engine.keyspace, db, shard)
     }
 
     /// Records a keyspace event if anyone is configured to receive that class.

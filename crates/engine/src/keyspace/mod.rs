@@ -124,6 +124,25 @@ impl<'a> Guards<'a> {
         self.dbs.iter_mut().find(|g| g.db == db)?.shards[shard].as_deref_mut()
     }
 
+    /// Tries to lock one more shard without waiting (never deadlocks, whatever the order).
+    /// True if the shard is now held (or already was).
+    pub fn try_add(&mut self, keyspace: &'a Keyspace, db: usize, shard: usize) -> bool {
+        if self.shard(db, shard).is_some() {
+            return true;
+        }
+        let Some(database) = keyspace.dbs.get(db) else { return false };
+        let Some(guard) = database.shards[shard].0.try_lock() else { return false };
+        match self.dbs.iter_mut().find(|g| g.db == db) {
+            Some(g) => g.shards[shard] = Some(guard),
+            None => {
+                let mut g = DbGuards { db, shards: [const { None }; SHARDS] };
+                g.shards[shard] = Some(guard);
+                self.dbs.push(g);
+            }
+        }
+        true
+    }
+
     /// Whether every shard of `db` is held.
     pub fn holds_all(&self, db: usize) -> bool {
         self.dbs.iter().any(|g| g.db == db && g.shards.iter().all(Option::is_some))

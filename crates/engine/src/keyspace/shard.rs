@@ -13,6 +13,8 @@ use crate::types::Value;
 pub struct Shard {
     dict: Dict,
     volatile: Vec<EntryPtr>,
+    /// Clients blocked on keys of this shard (see `blocking.rs`).
+    pub waiters: crate::blocking::WaitQueues,
 }
 
 impl Shard {
@@ -133,9 +135,19 @@ impl Shard {
         self.dict.for_each(f)
     }
 
-    /// Empties the shard, returning the old contents (to be dropped here or elsewhere).
+    /// Empties the shard of keys, returning the old contents (to be dropped here or
+    /// elsewhere). Blocked clients stay registered.
     pub fn take(&mut self) -> Shard {
-        std::mem::take(self)
+        let waiters = std::mem::take(&mut self.waiters);
+        let old = std::mem::take(self);
+        self.waiters = waiters;
+        old
+    }
+
+    /// Exchanges keys (not waiters) with another shard (SWAPDB).
+    pub fn swap_contents(&mut self, other: &mut Shard) {
+        std::mem::swap(&mut self.dict, &mut other.dict);
+        std::mem::swap(&mut self.volatile, &mut other.volatile);
     }
 
     /// Cron work: advance an ongoing resize. Returns whether more work remains.
