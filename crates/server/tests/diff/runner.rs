@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub const DEFAULT_CASES: u32 = 48;
+pub const DEFAULT_CASES: u32 = 100;
 pub const DEFAULT_MAX_LEN: usize = 24;
 
 fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
