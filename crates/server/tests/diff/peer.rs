@@ -71,12 +71,17 @@ impl Proc {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("kvasir-diff-{}-{}-{}", kind.label(), std::process::id(), port));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut cmd = match kind {
-            Kind::Kvasir => Command::new(env!("CARGO_BIN_EXE_kvasir-server")),
-            Kind::Redis => Command::new(redis_bin.expect("redis-server path")),
+        // KVASIR_DIFF_SUBJECT replaces kvasir-server by another server that takes Redis-style
+        // arguments: with redis-server itself it checks the harness (no difference may show but
+        // the known ones), with a Valkey build it checks the known differences.
+        let subject = std::env::var_os("KVASIR_DIFF_SUBJECT").map(PathBuf::from);
+        let mut cmd = match (kind, &subject) {
+            (Kind::Kvasir, None) => Command::new(env!("CARGO_BIN_EXE_kvasir-server")),
+            (Kind::Kvasir, Some(other)) => Command::new(other),
+            (Kind::Redis, _) => Command::new(redis_bin.expect("redis-server path")),
         };
         cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
-        if kind == Kind::Redis {
+        if kind == Kind::Redis || subject.is_some() {
             cmd.args(["--daemonize", "no", "--logfile", "", "--dir"]).arg(&dir);
         }
         cmd.current_dir(&dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());

@@ -9,6 +9,8 @@
 //! - `KVASIR_DIFF_SURVEY=1`: triage instead of test: run every case to the end without
 //!   shrinking, and print, per command name, how often and how it differed. Still fails if
 //!   anything differed.
+//! - `KVASIR_DIFF_SUBJECT=/path/to/server`: test that server instead of kvasir-server (see
+//!   peer.rs); `KVASIR_DIFF_SUBJECT=$(which redis-server)` is the harness's self-test.
 
 use crate::compare;
 use crate::conn::{show_command, show_reply, Conn};
@@ -20,7 +22,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub const DEFAULT_CASES: u32 = 100;
+pub const DEFAULT_CASES: u32 = 256;
 pub const DEFAULT_MAX_LEN: usize = 24;
 
 fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
