@@ -145,7 +145,7 @@ impl Pair {
             for argv in probes {
                 let is_select = argv[0] == b"SELECT";
                 let kr = k.call(&argv).map_err(|e| self.died(e))?;
-                let rr = r.call(&argv).map_err(|e| self.died(e))?;
+                let rr = r.call(&compare::peer_request(&argv).0).map_err(|e| self.died(e))?;
                 let same = if argv[0] == b"PTTL" { compare::pttl_close(&kr, &rr) } else { kr == rr };
                 if !same {
                     let e = format!(
