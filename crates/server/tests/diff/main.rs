@@ -9,6 +9,7 @@
 
 mod compare;
 mod conn;
+mod coverage;
 mod known_differences;
 mod peer;
 mod runner;
