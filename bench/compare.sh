@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Throughput comparison with Debian's redis-benchmark, in alternation, over several rounds.
+#
+#   bench/compare.sh [options]
+#     --mode redis      kvasir vs Debian's redis-server (default)
+#     --mode threads    kvasir --worker-threads 1 vs kvasir --worker-threads 2 (scaling)
+#     --rounds N        rounds (default 3); every round runs every cell on both servers,
+#                       alternating which server goes first
+#     --tests LIST      redis-benchmark tests (default set,get,incr,mset; mset is MSET of 10 keys)
+#     --pipelines LIST  pipeline depths (default "1 16")
+#     --clients N       parallel connections (default 50)
+#     --requests N      requests per run at pipeline 1; deeper pipelines get N*8, mset N/4
+#                       (default 200000)
+#     --keyspace N      -r: random keys out of N (default 100000)
+#     --save            also write the report to bench/results/<date>-<mode>-<host>.txt
+#     --no-build        use the existing release binary
+#
+# Both servers run without persistence (--save "" --appendonly no) on free loopback ports and
+# are killed on exit, whatever the exit path. A cell whose runs fail or get error replies
+# (e.g. a command kvasir does not implement yet) is reported as ERR with the first error seen;
+# the other cells still run. The table reports the median requests/s of the rounds and the
+# ratio A/B (kvasir/redis, or 2 threads/1 thread).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE=redis ROUNDS=3 TESTS=set,get,incr,mset PIPELINES="1 16" CLIENTS=50 REQUESTS=200000 KEYSPACE=100000
+SAVE=0 BUILD=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --mode) MODE=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --tests) TESTS=$2; shift 2 ;;
+    --pipelines) PIPELINES=$2; shift 2 ;;
+    --clients) CLIENTS=$2; shift 2 ;;
+    --requests) REQUESTS=$2; shift 2 ;;
+    --keyspace) KEYSPACE=$2; shift 2 ;;
+    --save) SAVE=1; shift ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+case "$MODE" in redis|threads) ;; *) echo "--mode must be redis or threads" >&2; exit 2 ;; esac
+for tool in redis-benchmark redis-cli; do
+  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install redis-tools" >&2; exit 1; }
+done
+if [ "$MODE" = redis ]; then
+  command -v redis-server >/dev/null || { echo "redis-server not found: apt-get install redis-server" >&2; exit 1; }
+fi
+
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+KVASIR="$TARGET_DIR/release/kvasir-server"
+if [ "$BUILD" = 1 ]; then
+  cargo build --release -q -p kvasir-server
+fi
+[ -x "$KVASIR" ] || { echo "no release binary at $KVASIR" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/kvasir-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+}
+
+# start NAME PORT CMD... : runs the server in the background and waits for PONG.
+start() {
+  local name=$1 port=$2; shift 2
+  mkdir -p "$WORK/$name"
+  (cd "$WORK/$name" && exec "$@" >"$WORK/$name.log" 2>&1) &
+  PIDS+=($!)
+  for _ in $(seq 1 200); do
+    if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then return; fi
+    sleep 0.05
+  done
+  echo "$name did not start on port $port; its log:" >&2
+  cat "$WORK/$name.log" >&2
+  exit 1
+}
+
+PORT_A=$(free_port)
+PORT_B=$(free_port)
+while [ "$PORT_B" = "$PORT_A" ]; do PORT_B=$(free_port); done
+if [ "$MODE" = redis ]; then
+  NAME_A=kvasir NAME_B=redis
+  start "$NAME_A" "$PORT_A" "$(realpath "$KVASIR")" --port "$PORT_A" --bind 127.0.0.1 --save "" --appendonly no
+  start "$NAME_B" "$PORT_B" redis-server --port "$PORT_B" --bind 127.0.0.1 --save "" --appendonly no \
+    --daemonize no --dir "$WORK/$NAME_B"
+else
+  NAME_A=kvasir-2t NAME_B=kvasir-1t
+  start "$NAME_A" "$PORT_A" "$(realpath "$KVASIR")" --port "$PORT_A" --bind 127.0.0.1 --save "" --appendonly no \
+    --worker-threads 2
+  start "$NAME_B" "$PORT_B" "$(realpath "$KVASIR")" --port "$PORT_B" --bind 127.0.0.1 --save "" --appendonly no \
+    --worker-threads 1
+fi
+
+# One run: prints the requests/s, or "ERR <reason>".
+run_one() {
+  local port=$1 test=$2 pipeline=$3 n=$4 out err rps
+  out="$WORK/out" err="$WORK/err"
+  redis-cli -p "$port" flushall >/dev/null
+  if ! timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" \
+      -P "$pipeline" -t "$test" --csv >"$out" 2>"$err"; then
+    echo "ERR redis-benchmark failed: $(head -c 200 "$err" | tr '\n' ' ')"
+    return
+  fi
+  if grep -qi "error" "$err" "$out"; then
+    echo "ERR $(grep -i -h -m1 "error" "$err" "$out" | head -c 200)"
+    return
+  fi
+  # CSV: "test","rps",... with a header line first.
+  rps=$(grep -v '^"test"' "$out" | head -1 | cut -d, -f2 | tr -d '"')
+  if [ -z "$rps" ]; then echo "ERR no result line: $(head -c 200 "$out")"; else echo "$rps"; fi
+}
+
+median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+
+REPORT="$WORK/report"
+{
+  echo "# kvasir benchmark, mode=$MODE"
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "machine: nproc=$(nproc), cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel=$(uname -r)"
+  echo "load average at start (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "kvasir: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty'), $KVASIR"
+  echo "peer: $(redis-server --version 2>/dev/null | head -1)"
+  echo "client: redis-benchmark -c $CLIENTS -r $KEYSPACE -n $REQUESTS (x8 when pipelined, /4 for mset), rounds=$ROUNDS"
+  echo "A=$NAME_A (port $PORT_A), B=$NAME_B (port $PORT_B)"
+  echo
+  echo "raw: round,test,pipeline,server,rps"
+} | tee "$REPORT"
+
+declare -A RESULTS ERRORS
+for round in $(seq 1 "$ROUNDS"); do
+  for test in ${TESTS//,/ }; do
+    for p in $PIPELINES; do
+      n=$REQUESTS
+      [ "$p" -gt 1 ] && n=$((REQUESTS * 8))
+      # An MSET of 10 keys is about ten times the work of a SET: keep its runs as short.
+      [ "$test" = mset ] && n=$((n / 4))
+      order=("A" "B")
+      [ $((round % 2)) = 0 ] && order=("B" "A")
+      for side in "${order[@]}"; do
+        if [ "$side" = A ]; then port=$PORT_A name=$NAME_A; else port=$PORT_B name=$NAME_B; fi
+        r=$(run_one "$port" "$test" "$p" "$n")
+        echo "$round,$test,$p,$name,$r" | tee -a "$REPORT"
+        case "$r" in
+          ERR*) ERRORS["$test/$p/$side"]=${ERRORS["$test/$p/$side"]:-$r} ;;
+          *) RESULTS["$test/$p/$side"]="${RESULTS["$test/$p/$side"]:-} $r" ;;
+        esac
+      done
+    done
+  done
+done
+
+cell() {
+  local key=$1
+  if [ -n "${ERRORS[$key]:-}" ]; then echo "ERR"; return; fi
+  echo ${RESULTS[$key]} | tr ' ' '\n' | median
+}
+{
+  echo
+  printf '%-8s %-9s %14s %14s %8s\n' test pipeline "$NAME_A" "$NAME_B" "A/B"
+  for test in ${TESTS//,/ }; do
+    for p in $PIPELINES; do
+      a=$(cell "$test/$p/A") b=$(cell "$test/$p/B")
+      if [ "$a" = ERR ] || [ "$b" = ERR ]; then ratio=-; else ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", a/b}'); fi
+      printf '%-8s %-9s %14s %14s %8s\n' "$test" "$p" "$a" "$b" "$ratio"
+    done
+  done
+  for key in "${!ERRORS[@]}"; do echo "error in $key: ${ERRORS[$key]}"; done | sort
+  echo "load average at end (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee -a "$REPORT"
+
+if [ "$SAVE" = 1 ]; then
+  mkdir -p bench/results
+  dest="bench/results/$(date -u +%Y-%m-%d)-$MODE-$(hostname -s).txt"
+  cp "$REPORT" "$dest"
+  echo "saved to $dest"
+fi
