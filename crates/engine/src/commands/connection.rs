@@ -1,7 +1,7 @@
 //! Connection commands: PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO, and CLIENT.
 
 use super::table::{acl, flags::*, reply_help, Command, Doc};
-use super::{errors, int_arg, is, CmdResult, Ctx, Error};
+use super::{errors, is, CmdResult, Ctx, Error};
 use crate::client::ReplyMode;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -226,11 +226,7 @@ fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 }
 
 fn select(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    let db = int_arg(argv[1])?;
-    if db < 0 || db as usize >= ctx.engine.keyspace.databases() {
-        return Err(errors::DB_INDEX);
-    }
-    ctx.client.db = db as usize;
+    ctx.client.db = super::db_index_arg(argv[1], ctx.engine.keyspace.databases())?;
     ctx.out.ok();
     Ok(())
 }
@@ -506,6 +502,10 @@ mod tests {
         assert_eq!(run(&e, &mut c, &["select", "15"]), "+OK\r\n");
         assert_eq!(run(&e, &mut c, &["select", "16"]), "-ERR DB index is out of range\r\n");
         assert_eq!(run(&e, &mut c, &["select", "x"]), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(
+            run(&e, &mut c, &["select", "2147483648"]),
+            "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"
+        );
     }
 
     #[test]

@@ -101,6 +101,16 @@ pub fn int_arg(a: &[u8]) -> Result<i64, Error> {
     resp::number::parse_i64(a).ok_or(errors::NOT_INTEGER)
 }
 
+/// A database index argument, with Valkey's errors (`getIntFromObjectOrReply`, then
+/// `selectDb`).
+pub fn db_index_arg(arg: &[u8], databases: usize) -> Result<usize, Error> {
+    let id = int_arg(arg)?;
+    if i32::try_from(id).is_err() {
+        return Err(Error::err(format!("value is out of range, value must between {} and {}", i32::MIN, i32::MAX)));
+    }
+    usize::try_from(id).ok().filter(|&db| db < databases).ok_or(errors::DB_INDEX)
+}
+
 /// Parses a float argument the way Valkey's `getDoubleFromObject` does: strtod syntax over the
 /// whole string, no spaces, NaN rejected.
 pub fn float_arg(a: &[u8]) -> Result<f64, Error> {

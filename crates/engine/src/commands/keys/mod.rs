@@ -444,15 +444,6 @@ fn rename_generic(ctx: &mut Ctx, from: &[u8], to: &[u8], nx: bool) -> CmdResult 
     Ok(())
 }
 
-/// A database index argument, with Valkey's errors (`getIntFromObjectOrReply`, then
-/// `selectDb`).
-fn db_index(arg: &[u8], databases: usize) -> Result<usize, Error> {
-    let id = int_arg(arg)?;
-    if i32::try_from(id).is_err() {
-        return Err(Error::err(format!("value is out of range, value must between {} and {}", i32::MIN, i32::MAX)));
-    }
-    usize::try_from(id).ok().filter(|&db| db < databases).ok_or(errors::DB_INDEX)
-}
 
 /// MOVE locks the key's shard in the current and in the target database. When the target is
 /// not a valid database only the source is locked: the handler then fails before touching
@@ -461,7 +452,7 @@ fn move_locks(db: usize, argv: &[&[u8]], databases: usize) -> Result<LockSet, St
     let mut set = LockSet::new();
     if let (Some(key), Some(target)) = (argv.get(1), argv.get(2)) {
         set.add_key(db, key);
-        if let Ok(dst) = db_index(target, databases) {
+        if let Ok(dst) = super::db_index_arg(target, databases) {
             set.add_key(dst, key);
         }
     }
@@ -471,7 +462,7 @@ fn move_locks(db: usize, argv: &[&[u8]], databases: usize) -> Result<LockSet, St
 fn move_(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let key = argv[1];
     let src = ctx.keys.db;
-    let dst = db_index(argv[2], ctx.engine.keyspace.databases())?;
+    let dst = super::db_index_arg(argv[2], ctx.engine.keyspace.databases())?;
     if dst == src {
         return Err(errors::SAME_OBJECT);
     }
@@ -510,7 +501,7 @@ fn parse_copy(argv: &[&[u8]], db: usize, databases: usize) -> Result<CopyArgs, E
         if is(argv[i], "replace") {
             args.replace = true;
         } else if is(argv[i], "db") && i + 1 < argv.len() {
-            args.db = db_index(argv[i + 1], databases)?;
+            args.db = super::db_index_arg(argv[i + 1], databases)?;
             i += 1;
         } else {
             return Err(errors::SYNTAX);
