@@ -386,7 +386,7 @@ impl<'a> Keys<'a> {
                     }
                     Err(e) => {
                         out = Reply::new(w.resp3);
-                        out.error(e.text());
+                        out.error_bytes(e.text());
                         true
                     }
                 };

@@ -79,7 +79,7 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     let Ctx { keys, out, client, .. } = ctx;
     if let Err(e) = result {
         out.truncate(reply_start);
-        out.error(e.text());
+        out.error_bytes(e.text());
     }
     let effects = keys.finish();
     let usec = started.elapsed().as_micros() as u64;
@@ -135,7 +135,7 @@ fn lock_set(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]]) ->
 
 /// Replies with an error for a command that was refused before running.
 fn reject(engine: &Engine, cmd: &Resolved, out: &mut Reply, e: Error) -> Outcome {
-    out.error(e.text());
+    out.error_bytes(e.text());
     engine.stats.local(|b| b.rejected(cmd.id));
     record_errors(engine, out);
     Outcome::Continue

@@ -299,7 +299,7 @@ fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             name = Some(argv[i + 1]);
             i += 2;
         } else {
-            return Err(Error::err(format!("Syntax error in HELLO option '{}'", String::from_utf8_lossy(argv[i]))));
+            return Err(Error::err_quoting("Syntax error in HELLO option '", argv[i], "'"));
         }
     }
     if let Some((user, pass)) = credentials {
@@ -408,7 +408,7 @@ fn client_setinfo(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     } else if is(attr, "lib-ver") {
         &ctx.client.shared.lib_ver
     } else {
-        return Err(Error::err(format!("Unrecognized option '{}'", String::from_utf8_lossy(attr))));
+        return Err(Error::err_quoting("Unrecognized option '", attr, "'"));
     };
     if !valid_name(value) {
         return Err(Error::err(format!(

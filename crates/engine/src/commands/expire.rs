@@ -162,7 +162,7 @@ fn parse_conditions(options: &[&[u8]]) -> Result<Conditions, Error> {
         } else if is(opt, "lt") {
             c.lt = true;
         } else {
-            return Err(Error::err(format!("Unsupported option {}", String::from_utf8_lossy(until_nul(opt)))));
+            return Err(Error::err_quoting("Unsupported option ", opt, ""));
         }
     }
     if c.nx && (c.xx || c.gt || c.lt) {
@@ -174,10 +174,6 @@ fn parse_conditions(options: &[&[u8]]) -> Result<Conditions, Error> {
     Ok(c)
 }
 
-/// The part of an argument a C string function sees.
-fn until_nul(a: &[u8]) -> &[u8] {
-    &a[..a.iter().position(|&b| b == 0).unwrap_or(a.len())]
-}
 
 impl Conditions {
     /// Whether the new time `when` may replace `current` (`None`: no TTL, which counts as

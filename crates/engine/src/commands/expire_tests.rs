@@ -28,7 +28,7 @@ fn run_events(e: &Engine, c: &mut Client, cmd: &[&str]) -> (String, Vec<String>,
     let mut reply = Reply::new(false);
     let mut ctx = Ctx { keys, out: &mut reply, client: c, engine: e, cmd: resolved };
     if let Err(err) = (resolved.def.handler.unwrap())(&mut ctx, &argv) {
-        ctx.out.error(err.text());
+        ctx.out.error_bytes(err.text());
     }
     let Ctx { keys, out, .. } = ctx;
     let effects = keys.finish();

@@ -20,30 +20,44 @@ use std::borrow::Cow;
 use table::Resolved;
 
 /// A command's reply error. The text includes the error code (`ERR ...`, `WRONGTYPE ...`).
+/// It is bytes, not text: errors that quote an argument quote it byte for byte, as Valkey does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(pub Cow<'static, str>);
+pub struct Error(pub Cow<'static, [u8]>);
 
 impl Error {
     /// An `ERR` error with a formatted message.
     pub fn err(msg: impl Into<String>) -> Error {
-        Error(Cow::Owned(format!("ERR {}", msg.into())))
+        let mut text = b"ERR ".to_vec();
+        text.extend_from_slice(msg.into().as_bytes());
+        Error(Cow::Owned(text))
     }
 
     /// An error whose text already starts with its code.
-    pub fn coded(text: impl Into<Cow<'static, str>>) -> Error {
-        Error(text.into())
+    pub fn coded(text: impl Into<String>) -> Error {
+        Error(Cow::Owned(text.into().into_bytes()))
     }
 
     /// A constant error whose text already starts with its code.
     pub const fn coded_static(text: &'static str) -> Error {
-        Error(Cow::Borrowed(text))
+        Error(Cow::Borrowed(text.as_bytes()))
+    }
+
+    /// `ERR <prefix><arg><suffix>`, with `arg` cut at its first NUL byte as C's `%s` cuts it.
+    pub fn err_quoting(prefix: &str, arg: &[u8], suffix: &str) -> Error {
+        let arg = &arg[..arg.iter().position(|&b| b == 0).unwrap_or(arg.len())];
+        let mut text = Vec::with_capacity(4 + prefix.len() + arg.len() + suffix.len());
+        text.extend_from_slice(b"ERR ");
+        text.extend_from_slice(prefix.as_bytes());
+        text.extend_from_slice(arg);
+        text.extend_from_slice(suffix.as_bytes());
+        Error(Cow::Owned(text))
     }
 
     pub fn internal(msg: &str) -> Error {
-        Error(Cow::Owned(format!("ERR internal error: {msg}")))
+        Error::err(format!("internal error: {msg}"))
     }
 
-    pub fn text(&self) -> &str {
+    pub fn text(&self) -> &[u8] {
         &self.0
     }
 }
@@ -53,24 +67,23 @@ pub type CmdResult = Result<(), Error>;
 /// Valkey's shared error replies, verbatim.
 pub mod errors {
     use super::Error;
-    use std::borrow::Cow::Borrowed;
 
-    pub const WRONGTYPE: Error = Error(Borrowed("WRONGTYPE Operation against a key holding the wrong kind of value"));
-    pub const SYNTAX: Error = Error(Borrowed("ERR syntax error"));
-    pub const NOT_INTEGER: Error = Error(Borrowed("ERR value is not an integer or out of range"));
-    pub const NOT_FLOAT: Error = Error(Borrowed("ERR value is not a valid float"));
-    pub const OVERFLOW: Error = Error(Borrowed("ERR increment or decrement would overflow"));
-    pub const NO_SUCH_KEY: Error = Error(Borrowed("ERR no such key"));
-    pub const OUT_OF_RANGE: Error = Error(Borrowed("ERR index out of range"));
-    pub const DB_INDEX: Error = Error(Borrowed("ERR DB index is out of range"));
-    pub const SAME_OBJECT: Error = Error(Borrowed("ERR source and destination objects are the same"));
-    pub const NOAUTH: Error = Error(Borrowed("NOAUTH Authentication required."));
-    pub const STRING_TOO_LONG: Error = Error(Borrowed("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
-    pub const POSITIVE: Error = Error(Borrowed("ERR value is out of range, must be positive"));
-    pub const BIT_OFFSET: Error = Error(Borrowed("ERR bit offset is not an integer or out of range"));
-    pub const BIT_VALUE: Error = Error(Borrowed("ERR bit is not an integer or out of range"));
-    pub const INVALID_CURSOR: Error = Error(Borrowed("ERR invalid cursor"));
-    pub const BUSYKEY: Error = Error(Borrowed("BUSYKEY Target key name already exists."));
+    pub const WRONGTYPE: Error = Error::coded_static("WRONGTYPE Operation against a key holding the wrong kind of value");
+    pub const SYNTAX: Error = Error::coded_static("ERR syntax error");
+    pub const NOT_INTEGER: Error = Error::coded_static("ERR value is not an integer or out of range");
+    pub const NOT_FLOAT: Error = Error::coded_static("ERR value is not a valid float");
+    pub const OVERFLOW: Error = Error::coded_static("ERR increment or decrement would overflow");
+    pub const NO_SUCH_KEY: Error = Error::coded_static("ERR no such key");
+    pub const OUT_OF_RANGE: Error = Error::coded_static("ERR index out of range");
+    pub const DB_INDEX: Error = Error::coded_static("ERR DB index is out of range");
+    pub const SAME_OBJECT: Error = Error::coded_static("ERR source and destination objects are the same");
+    pub const NOAUTH: Error = Error::coded_static("NOAUTH Authentication required.");
+    pub const STRING_TOO_LONG: Error = Error::coded_static("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    pub const POSITIVE: Error = Error::coded_static("ERR value is out of range, must be positive");
+    pub const BIT_OFFSET: Error = Error::coded_static("ERR bit offset is not an integer or out of range");
+    pub const BIT_VALUE: Error = Error::coded_static("ERR bit is not an integer or out of range");
+    pub const INVALID_CURSOR: Error = Error::coded_static("ERR invalid cursor");
+    pub const BUSYKEY: Error = Error::coded_static("BUSYKEY Target key name already exists.");
 }
 
 /// Everything a command needs while it runs.

@@ -887,7 +887,7 @@ pub(crate) mod tests {
         let effects = keys.finish();
         if let Err(err) = result {
             out.truncate(0);
-            out.error(err.text());
+            out.error_bytes(err.text());
         }
         let class = |c: u32| match c {
             crate::notify::STRING => "$",

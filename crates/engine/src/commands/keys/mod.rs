@@ -315,7 +315,7 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             let name = until_nul(argv[i + 1]);
             type_name = Some(
                 type_by_name(name)
-                    .ok_or_else(|| Error::err(format!("unknown type name '{}'", String::from_utf8_lossy(name))))?,
+                    .ok_or_else(|| Error::err_quoting("unknown type name '", name, "'"))?,
             );
         } else if is(argv[i], "novalues") {
             return Err(Error::err("NOVALUES option can only be used in HSCAN"));
