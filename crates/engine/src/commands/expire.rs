@@ -174,7 +174,6 @@ fn parse_conditions(options: &[&[u8]]) -> Result<Conditions, Error> {
     Ok(c)
 }
 
-
 impl Conditions {
     /// Whether the new time `when` may replace `current` (`None`: no TTL, which counts as
     /// infinite: nothing is greater than it, everything is less).

@@ -68,7 +68,8 @@ pub type CmdResult = Result<(), Error>;
 pub mod errors {
     use super::Error;
 
-    pub const WRONGTYPE: Error = Error::coded_static("WRONGTYPE Operation against a key holding the wrong kind of value");
+    pub const WRONGTYPE: Error =
+        Error::coded_static("WRONGTYPE Operation against a key holding the wrong kind of value");
     pub const SYNTAX: Error = Error::coded_static("ERR syntax error");
     pub const NOT_INTEGER: Error = Error::coded_static("ERR value is not an integer or out of range");
     pub const NOT_FLOAT: Error = Error::coded_static("ERR value is not a valid float");
@@ -78,7 +79,8 @@ pub mod errors {
     pub const DB_INDEX: Error = Error::coded_static("ERR DB index is out of range");
     pub const SAME_OBJECT: Error = Error::coded_static("ERR source and destination objects are the same");
     pub const NOAUTH: Error = Error::coded_static("NOAUTH Authentication required.");
-    pub const STRING_TOO_LONG: Error = Error::coded_static("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    pub const STRING_TOO_LONG: Error =
+        Error::coded_static("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     pub const POSITIVE: Error = Error::coded_static("ERR value is out of range, must be positive");
     pub const BIT_OFFSET: Error = Error::coded_static("ERR bit offset is not an integer or out of range");
     pub const BIT_VALUE: Error = Error::coded_static("ERR bit is not an integer or out of range");

@@ -313,10 +313,7 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             pattern = Some(argv[i + 1]).filter(|p| *p != b"*");
         } else if is(argv[i], "type") && has_value {
             let name = until_nul(argv[i + 1]);
-            type_name = Some(
-                type_by_name(name)
-                    .ok_or_else(|| Error::err_quoting("unknown type name '", name, "'"))?,
-            );
+            type_name = Some(type_by_name(name).ok_or_else(|| Error::err_quoting("unknown type name '", name, "'"))?);
         } else if is(argv[i], "novalues") {
             return Err(Error::err("NOVALUES option can only be used in HSCAN"));
         } else if is(argv[i], "noscores") {
@@ -443,7 +440,6 @@ fn rename_generic(ctx: &mut Ctx, from: &[u8], to: &[u8], nx: bool) -> CmdResult 
     }
     Ok(())
 }
-
 
 /// MOVE locks the key's shard in the current and in the target database. When the target is
 /// not a valid database only the source is locked: the handler then fails before touching
