@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod atomicity;
 mod basics;
 mod bits;
 mod expire;
