@@ -5,9 +5,13 @@
 //! Replies are flushed early only when they pass 64 KiB, which also means a client that stops
 //! reading stops being served instead of making the server buffer without bound.
 //! The query buffer is bounded by `client-query-buffer-limit` (1 MiB before authentication).
+//!
+//! The loop also keeps the client's [`ClientShared`] current for CLIENT LIST and INFO: bytes in
+//! and out, buffer sizes, pending output. These are plain stores into atomics only this task
+//! writes, once per batch, never a lock per command.
 
 use crate::log::{verbose, warning};
-use engine::client::Client;
+use engine::client::{Client, ClientShared};
 use engine::exec::{execute, Outcome};
 use engine::stats::Counter;
 use engine::Engine;
@@ -15,7 +19,7 @@ use resp::{Limits, Parsed, Reply, RequestParser};
 use smallvec::SmallVec;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -24,17 +28,24 @@ use tokio::sync::Notify;
 const READ_CHUNK: usize = 16 * 1024;
 /// Replies are flushed mid-batch past this size.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
+/// The reply buffer's usual capacity (see `Reply::new`); growing past it is an "expand".
+const REPLY_BUFFER_BASE: usize = 16 * 1024;
 /// Query buffer allowed to a client that has not authenticated yet.
 const UNAUTH_QUERY_LIMIT: usize = 1024 * 1024;
 
-pub async fn serve(engine: Arc<Engine>, stream: TcpStream) {
+/// Registers a new connection with the engine (before it is served, so that `maxclients`
+/// counts it at once).
+pub fn register(engine: &Engine, stream: &TcpStream) -> Arc<ClientShared> {
     let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?:0".into());
     let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?:0".into());
     let fd = {
         use std::os::fd::AsRawFd;
         stream.as_raw_fd()
     };
-    let shared = engine.clients.register(peer, local, fd);
+    engine.clients.register(peer, local, fd)
+}
+
+pub async fn serve(engine: Arc<Engine>, stream: TcpStream, shared: Arc<ClientShared>) {
     let wake = Arc::new(Notify::new());
     {
         let w = wake.clone();
@@ -42,16 +53,29 @@ pub async fn serve(engine: Arc<Engine>, stream: TcpStream) {
     }
     let id = shared.id;
     let authenticated = !engine.config.hot.requirepass_set.load(Relaxed);
-    let mut conn = Connection { engine: engine.clone(), stream, client: Client::new(shared, authenticated), wake };
+    let mut conn = Connection {
+        engine: engine.clone(),
+        stream,
+        client: Client::new(shared, authenticated),
+        wake,
+        reply_peak: 0,
+        reply_peak_reset: Instant::now(),
+    };
     conn.run().await;
     engine.clients.unregister(id);
 }
+
+/// How long the reply buffer peak (`rbp`) is remembered (Valkey's default
+/// `reply_buffer_peak_reset_time`).
+const REPLY_PEAK_RESET: Duration = Duration::from_secs(5);
 
 struct Connection {
     engine: Arc<Engine>,
     stream: TcpStream,
     client: Client,
     wake: Arc<Notify>,
+    reply_peak: usize,
+    reply_peak_reset: Instant,
 }
 
 impl Connection {
@@ -59,6 +83,7 @@ impl Connection {
         let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
         let mut parser = RequestParser::new();
         let mut out = Reply::new(false);
+        self.client.shared.reply_capacity.store(out.capacity(), Relaxed);
         let engine = self.engine.clone();
         loop {
             if self.client.shared.killed.load(Relaxed) {
@@ -72,11 +97,15 @@ impl Connection {
                 Some(n) => n,
                 None => break,
             };
+            let cycle_started = Instant::now();
             engine.stats.local(|b| {
                 b.add(Counter::NetInputBytes, n as u64);
                 b.add(Counter::ReadsProcessed, 1);
+                b.add(Counter::EventLoopCycles, 1);
             });
-            self.client.shared.last_interaction_ms.store(engine::util::now_ms(), Relaxed);
+            let shared = &self.client.shared;
+            shared.net_in.store(shared.net_in.load(Relaxed) + n as u64, Relaxed);
+            shared.last_interaction_ms.store(engine::util::now_ms(), Relaxed);
 
             let limit = if self.client.authenticated {
                 engine.config.hot.client_query_buffer_limit.load(Relaxed) as usize
@@ -156,7 +185,9 @@ impl Connection {
             }
             self.client.shared.qbuf.store(buf.len(), Relaxed);
             self.client.shared.qbuf_free.store(buf.capacity() - buf.len(), Relaxed);
-            if !self.flush(&mut out).await || close {
+            let flushed = self.flush(&mut out).await;
+            engine.stats.add(Counter::EventLoopUsec, cycle_started.elapsed().as_micros() as u64);
+            if !flushed || close {
                 break;
             }
         }
@@ -206,15 +237,36 @@ impl Connection {
             return true;
         }
         let n = out.len();
-        if self.stream.write_all(out.as_bytes()).await.is_err() {
+        let shared = &self.client.shared;
+        if self.reply_peak_reset.elapsed() >= REPLY_PEAK_RESET {
+            self.reply_peak = 0;
+            self.reply_peak_reset = Instant::now();
+        }
+        self.reply_peak = self.reply_peak.max(n);
+        shared.reply_peak.store(self.reply_peak, Relaxed);
+        let capacity = out.capacity();
+        if capacity > shared.reply_capacity.load(Relaxed) && capacity > REPLY_BUFFER_BASE {
+            self.engine.stats.add(Counter::ReplyBufferExpands, 1);
+        }
+        shared.reply_capacity.store(capacity, Relaxed);
+        // While the client does not read, CLIENT LIST shows what is waiting for it.
+        shared.obuf.store(n, Relaxed);
+        let written = self.stream.write_all(out.as_bytes()).await.is_ok();
+        shared.obuf.store(0, Relaxed);
+        if !written {
             return false;
         }
+        shared.net_out.store(shared.net_out.load(Relaxed) + n as u64, Relaxed);
         self.engine.stats.local(|b| {
             b.add(Counter::NetOutputBytes, n as u64);
             b.add(Counter::WritesProcessed, 1);
         });
         out.consume(n);
         out.shrink_if_idle();
+        if out.capacity() < capacity {
+            self.engine.stats.add(Counter::ReplyBufferShrinks, 1);
+        }
+        shared.reply_capacity.store(out.capacity(), Relaxed);
         true
     }
 }

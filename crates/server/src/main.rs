@@ -158,7 +158,8 @@ async fn accept_loop(engine: Arc<Engine>, listener: tokio::net::TcpListener) {
             tokio::spawn(reject(stream, b"-ERR max number of clients reached\r\n"));
             continue;
         }
-        tokio::spawn(conn::serve(engine.clone(), stream));
+        let shared = conn::register(&engine, &stream);
+        tokio::spawn(conn::serve(engine.clone(), stream, shared));
     }
 }
 
@@ -171,7 +172,9 @@ async fn reject(mut stream: tokio::net::TcpStream, msg: &'static [u8]) {
 /// Reports directives set to something Kvasir does not act on yet.
 fn report_inert_settings(config: &Config) {
     for (p, value) in config.all() {
-        if p.flags & cfg_flags::NOT_ACTED_ON != 0 && value != p.default {
+        // `save ""` (no snapshots) is exactly what Kvasir does.
+        let no_saving = p.name == "save" && value.is_empty();
+        if p.flags & cfg_flags::NOT_ACTED_ON != 0 && value != p.default && !no_saving {
             warning!("'{} {}' is accepted but not acted on by this version of Kvasir", p.name, value);
         }
     }
@@ -239,6 +242,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("cannot start the worker runtime");
+    engine.memory_startup.store(engine.memory().allocated, Relaxed);
     let cron = cron::start(engine.clone());
     notice!("Running mode=standalone, port={port}, worker threads={workers}.");
 
@@ -264,8 +268,14 @@ fn main() {
             r = shutdown_rx.wait_for(Option::is_some) => r.ok().and_then(|r| *r),
         }
     });
-    if request.is_some() {
-        warning!("User requested shutdown...");
+    // SHUTDOWN already logged who asked and did (or refused) the final save. A signal does not
+    // wait for a save: there is no persistence to save with, and a server that cannot be
+    // stopped by SIGTERM would be worse than one that says so.
+    if request.is_none() {
+        notice!("User requested shutdown...");
+        if !engine.config.get("save").is_empty() {
+            warning!("Not saving the dataset on exit: this version of Kvasir has no persistence.");
+        }
     }
     cron.stop();
     for c in engine.clients.all() {
@@ -273,6 +283,7 @@ fn main() {
     }
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     if !pidfile.is_empty() {
+        notice!("Removing the pid file.");
         let _ = std::fs::remove_file(&pidfile);
     }
     warning!("Kvasir is now ready to exit, bye bye...");
