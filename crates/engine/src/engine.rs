@@ -60,6 +60,12 @@ pub trait Host: Send + Sync {
         0
     }
 
+    /// Listens on `port` at the `bind` addresses instead of the current listeners (CONFIG SET
+    /// port / bind). On `Err` (the reason, for the log) the previous listeners stay.
+    fn listen(&self, _port: u16, _bind: &str) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Number of worker threads serving clients.
     fn worker_threads(&self) -> usize {
         1

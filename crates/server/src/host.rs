@@ -1,13 +1,16 @@
 //! The engine's view of this process: allocator statistics, the log, shutdown requests.
 
+use crate::listener::Listeners;
 use engine::engine::{Host, LogLevel, MemoryStats, ShutdownRequest};
 use std::sync::atomic::{AtomicU16, Ordering::Relaxed};
+use std::sync::Arc;
 use tokio::sync::watch;
 
 pub struct ServerHost {
     pub shutdown_tx: watch::Sender<Option<ShutdownRequest>>,
     pub port: AtomicU16,
     pub workers: usize,
+    pub listeners: Arc<Listeners>,
 }
 
 /// jemalloc's "all arenas" index (`MALLCTL_ARENAS_ALL`).
@@ -62,6 +65,12 @@ impl Host for ServerHost {
 
     fn tcp_port(&self) -> u16 {
         self.port.load(Relaxed)
+    }
+
+    fn listen(&self, port: u16, bind: &str) -> Result<(), String> {
+        self.listeners.rebind(port, bind)?;
+        self.port.store(port, Relaxed);
+        Ok(())
     }
 
     fn worker_threads(&self) -> usize {

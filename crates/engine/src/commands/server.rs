@@ -359,14 +359,66 @@ fn config_get(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let rest = &argv[2..];
     if !rest.len().is_multiple_of(2) {
-        return Err(Error::err(format!(
-            "Unknown option or number of arguments for CONFIG SET - '{}'",
-            String::from_utf8_lossy(rest[rest.len() - 1])
-        )));
+        return Err(errors::SYNTAX);
     }
     let pairs: Vec<(&[u8], &[u8])> = rest.chunks(2).map(|c| (c[0], c[1])).collect();
-    ctx.engine.config.set_many(&pairs, true).map_err(Error::coded)?;
+    let config = &ctx.engine.config;
+    let protected_ok = match config.get("enable-protected-configs").as_str() {
+        "yes" => true,
+        "local" => ctx.client.shared.is_local(),
+        _ => false,
+    };
+    // Old values, to roll back if applying the new ones fails.
+    let names: Vec<&'static str> =
+        pairs.iter().filter_map(|(n, _)| config.param(&String::from_utf8_lossy(n)).map(|p| p.name)).collect();
+    let old: Vec<(&'static str, String)> = names.iter().map(|n| (*n, config.get(n))).collect();
+    config.set_many(&pairs, protected_ok).map_err(Error::coded)?;
+    if let Err((name, reason)) = apply_config(ctx, &old) {
+        ctx.engine.log(
+            LogLevel::Warning,
+            &format!(
+                "Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings."
+            ),
+        );
+        let restore: Vec<(&[u8], &[u8])> = old.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
+        if let Err(e) = ctx.engine.config.set_many(&restore, true) {
+            ctx.engine.log(LogLevel::Warning, &format!("Restoring the previous settings failed: {e}"));
+        }
+        return Err(Error::err(format!("CONFIG SET failed (possibly related to argument '{name}') - {reason}")));
+    }
     ctx.out.ok();
+    Ok(())
+}
+
+/// Acts on settings that need more than storing (Valkey's apply functions): the listening
+/// sockets for `port` and `bind`, the working directory for `dir`. `old` holds the values
+/// before the change; only what changed is applied. Returns the directive and Valkey's reason
+/// on failure.
+fn apply_config(ctx: &Ctx, old: &[(&'static str, String)]) -> Result<(), (&'static str, &'static str)> {
+    let engine = ctx.engine;
+    let config = &engine.config;
+    let changed = |name: &str| old.iter().any(|(n, v)| *n == name && *v != config.get(name));
+    let mut listened = false;
+    for (name, _) in old {
+        match *name {
+            "port" | "bind" if changed(name) && !listened => {
+                listened = true;
+                let port = config.get_i64("port").clamp(0, 65535) as u16;
+                // The host logs why it could not listen.
+                if engine.host.listen(port, &config.get("bind")).is_err() {
+                    return Err(if *name == "port" {
+                        ("port", "Unable to listen on this port. Check server logs.")
+                    } else {
+                        ("bind", "Failed to bind to specified addresses.")
+                    });
+                }
+            }
+            "dir" if changed(name) && std::env::set_current_dir(config.get("dir")).is_err() => {
+                return Err(("dir", "No such file or directory"));
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 

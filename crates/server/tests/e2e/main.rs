@@ -4,4 +4,6 @@
 mod harness;
 
 mod basics;
+mod introspection;
 mod protocol;
+mod server;
