@@ -878,4 +878,52 @@ mod tests {
         assert_eq!(run(&e, &mut c, &["client", "setinfo", "bad", "x"]), "-ERR Unrecognized option 'bad'\r\n");
         assert_eq!(run(&e, &mut c, &["client", "no-touch", "maybe"]), "-ERR syntax error\r\n");
     }
+
+    #[test]
+    fn client_kill_pause_and_list_errors() {
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        for (args, reply) in [
+            (&["client", "kill"][..], "-ERR wrong number of arguments for 'client|kill' command\r\n"),
+            (&["client", "kill", "id", "10", "x"], "-ERR syntax error\r\n"),
+            (&["client", "kill", "id", "str"], "-ERR client-id should be greater than 0\r\n"),
+            (&["client", "kill", "id", "0"], "-ERR client-id should be greater than 0\r\n"),
+            (&["client", "kill", "type", "x"], "-ERR Unknown client type 'x'\r\n"),
+            (&["client", "kill", "user", "bob"], "-ERR No such user 'bob'\r\n"),
+            (&["client", "kill", "skipme", "maybe"], "-ERR syntax error\r\n"),
+            (&["client", "kill", "maxage", "99999999999999999999"], "-ERR maxage is not an integer or out of range\r\n"),
+            (&["client", "kill", "maxage", "-1"], "-ERR maxage should be greater than 0\r\n"),
+            (&["client", "kill", "127.0.0.1:"], "-ERR No such client\r\n"),
+            (&["client", "kill", "id", "12345"], ":0\r\n"),
+            (&["client", "pause", "abc"], "-ERR timeout is not an integer or out of range\r\n"),
+            (&["client", "pause", "-1"], "-ERR timeout is negative\r\n"),
+            (&["client", "pause", "10", "some"], "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"),
+            (
+                &["client", "pause", "10", "all", "x"],
+                "-ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.\r\n",
+            ),
+            (&["client", "list", "type", "nope"], "-ERR Unknown client type 'nope'\r\n"),
+            (&["client", "list", "id", "x"], "-ERR Invalid client ID\r\n"),
+            (&["client", "list", "bogus"], "-ERR syntax error\r\n"),
+            (&["client", "capa", "redirect"], "+OK\r\n"),
+        ] {
+            assert_eq!(run(&e, &mut c, args), reply, "{args:?}");
+        }
+        // The caller's line names the command it is running.
+        let r = run(&e, &mut c, &["client", "info"]);
+        assert!(r.contains(" cmd=client|info ") && r.ends_with("\n\r\n"), "{r}");
+        let r = run(&e, &mut c, &["client", "list", "type", "normal"]);
+        assert!(r.contains(&format!("id={} ", c.id())), "{r}");
+        assert_eq!(run(&e, &mut c, &["client", "list", "type", "pubsub"]), "$0\r\n\r\n");
+        // PAUSE 0 pauses nothing; UNPAUSE always succeeds.
+        assert_eq!(run(&e, &mut c, &["client", "pause", "0"]), "+OK\r\n");
+        assert!(!e.pause.is_paused());
+        assert_eq!(run(&e, &mut c, &["client", "pause", "100000", "write"]), "+OK\r\n");
+        assert!(e.pause.is_paused());
+        assert_eq!(run(&e, &mut c, &["client", "unpause"]), "+OK\r\n");
+        assert!(!e.pause.is_paused());
+        // Killing oneself: the reply, then the connection closes.
+        assert_eq!(run(&e, &mut c, &["client", "kill", "skipme", "no"]), ":1\r\n");
+        assert!(c.close_after_reply);
+    }
 }

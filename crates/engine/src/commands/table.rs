@@ -242,7 +242,9 @@ pub struct Doc {
     pub group: &'static str,
     pub complexity: &'static str,
     /// The argument syntax after the command name, as in the Valkey docs, e.g.
-    /// `key value [NX | XX] [GET]`. `COMMAND DOCS` derives its argument tree from it.
+    /// `key value [NX | XX] [GET]`. `COMMAND DOCS` derives its argument tree from it
+    /// (`argtree.rs`): argument types are inferred from names (`key` → key, `count` →
+    /// integer ...); write `name:type` where the name says otherwise (`increment:double`).
     pub syntax: &'static str,
 }
 
