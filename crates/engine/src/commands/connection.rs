@@ -891,7 +891,10 @@ mod tests {
             (&["client", "kill", "type", "x"], "-ERR Unknown client type 'x'\r\n"),
             (&["client", "kill", "user", "bob"], "-ERR No such user 'bob'\r\n"),
             (&["client", "kill", "skipme", "maybe"], "-ERR syntax error\r\n"),
-            (&["client", "kill", "maxage", "99999999999999999999"], "-ERR maxage is not an integer or out of range\r\n"),
+            (
+                &["client", "kill", "maxage", "99999999999999999999"],
+                "-ERR maxage is not an integer or out of range\r\n",
+            ),
             (&["client", "kill", "maxage", "-1"], "-ERR maxage should be greater than 0\r\n"),
             (&["client", "kill", "127.0.0.1:"], "-ERR No such client\r\n"),
             (&["client", "kill", "id", "12345"], ":0\r\n"),
