@@ -239,7 +239,9 @@ fn clients(engine: &Engine, o: &mut String) {
     field(o, "tracking_clients", tracking);
     field(o, "pubsub_clients", pubsub);
     field(o, "watching_clients", watching);
-    field(o, "clients_in_timeout_table", blocked);
+    // Blocking commands with a timeout do not exist yet, so no client waits on a timeout.
+    field(o, "clients_in_timeout_table", 0);
+    // Per-client counts summed: a key watched by two clients counts twice.
     field(o, "total_watched_keys", watched);
     field(o, "total_blocking_keys", 0);
     field(o, "total_blocking_keys_on_nokey", 0);
@@ -633,6 +635,17 @@ mod tests {
         run(&e, &mut c, &["nosuch"]);
         let r = run(&e, &mut c, &["info", "keyspace", "stats", "commandstats", "errorstats"]);
         assert!(r.contains("db0:keys=1,expires=0,avg_ttl=0\r\ndb3:keys=1,expires=0,avg_ttl=0\r\n"), "{r}");
+        // Keys with a TTL count as expires, and avg_ttl estimates their remaining time.
+        let key = b"a".to_vec();
+        let h = crate::keyspace::hash_key(&key);
+        let when = crate::util::now_ms() + 100_000;
+        e.keyspace.with_shard(0, crate::keyspace::shard_of(h), |s| {
+            s.set_expire(h, &key, Some(when));
+        });
+        let ks = run(&e, &mut c, &["info", "keyspace"]);
+        let line = ks.split("\r\n").find(|l| l.starts_with("db0:")).unwrap();
+        let ttl: u64 = line.rsplit('=').next().unwrap().parse().unwrap();
+        assert!(line.starts_with("db0:keys=1,expires=1,avg_ttl=") && (90_000..=100_000).contains(&ttl), "{line}");
         assert!(r.contains("keyspace_hits:1\r\nkeyspace_misses:1\r\n"), "{r}");
         assert!(r.contains("cmdstat_get:calls=2,usec="), "{r}");
         assert!(r.contains("errorstat_ERR:count=1\r\n"), "{r}");
