@@ -132,9 +132,16 @@ impl Connection {
                 match parser.parse(&buf, &limits) {
                     Parsed::Command => {
                         let argv: SmallVec<[&[u8]; 16]> = (0..parser.argc()).map(|i| parser.arg(&buf, i)).collect();
+                        let mut waited = false;
                         let outcome = loop {
                             match execute(&engine, &mut self.client, &argv, &mut out) {
                                 Outcome::Paused => {
+                                    if !waited {
+                                        // A client held by CLIENT PAUSE counts as blocked, as in
+                                        // Valkey (INFO blocked_clients, flag `b`).
+                                        waited = true;
+                                        self.client.shared.flags.lock().blocked = true;
+                                    }
                                     if !self.flush(&mut out).await {
                                         return;
                                     }
@@ -147,6 +154,9 @@ impl Connection {
                                 other => break other,
                             }
                         };
+                        if waited {
+                            self.client.shared.flags.lock().blocked = false;
+                        }
                         drop(argv);
                         parser.finish();
                         if outcome == Outcome::Close {

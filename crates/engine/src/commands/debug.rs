@@ -284,6 +284,12 @@ fn positive(a: &[u8]) -> Result<i64, Error> {
 
 fn populate(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let count = positive(argv[2])?;
+    // Valkey first sizes the table for `count` keys and fails if that cannot be allocated; a
+    // count whose bucket array alone exceeds the machine's memory fails the same way.
+    let system = crate::commands::info::total_system_memory();
+    if system > 0 && (count as u64).saturating_mul(8) > system {
+        return Err(Error::err("OOM in dictTryExpand"));
+    }
     let prefix: &[u8] = if argv.len() >= 4 { argv[3] } else { b"key" };
     let size = if argv.len() == 5 { positive(argv[4])? as u64 } else { 0 };
     if size > ctx.engine.config.hot.proto_max_bulk_len.load(Relaxed) {
@@ -447,6 +453,7 @@ mod tests {
         assert_eq!(run(&e, &mut c, &["debug", "populate", "2", "p", "3"]), "+OK\r\n");
         assert_eq!(run(&e, &mut c, &["get", "p:1"]), "$3\r\nval\r\n");
         assert_eq!(run(&e, &mut c, &["debug", "populate", "-1"]), "-ERR value is out of range, must be positive\r\n");
+        assert_eq!(run(&e, &mut c, &["debug", "populate", "9223372036854775807"]), "-ERR OOM in dictTryExpand\r\n");
         let t = std::time::Instant::now();
         assert_eq!(run(&e, &mut c, &["debug", "sleep", "0.05"]), "+OK\r\n");
         assert!(t.elapsed() >= std::time::Duration::from_millis(50));

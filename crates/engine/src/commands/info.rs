@@ -247,7 +247,8 @@ fn clients(engine: &Engine, o: &mut String) {
     field(o, "total_blocking_keys_on_nokey", 0);
 }
 
-fn total_system_memory() -> u64 {
+/// Physical memory of the machine, in bytes (0 if unknown).
+pub fn total_system_memory() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let (pages, page) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
     if pages < 0 || page < 0 {

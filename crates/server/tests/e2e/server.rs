@@ -331,6 +331,14 @@ fn client_pause_write_delays_writes_but_not_reads() {
     // Reads proceed during the pause and see the old value.
     assert_eq!(reader.call(&["GET", "k"]), "$6\r\nbefore\r\n");
     assert!(started.elapsed() < Duration::from_millis(400), "GET waited {:?}", started.elapsed());
+    // The held writer counts as blocked.
+    let mut blocked = false;
+    while !blocked && started.elapsed() < Duration::from_millis(400) {
+        blocked = reader.call(&["INFO", "clients"]).contains("\r\nblocked_clients:1\r\n");
+    }
+    assert!(blocked, "the paused writer is not reported as blocked");
+    let list = reader.call(&["CLIENT", "LIST"]);
+    assert!(list.contains(" flags=b ") && list.contains(" cmd=set "), "{list}");
     assert_eq!(writer.read_reply(), b"+OK\r\n");
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(450), "SET ran after {waited:?}");
