@@ -475,3 +475,33 @@ fn debug_is_refused_unless_enabled() {
     assert_eq!(raw.call(&["DBSIZE"]), ":100\r\n");
     assert_eq!(raw.call(&["DEBUG", "LOG", "hello from the test"]), "+OK\r\n");
 }
+
+#[test]
+fn idle_clients_hold_no_query_buffer() {
+    let s = Server::start(&[]);
+    let mut idle = s.raw();
+    assert_eq!(idle.call(&["CLIENT", "SETNAME", "idle"]), "+OK\r\n");
+    let mut admin = s.raw();
+    let line = |admin: &mut Raw| {
+        let list = admin.call(&["CLIENT", "LIST"]);
+        client_line(&list, "idle").to_string()
+    };
+    let l = line(&mut admin);
+    assert_eq!((field(&l, "qbuf"), field(&l, "qbuf-free")), ("0", "0"), "{l}");
+    // Half a command: the connection keeps a buffer for the rest.
+    idle.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let l = line(&mut admin);
+        if field(&l, "qbuf") != "0" {
+            assert_eq!(field(&l, "qbuf"), "18", "{l}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "partial command not buffered: {l}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    idle.send(b"\r\n$1\r\nv\r\n");
+    assert_eq!(idle.read_reply(), b"+OK\r\n");
+    let l = line(&mut admin);
+    assert_eq!(field(&l, "qbuf"), "0", "{l}");
+}
