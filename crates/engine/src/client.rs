@@ -166,7 +166,8 @@ impl ClientShared {
 
     /// Appends the CLIENT LIST / CLIENT INFO line of this client (without the newline), in
     /// Valkey 8.0's field order. `last_cmd` is the full name of the last command run.
-    pub fn write_info(&self, out: &mut String, now_ms: u64, last_cmd: &str) {
+    /// `hide_user_data` redacts the name and user (for the log, `hide-user-data-from-log`).
+    pub fn write_info(&self, out: &mut String, now_ms: u64, last_cmd: &str, hide_user_data: bool) {
         let f = *self.flags.lock();
         let mut flags = String::new();
         if f.replica {
@@ -194,7 +195,12 @@ impl ClientShared {
         }
         let obuf = self.obuf.load(Relaxed);
         let events = if obuf > 0 { "rw" } else { "r" };
-        let name = self.name.lock().as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        let name = if hide_user_data {
+            "*redacted*".to_string()
+        } else {
+            self.name.lock().as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default()
+        };
+        let user = if hide_user_data { "*redacted*" } else { "default" };
         let lib_name =
             self.lib_name.lock().as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
         let lib_ver =
@@ -204,7 +210,7 @@ impl ClientShared {
             out,
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
              watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
-             events={} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} \
+             events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} \
              tot-cmds={}",
             self.id,
             self.addr,
@@ -230,6 +236,7 @@ impl ClientShared {
             self.total_memory(),
             events,
             last_cmd,
+            user,
             self.resp.load(Relaxed),
             lib_name,
             lib_ver,

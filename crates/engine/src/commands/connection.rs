@@ -576,7 +576,7 @@ fn last_command_name<'a>(ctx: &Ctx<'a>, c: &ClientShared) -> &'a str {
 fn client_info(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     let mut text = String::new();
     let shared = ctx.client.shared.clone();
-    shared.write_info(&mut text, crate::util::now_ms(), last_command_name(ctx, &shared));
+    shared.write_info(&mut text, crate::util::now_ms(), last_command_name(ctx, &shared), false);
     text.push('\n');
     ctx.out.verbatim("txt", text.as_bytes());
     Ok(())
@@ -605,7 +605,7 @@ fn client_list(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     };
     let mut text = String::with_capacity(clients.len() * 400);
     for c in &clients {
-        c.write_info(&mut text, now, last_command_name(ctx, c));
+        c.write_info(&mut text, now, last_command_name(ctx, c), false);
         text.push('\n');
     }
     ctx.out.verbatim("txt", text.as_bytes());

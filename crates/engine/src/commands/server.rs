@@ -320,8 +320,8 @@ fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     let engine = ctx.engine;
     let mut info = String::new();
-    let last = engine.commands.get(ctx.cmd.id).full_name.clone();
-    ctx.client.shared.write_info(&mut info, crate::util::now_ms(), &last);
+    let hide = engine.config.get_bool("hide-user-data-from-log");
+    ctx.client.shared.write_info(&mut info, crate::util::now_ms(), &ctx.cmd.full_name, hide);
     engine.log(LogLevel::Notice, &format!("User requested shutdown... (user request from '{info}')"));
     let must_save = req.save == Some(true) || (req.save.is_none() && !engine.config.get("save").is_empty());
     if must_save {
