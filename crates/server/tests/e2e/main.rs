@@ -7,6 +7,8 @@ mod atomicity;
 mod basics;
 mod bits;
 mod expire;
+mod introspection;
 mod keys;
 mod protocol;
+mod server;
 mod strings;
