@@ -263,7 +263,7 @@ impl Connection {
                         return None;
                     }
                     if qb.buf.capacity() == 0 {
-                        qb.buf.reserve(want);
+                        qb.buf = pool_take(want);
                     }
                 }
                 _ = self.wake.notified() => {
@@ -425,6 +425,48 @@ const QBUF_IDLE: Duration = Duration::from_secs(3);
 /// shared query buffer); a client with a partial command keeps a private buffer, which shrinks
 /// toward its recent peak when it is much larger, and is given back after the client is idle
 /// for a while. So thousands of idle connections cost no query buffer memory.
+/// Read buffers not owned by any client, per worker thread. A client borrows one for a
+/// read and gives it back once the batch is done (unless it holds a partial command), so an
+/// idle client holds no query buffer (as with Valkey 8's shared query buffer) without an
+/// allocation and a free per request.
+mod pool {
+    use std::cell::RefCell;
+
+    /// Buffers kept per thread, and the largest one worth keeping.
+    const KEEP: usize = 8;
+    const MAX_POOLED: usize = 64 * 1024;
+
+    thread_local! {
+        static FREE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub fn take(want: usize) -> Vec<u8> {
+        let pooled = FREE.with(|f| f.borrow_mut().pop());
+        match pooled {
+            Some(mut b) => {
+                b.reserve(want);
+                b
+            }
+            None => Vec::with_capacity(want),
+        }
+    }
+
+    pub fn give(mut b: Vec<u8>) {
+        if b.capacity() == 0 || b.capacity() > MAX_POOLED {
+            return;
+        }
+        b.clear();
+        FREE.with(|f| {
+            let mut f = f.borrow_mut();
+            if f.len() < KEEP {
+                f.push(b);
+            }
+        });
+    }
+}
+
+use pool::{give as pool_give, take as pool_take};
+
 #[derive(Default)]
 struct QueryBuffer {
     buf: Vec<u8>,
@@ -443,7 +485,7 @@ impl QueryBuffer {
     /// must keep for a bulk argument being received.
     fn after_batch(&mut self, engine: &Engine, pending_bulk: Option<usize>) {
         if self.buf.is_empty() && !self.private {
-            self.buf = Vec::new();
+            pool_give(std::mem::take(&mut self.buf));
             return;
         }
         if !self.buf.is_empty() {
@@ -466,7 +508,7 @@ impl QueryBuffer {
     /// A buffer borrowed for one read that found nothing is given back at once.
     fn release_if_shared(&mut self) {
         if !self.private && self.buf.is_empty() && self.buf.capacity() > 0 {
-            self.buf = Vec::new();
+            pool_give(std::mem::take(&mut self.buf));
         }
     }
 
