@@ -147,6 +147,8 @@ pub struct Engine {
     pub pause: PauseState,
     /// Clients parked by blocking commands, for CLIENT UNBLOCK.
     pub blocked: BlockedClients,
+    /// The stream of writes replicas consume.
+    pub propagation: crate::propagate::Propagation,
     /// Allocated memory after startup (`used_memory_startup`), set by the host once started.
     pub memory_startup: AtomicU64,
     /// Highest allocated memory seen (`used_memory_peak`), updated by the cron and by INFO.
@@ -209,6 +211,7 @@ impl Engine {
             last_save_ms: AtomicU64::new(now),
             pause: PauseState::default(),
             blocked: BlockedClients::default(),
+            propagation: Default::default(),
             memory_startup: AtomicU64::new(0),
             memory_peak: AtomicU64::new(0),
             repl_ids: Mutex::new(ReplicationIds::fresh()),

@@ -26,6 +26,9 @@ pub enum Outcome {
     /// The command blocked its client (BLPOP & co.): wait on the request's slot until served,
     /// timed out or unblocked, without reading further commands meanwhile.
     Blocked(crate::blocking::BlockRequest),
+    /// The connection is now a replica (SYNC): write the replies, then stream what the sink
+    /// receives until the replica goes away.
+    Replica(std::sync::Arc<crate::propagate::Sink>),
 }
 
 /// Runs one command.
@@ -92,6 +95,11 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         out.truncate(reply_start);
         out.error_bytes(e.text());
     }
+    // The command's writes join the propagation stream while its locks are held, so the
+    // stream orders them as they happened.
+    if engine.propagation.is_active() {
+        propagate(engine, &mut keys, cmd, argv, client.db);
+    }
     // Clients blocked on keys this command wrote are served now, before anyone else can
     // see the keys.
     if !keys.effects.ready.is_empty() {
@@ -130,6 +138,9 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     }
     if let Some(req) = keys.effects.block.take() {
         return Outcome::Blocked(req);
+    }
+    if let Some(sink) = keys.effects.replica.take() {
+        return Outcome::Replica(sink);
     }
     if client.close_after_reply {
         Outcome::Close
@@ -188,6 +199,27 @@ fn protected_error(name: &str) -> Error {
         "{cmd} command not allowed. If the {option} option is set to \"local\", you can run it from a local \
          connection, otherwise you need to set this option in the configuration file, and then restart the server."
     ))
+}
+
+/// Appends what a command changed to the propagation stream: the records it made on the way
+/// (expired keys it deleted), then itself as called or as it asked to be rewritten — if it
+/// changed anything. Several records are one MULTI/EXEC unless the command may touch arbitrary
+/// keys (SCAN, RANDOMKEY), as in Valkey.
+fn propagate(engine: &Engine, keys: &mut Keys<'_>, cmd: &Resolved, argv: &[&[u8]], db: usize) {
+    use crate::db::Propagate;
+    let mut ops = std::mem::take(&mut keys.effects.propagate);
+    let own = std::mem::take(&mut keys.effects.own);
+    if keys.effects.dirty > 0 {
+        match own {
+            Propagate::AsCalled => {
+                ops.push(crate::propagate::Op { db, argv: argv.iter().map(|a| a.to_vec()).collect() })
+            }
+            Propagate::As(rewritten) => ops.push(crate::propagate::Op { db, argv: rewritten }),
+            Propagate::Nothing => {}
+        }
+    }
+    let transaction = cmd.def.flags & flags::TOUCHES_ARBITRARY_KEYS == 0;
+    engine.propagation.append(&ops, transaction);
 }
 
 /// Which shards `cmd` needs.

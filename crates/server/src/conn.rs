@@ -174,6 +174,13 @@ impl Connection {
                                     return;
                                 }
                             }
+                            Outcome::Replica(sink) => {
+                                if self.flush(&mut out).await {
+                                    self.stream_to_replica(&sink).await;
+                                }
+                                sink.close();
+                                return;
+                            }
                             Outcome::Continue | Outcome::Paused => {}
                         }
                         if out.len() >= FLUSH_THRESHOLD && !self.flush(&mut out).await {
@@ -371,6 +378,45 @@ impl Connection {
             SlotState::Waiting => unreachable!("left the wait loop while still waiting"),
         }
         true
+    }
+
+    /// Feeds a replica: everything the propagation sink receives is written as it arrives.
+    /// What the replica sends (REPLCONF ACKs) is read and ignored; EOF or a write error ends
+    /// the stream.
+    async fn stream_to_replica(&mut self, sink: &engine::propagate::Sink) {
+        {
+            let w = self.wake.clone();
+            sink.set_waker(Box::new(move || w.notify_one()));
+        }
+        self.client.shared.flags.lock().replica = true;
+        let mut scratch = vec![0u8; READ_CHUNK];
+        loop {
+            let pending = sink.take();
+            if !pending.is_empty() {
+                if self.stream.write_all(&pending).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {
+                    if self.client.shared.killed.load(Relaxed) {
+                        return;
+                    }
+                }
+                r = self.stream.readable() => {
+                    if r.is_err() {
+                        return;
+                    }
+                    match self.stream.try_read(&mut scratch) {
+                        Ok(0) => return,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(_) => return,
+                    }
+                }
+            }
+        }
     }
 
     /// Writes all pending replies. Returns false if the connection failed.

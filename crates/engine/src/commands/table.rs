@@ -463,6 +463,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::expire::COMMANDS,
     super::server::COMMANDS,
     super::scripting::COMMANDS,
+    super::replication::COMMANDS,
     super::info::COMMANDS,
     super::debug::COMMANDS,
     super::introspection::COMMANDS,

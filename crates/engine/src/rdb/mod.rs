@@ -13,6 +13,7 @@
 //! arm in [`save_type`], [`save_value`] and [`load_value`] and a file of its own here.
 
 pub mod dump;
+pub mod file;
 pub mod len;
 pub mod lzf;
 pub mod string;

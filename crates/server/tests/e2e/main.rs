@@ -10,5 +10,6 @@ mod expire;
 mod introspection;
 mod keys;
 mod protocol;
+mod replication;
 mod server;
 mod strings;
