@@ -39,29 +39,6 @@ pub mod flags {
     pub const NO_MULTI: u32 = 1 << 18;
     pub const ALLOW_BUSY: u32 = 1 << 19;
     pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 20;
-
-    /// Names in the order Valkey prints them.
-    pub const NAMES: &[(u32, &str)] = &[
-        (WRITE, "write"),
-        (READONLY, "readonly"),
-        (DENYOOM, "denyoom"),
-        (ADMIN, "admin"),
-        (PUBSUB, "pubsub"),
-        (NOSCRIPT, "noscript"),
-        (BLOCKING, "blocking"),
-        (LOADING, "loading"),
-        (STALE, "stale"),
-        (SKIP_MONITOR, "skip_monitor"),
-        (SKIP_SLOWLOG, "skip_slowlog"),
-        (ASKING, "asking"),
-        (FAST, "fast"),
-        (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
-        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
-        (NO_ASYNC_LOADING, "no_async_loading"),
-        (NO_MULTI, "no_multi"),
-        (ALLOW_BUSY, "allow_busy"),
-    ];
 }
 
 /// ACL categories. Some are implied by flags, as in Valkey (`write` → `@write`, ...).
