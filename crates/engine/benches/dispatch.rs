@@ -11,8 +11,20 @@ use kvasir_engine::Engine;
 use resp::Reply;
 use std::time::Instant;
 
-const OPS: usize = 2_000_000;
-const ROUNDS: usize = 5;
+// The allocator the server uses.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Commands per run and runs per cell; `DISPATCH_OPS`/`DISPATCH_ROUNDS` override them (e.g.
+/// for a short run under `valgrind --tool=callgrind`, whose instruction counts do not depend
+/// on what else the machine is doing).
+fn ops() -> usize {
+    std::env::var("DISPATCH_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000_000)
+}
+
+fn rounds() -> usize {
+    std::env::var("DISPATCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5)
+}
 
 fn client(engine: &Engine) -> Client {
     Client::new(engine.clients.register("bench".into(), "bench".into(), -1), true)
@@ -23,8 +35,9 @@ fn run(engine: &Engine, argv: impl Fn(usize) -> Vec<Vec<u8>>) -> f64 {
     let mut c = client(engine);
     let mut out = Reply::new(false);
     let cmds: Vec<Vec<Vec<u8>>> = (0..1024).map(&argv).collect();
+    let n = ops();
     let start = Instant::now();
-    for i in 0..OPS {
+    for i in 0..n {
         let cmd = &cmds[i % cmds.len()];
         let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_slice()).collect();
         execute(engine, &mut c, &args, &mut out);
@@ -32,7 +45,7 @@ fn run(engine: &Engine, argv: impl Fn(usize) -> Vec<Vec<u8>>) -> f64 {
             out.consume(out.len());
         }
     }
-    start.elapsed().as_nanos() as f64 / OPS as f64
+    start.elapsed().as_nanos() as f64 / n as f64
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -57,28 +70,32 @@ fn main() {
     let set = |i: usize| vec![b"SET".to_vec(), key(i), b"some-value-of-32-bytes-xxxxxxxxx".to_vec()];
     let hot_incr = |_: usize| vec![b"INCR".to_vec(), b"hot".to_vec()];
 
-    let one = |f: &(dyn Fn(usize) -> Vec<Vec<u8>> + Sync)| median((0..ROUNDS).map(|_| run(&engine, f)).collect());
+    let one = |f: &(dyn Fn(usize) -> Vec<Vec<u8>> + Sync)| median((0..rounds()).map(|_| run(&engine, f)).collect());
     let two = |f: &(dyn Fn(usize) -> Vec<Vec<u8>> + Sync)| {
         median(
-            (0..ROUNDS)
+            (0..rounds())
                 .map(|_| {
                     let start = Instant::now();
                     std::thread::scope(|s| {
                         s.spawn(|| run(&engine, f));
                         s.spawn(|| run(&engine, f));
                     });
-                    start.elapsed().as_nanos() as f64 / (2 * OPS) as f64
+                    start.elapsed().as_nanos() as f64 / (2 * ops()) as f64
                 })
                 .collect(),
         )
     };
-    println!("command path, ns per command (median of {ROUNDS} runs of {OPS})");
+    println!("command path, ns per command (median of {} runs of {})", rounds(), ops());
     println!("{:<32} {:>10} {:>22}", "workload", "1 thread", "2 threads (aggregate)");
+    let only = std::env::var("DISPATCH_ONLY").unwrap_or_default();
     for (name, f) in [
         ("GET, 1024 keys", &get as &(dyn Fn(usize) -> Vec<Vec<u8>> + Sync)),
         ("SET, 1024 keys", &set),
         ("INCR, one hot key", &hot_incr),
     ] {
+        if !only.is_empty() && !name.to_lowercase().starts_with(&only) {
+            continue;
+        }
         println!("{:<32} {:>10.1} {:>22.1}", name, one(f), two(f));
     }
 }
