@@ -4,8 +4,10 @@
 //! One file per family; each declares its commands in a `COMMANDS` table (see `table.rs`).
 
 pub mod bits;
+pub mod coll;
 pub mod connection;
 pub mod expire;
+pub mod hashes;
 pub mod keys;
 pub mod scripting;
 pub mod server;

@@ -415,6 +415,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::bits::COMMANDS,
     super::keys::COMMANDS,
     super::expire::COMMANDS,
+    super::hashes::COMMANDS,
     super::server::COMMANDS,
     super::scripting::COMMANDS,
 ];

@@ -124,6 +124,20 @@ impl Hash {
         }
     }
 
+    /// Valkey's `hashTypeTryConversion`, run before writing `args` (fields and values
+    /// alternating): a listpack becomes a table first if the write brings more fields than
+    /// `max_entries` (duplicates counted, as Valkey counts them), any argument longer than
+    /// `max_value`, or more bytes than a listpack may hold.
+    pub fn prepare_for(&mut self, args: &[&[u8]], limits: HashLimits) {
+        let Hash::Listpack(lp) = self else { return };
+        let convert = args.len() / 2 > limits.max_entries
+            || args.iter().any(|a| a.len() > limits.max_value)
+            || !listpack::safe_to_add(lp, args.iter().map(|a| a.len()).sum());
+        if convert {
+            self.convert_to_table();
+        }
+    }
+
     /// Switches to the table encoding.
     pub fn convert_to_table(&mut self) {
         let Hash::Listpack(lp) = self else { return };
@@ -228,6 +242,28 @@ impl<'a> HashRef<'a> {
                 Some((k, v))
             }
             HashRef::Table(d) => d.random(rng).map(|it| (it.key().to_vec(), it.value().to_vec())),
+        }
+    }
+
+    /// Every (field, value) pair, borrowed, in storage order.
+    pub fn pairs(self) -> Vec<(Bytes<'a>, Bytes<'a>)> {
+        let mut v = Vec::with_capacity(self.len());
+        self.for_each(|k, x| v.push((k, x)));
+        v
+    }
+
+    /// A random (field, value) pair, borrowed (Valkey's `hashTypeRandomElement`).
+    pub fn random_pair(self, rng: &mut fastrand::Rng) -> Option<(Bytes<'a>, Bytes<'a>)> {
+        match self {
+            HashRef::Listpack(lp) => {
+                let n = listpack::len(lp) / 2;
+                if n == 0 {
+                    return None;
+                }
+                let pos = listpack::seek(lp, 2 * rng.usize(..n) as i64)?;
+                Some((listpack::get(lp, pos), listpack::get(lp, listpack::next(lp, pos))))
+            }
+            HashRef::Table(d) => d.random(rng).map(|it| (LpValue::Str(it.key()), LpValue::Str(it.value()))),
         }
     }
 

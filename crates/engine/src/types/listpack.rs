@@ -23,7 +23,7 @@ const COUNT_UNKNOWN: u16 = u16::MAX;
 pub const MAX_SAFE_SIZE: usize = 1 << 30;
 
 /// One element as stored: a string or an integer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LpValue<'a> {
     Str(&'a [u8]),
     Int(i64),
@@ -459,10 +459,12 @@ pub fn find(lp: &[u8], from: usize, v: &[u8], skip: usize) -> Option<usize> {
     let mut to_skip = 0;
     while lp[pos] != EOF {
         if to_skip == 0 {
+            // Like Valkey's lpFind: an integer entry is compared as an integer, a string entry
+            // byte for byte (a listpack from outside may hold "12" as a string).
             let hit = match (probe, get(lp, pos)) {
                 (Encoded::Int(a), LpValue::Int(b)) => a == b,
-                (Encoded::Str(a), LpValue::Str(b)) => a == b,
-                _ => false,
+                (_, LpValue::Str(b)) => b == v,
+                (Encoded::Str(_), LpValue::Int(_)) => false,
             };
             if hit {
                 return Some(pos);
@@ -659,6 +661,15 @@ mod tests {
         assert_eq!(find(&lp, HEADER_SIZE, b"v1", 1), None);
         assert_eq!(find(&lp, HEADER_SIZE, b"x", 1), None);
         assert_eq!(find(&lp, HEADER_SIZE, b"7", 0).map(|p| get(&lp, p)), Some(LpValue::Int(7)));
+    }
+
+    #[test]
+    fn find_matches_integers_stored_as_strings() {
+        // A valid listpack (e.g. from RESTORE) may encode "12" as a 6-bit string.
+        let lp = vec![11, 0, 0, 0, 1, 0, 0x82, b'1', b'2', 3, 0xFF];
+        assert_eq!(validate(&lp), Some(1));
+        assert_eq!(find(&lp, HEADER_SIZE, b"12", 0), Some(HEADER_SIZE));
+        assert_eq!(find(&lp, HEADER_SIZE, b"13", 0), None);
     }
 
     #[test]

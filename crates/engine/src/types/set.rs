@@ -106,8 +106,10 @@ impl Set {
                     }
                     return true;
                 }
+                // The widest member is the smallest or the largest (Valkey's `sdigits10` of both).
                 let n = intset::len(is);
-                let widest = intset::iter(is).map(|v| itoa::Buffer::new().format(v).len()).max().unwrap_or(0);
+                let digits = |v: i64| itoa::Buffer::new().format(v).len();
+                let widest = if n == 0 { 0 } else { digits(intset::get(is, 0)).max(digits(intset::get(is, n - 1))) };
                 if n < limits.max_listpack_entries
                     && m.len() <= limits.max_listpack_value
                     && widest <= limits.max_listpack_value
@@ -264,6 +266,31 @@ impl<'a> SetRef<'a> {
             SetRef::Intset(is) => intset::iter(is).for_each(|v| f(LpValue::Int(v))),
             SetRef::Listpack(lp) => listpack::iter(lp).for_each(|(_, v)| f(v)),
             SetRef::Table(d) => d.for_each(|it| f(LpValue::Str(it.key()))),
+        }
+    }
+
+    /// Every member, borrowed (integers of an intset by value), in storage order.
+    pub fn elements(self) -> Vec<Member<'a>> {
+        let mut v = Vec::with_capacity(self.len());
+        self.for_each(|m| v.push(m));
+        v
+    }
+
+    /// A random member, borrowed (Valkey's `setTypeRandomElement`).
+    pub fn random_element(self, rng: &mut fastrand::Rng) -> Option<Member<'a>> {
+        match self {
+            SetRef::Intset(is) => {
+                let n = intset::len(is);
+                (n > 0).then(|| LpValue::Int(intset::get(is, rng.usize(..n))))
+            }
+            SetRef::Listpack(lp) => {
+                let n = listpack::len(lp);
+                if n == 0 {
+                    return None;
+                }
+                listpack::seek(lp, rng.usize(..n) as i64).map(|p| listpack::get(lp, p))
+            }
+            SetRef::Table(d) => d.random(rng).map(|it| LpValue::Str(it.key())),
         }
     }
 
