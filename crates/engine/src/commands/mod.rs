@@ -11,6 +11,7 @@ pub mod hashes;
 pub mod keys;
 pub mod scripting;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod table;
 

@@ -416,6 +416,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::keys::COMMANDS,
     super::expire::COMMANDS,
     super::hashes::COMMANDS,
+    super::sets::COMMANDS,
     super::server::COMMANDS,
     super::scripting::COMMANDS,
 ];

@@ -260,6 +260,14 @@ impl<'a> SetRef<'a> {
         }
     }
 
+    /// Membership of a member as another set stores it (no formatting for intset in intset).
+    pub fn contains_value(self, m: Member<'_>) -> bool {
+        match (self, m) {
+            (SetRef::Intset(is), LpValue::Int(v)) => intset::contains(is, v),
+            _ => m.with_bytes(|b| self.contains(b)),
+        }
+    }
+
     /// Calls `f` on every member, in storage order.
     pub fn for_each(self, mut f: impl FnMut(Member<'a>)) {
         match self {
