@@ -516,3 +516,41 @@ fn hscan_small_and_big() {
         vec!["f99", "f990", "f991", "f992", "f993", "f994", "f995", "f996", "f997", "f998", "f999"]
     );
 }
+
+#[test]
+fn dump_and_restore_keep_contents_and_follow_the_limits() {
+    let (e, mut c) = setup();
+    run(&e, &mut c, &["hset", "small", "a", "1", "b", "hello"]);
+    let mut big = vec!["hset".to_string(), "big".to_string()];
+    for i in 0..600 {
+        big.push(format!("f{i}"));
+        big.push(format!("{i}"));
+    }
+    run(&e, &mut c, &big.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    for key in ["small", "big"] {
+        let argv: Vec<&[u8]> = vec![b"dump", key.as_bytes()];
+        let dumped = crate::commands::strings::tests::run_bytes(&e, &mut c, &argv);
+        let Value::Bulk(payload) = Value::parse(&dumped).unwrap().0 else { panic!() };
+        let copy = format!("{key}-copy");
+        let restore: Vec<&[u8]> = vec![b"restore", copy.as_bytes(), b"0", &payload];
+        assert_eq!(crate::commands::strings::tests::run_bytes(&e, &mut c, &restore), b"+OK\r\n");
+        assert_eq!(pairs_of(value(&e, &mut c, &["hgetall", &copy])), pairs_of(value(&e, &mut c, &["hgetall", key])));
+        assert_eq!(encoding(&e, &mut c, &copy), encoding(&e, &mut c, key));
+    }
+    // A lower limit at restore time converts the listpack.
+    run(&e, &mut c, &["config", "set", "hash-max-listpack-entries", "1"]);
+    let dumped = crate::commands::strings::tests::run_bytes(&e, &mut c, &[b"dump", b"small"]);
+    let Value::Bulk(payload) = Value::parse(&dumped).unwrap().0 else { panic!() };
+    assert_eq!(crate::commands::strings::tests::run_bytes(&e, &mut c, &[b"restore", b"r", b"0", &payload]), b"+OK\r\n");
+    assert_eq!(encoding(&e, &mut c, "r"), "hashtable");
+    // An empty hash listpack is refused.
+    let mut body = vec![16u8];
+    crate::rdb::string::save_bytes(&mut body, &crate::types::listpack::new(), false);
+    body.extend_from_slice(&crate::rdb::RDB_VERSION.to_le_bytes());
+    let crc = crate::rdb::dump::crc64(&body);
+    body.extend_from_slice(&crc.to_le_bytes());
+    assert_eq!(
+        crate::commands::strings::tests::run_bytes(&e, &mut c, &[b"restore", b"empty", b"0", &body]),
+        b"-ERR Bad data format\r\n"
+    );
+}

@@ -473,3 +473,31 @@ fn sscan_every_encoding() {
     }
     assert_eq!(seen.len(), 500);
 }
+
+#[test]
+fn dump_and_restore_every_encoding() {
+    use crate::commands::strings::tests::run_bytes;
+    let (e, mut c) = setup();
+    run(&e, &mut c, &["sadd", "is", "1", "-70000", "3"]);
+    run(&e, &mut c, &["sadd", "lp", "a", "12", ""]);
+    for i in 0..300 {
+        run(&e, &mut c, &["sadd", "tb", &format!("m{i}")]);
+    }
+    for (key, enc) in [("is", "intset"), ("lp", "listpack"), ("tb", "hashtable")] {
+        assert_eq!(encoding(&e, &mut c, key), enc);
+        let Value::Bulk(payload) = Value::parse(&run_bytes(&e, &mut c, &[b"dump", key.as_bytes()])).unwrap().0 else {
+            panic!()
+        };
+        let copy = format!("{key}-copy");
+        assert_eq!(run_bytes(&e, &mut c, &[b"restore", copy.as_bytes(), b"0", &payload]), b"+OK\r\n");
+        assert_eq!(members(&e, &mut c, &copy), members(&e, &mut c, key));
+        assert_eq!(encoding(&e, &mut c, &copy), enc);
+        // The dump of the copy is the same bytes.
+        let Value::Bulk(again) = Value::parse(&run_bytes(&e, &mut c, &[b"dump", copy.as_bytes()])).unwrap().0 else {
+            panic!()
+        };
+        if key != "tb" {
+            assert_eq!(again, payload, "{key}");
+        }
+    }
+}
