@@ -12,6 +12,7 @@ pub mod keys;
 pub mod scripting;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod table;
 

@@ -417,6 +417,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::expire::COMMANDS,
     super::hashes::COMMANDS,
     super::sets::COMMANDS,
+    super::sort::COMMANDS,
     super::server::COMMANDS,
     super::scripting::COMMANDS,
 ];
