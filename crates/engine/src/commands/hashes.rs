@@ -8,7 +8,7 @@
 //! `types/sample.rs`.
 
 use super::coll::{self, ReplyBudget, ScanOf};
-use super::table::{acl, flags::*, keyflags, Command, Doc, KeySpec, Lock};
+use super::table::{acl, doc_flags, flags::*, keyflags, Command, Doc, DocMeta, KeySpec, Lock};
 use super::{errors, int_arg, CmdResult, Ctx, Error};
 use crate::db::Keys;
 use crate::notify;
@@ -57,19 +57,22 @@ const RANDOM_TIPS: &[&str] = &["nondeterministic_output"];
 const ALL_FIELDS: &str = "O(N) where N is the size of the hash.";
 
 pub static COMMANDS: &[Command] = &[
-    hash_cmd(
-        "hset",
-        -4,
-        WRITE | DENYOOM | FAST,
-        RW_UPDATE,
-        hset,
-        doc(
-            "Creates or modifies the value of a field in a hash.",
-            "2.0.0",
-            "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.",
-            "key field value [field value ...]",
-        ),
-    ),
+    Command {
+        doc_meta: DocMeta { history: &[("4.0.0", "Accepts multiple `field` and `value` arguments.")], ..DocMeta::NONE },
+        ..hash_cmd(
+            "hset",
+            -4,
+            WRITE | DENYOOM | FAST,
+            RW_UPDATE,
+            hset,
+            doc(
+                "Creates or modifies the value of a field in a hash.",
+                "2.0.0",
+                "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.",
+                "key field value [field value ...]",
+            ),
+        )
+    },
     hash_cmd(
         "hsetnx",
         4,
@@ -99,32 +102,43 @@ pub static COMMANDS: &[Command] = &[
             "key field [field ...]",
         ),
     ),
-    hash_cmd(
-        "hmset",
-        -4,
-        WRITE | DENYOOM | FAST,
-        RW_UPDATE,
-        hset,
-        doc(
-            "Sets the values of multiple fields.",
-            "2.0.0",
-            "O(N) where N is the number of fields being set.",
-            "key field value [field value ...]",
-        ),
-    ),
-    hash_cmd(
-        "hdel",
-        -3,
-        WRITE | FAST,
-        RW_DELETE,
-        hdel,
-        doc(
-            "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.",
-            "2.0.0",
-            "O(N) where N is the number of fields to be removed.",
-            "key field [field ...]",
-        ),
-    ),
+    Command {
+        doc_meta: DocMeta {
+            flags: doc_flags::DEPRECATED,
+            deprecated_since: "4.0.0",
+            replaced_by: "`HSET` with multiple field-value pairs",
+            history: &[],
+        },
+        ..hash_cmd(
+            "hmset",
+            -4,
+            WRITE | DENYOOM | FAST,
+            RW_UPDATE,
+            hset,
+            doc(
+                "Sets the values of multiple fields.",
+                "2.0.0",
+                "O(N) where N is the number of fields being set.",
+                "key field value [field value ...]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { history: &[("2.4.0", "Accepts multiple `field` arguments.")], ..DocMeta::NONE },
+        ..hash_cmd(
+            "hdel",
+            -3,
+            WRITE | FAST,
+            RW_DELETE,
+            hdel,
+            doc(
+                "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.",
+                "2.0.0",
+                "O(N) where N is the number of fields to be removed.",
+                "key field [field ...]",
+            ),
+        )
+    },
     hash_cmd("hlen", 2, READONLY | FAST, RO, hlen, doc("Returns the number of fields in a hash.", "2.0.0", "O(1)", "key")),
     hash_cmd(
         "hstrlen",
@@ -184,7 +198,7 @@ pub static COMMANDS: &[Command] = &[
             "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.",
             "2.6.0",
             "O(1)",
-            "key field increment",
+            "key field increment:double",
         ),
     ),
     Command {

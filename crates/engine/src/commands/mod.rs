@@ -3,11 +3,15 @@
 //!
 //! One file per family; each declares its commands in a `COMMANDS` table (see `table.rs`).
 
+pub mod argtree;
 pub mod bits;
 pub mod coll;
 pub mod connection;
+pub mod debug;
 pub mod expire;
 pub mod hashes;
+pub mod info;
+pub mod introspection;
 pub mod keys;
 pub mod scripting;
 pub mod server;

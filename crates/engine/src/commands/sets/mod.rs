@@ -10,7 +10,7 @@ mod algebra;
 mod random;
 
 use super::coll::{self, ScanOf};
-use super::table::{acl, flags::*, keyflags, Command, Doc, KeySpec, Lock};
+use super::table::{acl, flags::*, keyflags, Command, Doc, DocMeta, KeySpec, Lock};
 use super::{errors, CmdResult, Ctx, Error};
 use crate::db::Keys;
 use crate::notify;
@@ -56,32 +56,38 @@ const INTER_COMPLEXITY: &str =
 const UNION_COMPLEXITY: &str = "O(N) where N is the total number of elements in all given sets.";
 
 pub static COMMANDS: &[Command] = &[
-    set_cmd(
-        "sadd",
-        -3,
-        WRITE | DENYOOM | FAST,
-        &[KeySpec::single(1, keyflags::RW | keyflags::INSERT)],
-        sadd,
-        doc(
-            "Adds one or more members to a set. Creates the key if it doesn't exist.",
-            "1.0.0",
-            "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-            "key member [member ...]",
-        ),
-    ),
-    set_cmd(
-        "srem",
-        -3,
-        WRITE | FAST,
-        &[KeySpec::single(1, keyflags::RW | keyflags::DELETE)],
-        srem,
-        doc(
-            "Removes one or more members from a set. Deletes the set if the last member was removed.",
-            "1.0.0",
-            "O(N) where N is the number of members to be removed.",
-            "key member [member ...]",
-        ),
-    ),
+    Command {
+        doc_meta: DocMeta { history: &[("2.4.0", "Accepts multiple `member` arguments.")], ..DocMeta::NONE },
+        ..set_cmd(
+            "sadd",
+            -3,
+            WRITE | DENYOOM | FAST,
+            &[KeySpec::single(1, keyflags::RW | keyflags::INSERT)],
+            sadd,
+            doc(
+                "Adds one or more members to a set. Creates the key if it doesn't exist.",
+                "1.0.0",
+                "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
+                "key member [member ...]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { history: &[("2.4.0", "Accepts multiple `member` arguments.")], ..DocMeta::NONE },
+        ..set_cmd(
+            "srem",
+            -3,
+            WRITE | FAST,
+            &[KeySpec::single(1, keyflags::RW | keyflags::DELETE)],
+            srem,
+            doc(
+                "Removes one or more members from a set. Deletes the set if the last member was removed.",
+                "1.0.0",
+                "O(N) where N is the number of members to be removed.",
+                "key member [member ...]",
+            ),
+        )
+    },
     set_cmd("scard", 2, READONLY | FAST, RO, scard, doc("Returns the number of members in a set.", "1.0.0", "O(1)", "key")),
     set_cmd(
         "sismember",
@@ -117,6 +123,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         tips: RANDOM_TIPS,
+        doc_meta: DocMeta { history: &[("3.2.0", "Added the `count` argument.")], ..DocMeta::NONE },
         ..set_cmd(
             "spop",
             -2,
@@ -133,6 +140,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         tips: RANDOM_TIPS,
+        doc_meta: DocMeta { history: &[("2.6.0", "Added the optional `count` argument.")], ..DocMeta::NONE },
         ..set_cmd(
             "srandmember",
             -2,
