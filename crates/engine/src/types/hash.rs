@@ -5,6 +5,7 @@
 
 use super::item::Item;
 use super::listpack::{self, LpValue};
+use super::sample;
 use crate::keyspace::dict::{Chained, Dict};
 use crate::keyspace::hash_key;
 
@@ -241,7 +242,7 @@ impl<'a> HashRef<'a> {
                 let v = listpack::get(lp, listpack::next(lp, pos)).to_vec();
                 Some((k, v))
             }
-            HashRef::Table(d) => d.random(rng).map(|it| (it.key().to_vec(), it.value().to_vec())),
+            HashRef::Table(d) => sample::fair_random(d, rng).map(|it| (it.key().to_vec(), it.value().to_vec())),
         }
     }
 
@@ -263,7 +264,9 @@ impl<'a> HashRef<'a> {
                 let pos = listpack::seek(lp, 2 * rng.usize(..n) as i64)?;
                 Some((listpack::get(lp, pos), listpack::get(lp, listpack::next(lp, pos))))
             }
-            HashRef::Table(d) => d.random(rng).map(|it| (LpValue::Str(it.key()), LpValue::Str(it.value()))),
+            HashRef::Table(d) => {
+                sample::fair_random(d, rng).map(|it| (LpValue::Str(it.key()), LpValue::Str(it.value())))
+            }
         }
     }
 

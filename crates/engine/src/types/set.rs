@@ -7,6 +7,7 @@
 use super::intset;
 use super::item::Item;
 use super::listpack::{self, LpValue};
+use super::sample;
 use crate::keyspace::dict::{Chained, Dict};
 use crate::keyspace::hash_key;
 
@@ -298,7 +299,7 @@ impl<'a> SetRef<'a> {
                 }
                 listpack::seek(lp, rng.usize(..n) as i64).map(|p| listpack::get(lp, p))
             }
-            SetRef::Table(d) => d.random(rng).map(|it| LpValue::Str(it.key())),
+            SetRef::Table(d) => sample::fair_random(d, rng).map(|it| LpValue::Str(it.key())),
         }
     }
 
@@ -327,7 +328,7 @@ impl<'a> SetRef<'a> {
                 }
                 listpack::seek(lp, rng.usize(..n) as i64).map(|p| listpack::get(lp, p).to_vec())
             }
-            SetRef::Table(d) => d.random(rng).map(|it| it.key().to_vec()),
+            SetRef::Table(d) => sample::fair_random(d, rng).map(|it| it.key().to_vec()),
         }
     }
 
