@@ -9,6 +9,10 @@ use super::sample;
 use crate::keyspace::dict::{Chained, Dict};
 use crate::keyspace::hash_key;
 
+/// Rehash steps (each moves a bucket, skipping at most ten empty ones) done by each removal
+/// from a table, on top of the one every lookup does.
+const REMOVE_REHASH_STEPS: usize = 4;
+
 /// Conversion thresholds, from the `hash-max-listpack-*` directives.
 #[derive(Clone, Copy, Debug)]
 pub struct HashLimits {
@@ -118,6 +122,9 @@ impl Hash {
                     let it = d.unlink(link);
                     // SAFETY: unlinked just now and not used again.
                     unsafe { it.free() };
+                    // A table emptied by removals shrinks: move that along faster than one
+                    // bucket per operation, or random draws would face a sparse table.
+                    d.rehash_some(REMOVE_REHASH_STEPS);
                     true
                 }
                 None => false,

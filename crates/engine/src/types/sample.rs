@@ -39,16 +39,22 @@ pub fn distinct_draws<T: Eq + std::hash::Hash + Copy>(count: usize, mut draw: im
     out
 }
 
-/// Chain slots a fair draw picks among (see [`fair_random`]).
+/// Chain slots a fair draw picks among (see [`fair_random`]). At the load factors the dict
+/// keeps (at most 1), a chain longer than this is rare.
 const FAIR_SLOTS: usize = 8;
+/// Draws tried before falling back to a sample (a very sparse table, e.g. while it shrinks).
+const FAIR_TRIES: usize = 128;
+/// The fallback sample: up to this many items, from at most ten times as many buckets.
+const SAMPLE_ITEMS: usize = 15;
 
 /// A random item of a dict, every item equally likely. Picking a random non-empty bucket and
 /// then an item in its chain (`Dict::random`) favours items in short chains, which shows in a
 /// histogram of many draws; here a random bucket (a random SCAN cursor) and a random slot
 /// among [`FAIR_SLOTS`] are drawn, and the draw is retried when the slot is past the end of
-/// the chain, so each item has the same chance per draw. Chains longer than that (not seen at
-/// the load factors the dict keeps, but possible while it resizes) fall back to a uniform
-/// choice in the chain.
+/// the chain, so each item has the same chance per draw. A longer chain falls back to a
+/// uniform choice in the chain; a table so sparse that [`FAIR_TRIES`] draws found nothing
+/// falls back to Valkey's way (`dictGetFairRandomKey`): a uniform choice among the first
+/// items met from a random bucket on.
 pub fn fair_random<T: Chained>(d: &Dict<T>, rng: &mut fastrand::Rng) -> Option<T> {
     if d.is_empty() {
         return None;
@@ -59,7 +65,7 @@ pub fn fair_random<T: Chained>(d: &Dict<T>, rng: &mut fastrand::Rng) -> Option<T
     // set in their sum.
     let buckets = d.buckets() as u64;
     let small_mask = (buckets & buckets.wrapping_neg()).wrapping_sub(1);
-    loop {
+    for _ in 0..FAIR_TRIES {
         let mut chain: [Option<T>; FAIR_SLOTS] = [None; FAIR_SLOTS];
         let mut len = 0usize;
         let mut long_chain = Vec::new();
@@ -79,6 +85,23 @@ pub fn fair_random<T: Chained>(d: &Dict<T>, rng: &mut fastrand::Rng) -> Option<T
         }
         if let Some(e) = chain[rng.usize(..FAIR_SLOTS)] {
             return Some(e);
+        }
+    }
+    loop {
+        let mut sample = Vec::with_capacity(SAMPLE_ITEMS);
+        let mut cursor = rng.u64(..) & small_mask;
+        for _ in 0..SAMPLE_ITEMS * 10 {
+            cursor = d.scan(cursor, |e| {
+                if sample.len() < SAMPLE_ITEMS {
+                    sample.push(e);
+                }
+            });
+            if sample.len() == SAMPLE_ITEMS || cursor == 0 {
+                break;
+            }
+        }
+        if !sample.is_empty() {
+            return Some(sample[rng.usize(..sample.len())]);
         }
     }
 }

@@ -11,6 +11,10 @@ use super::sample;
 use crate::keyspace::dict::{Chained, Dict};
 use crate::keyspace::hash_key;
 
+/// Rehash steps (each moves a bucket, skipping at most ten empty ones) done by each removal
+/// from a table, on top of the one every lookup does.
+const REMOVE_REHASH_STEPS: usize = 4;
+
 #[derive(Clone, Copy, Debug)]
 pub struct SetLimits {
     pub max_intset_entries: usize,
@@ -162,6 +166,9 @@ impl Set {
                     let it = d.unlink(link);
                     // SAFETY: unlinked just now, not used again.
                     unsafe { it.free() };
+                    // A table emptied by removals shrinks: move that along faster than one
+                    // bucket per operation, or random draws would face a sparse table.
+                    d.rehash_some(REMOVE_REHASH_STEPS);
                     true
                 }
                 None => false,
