@@ -200,6 +200,9 @@ cell() {
 if [ "$SAVE" = 1 ]; then
   mkdir -p bench/results
   dest="bench/results/$(date -u +%Y-%m-%d)-$MODE-$(hostname -s).txt"
+  # Never overwrite an earlier report of the same day: number the new one.
+  i=2
+  while [ -e "$dest" ]; do dest="bench/results/$(date -u +%Y-%m-%d)-$MODE-$(hostname -s)-$i.txt"; i=$((i + 1)); done
   cp "$REPORT" "$dest"
   echo "saved to $dest"
 fi

@@ -122,6 +122,9 @@ measure redis redis-server --daemonize no
 if [ "$SAVE" = 1 ]; then
   mkdir -p bench/results
   dest="bench/results/$(date -u +%Y-%m-%d)-memory-$(hostname -s).txt"
+  # Never overwrite an earlier report of the same day: number the new one.
+  i=2
+  while [ -e "$dest" ]; do dest="bench/results/$(date -u +%Y-%m-%d)-memory-$(hostname -s)-$i.txt"; i=$((i + 1)); done
   cp "$REPORT" "$dest"
   echo "saved to $dest"
 fi
