@@ -373,6 +373,8 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     })?;
     ctx.out.bulk(&text);
     ctx.keys.changed(key, notify::HASH, "hincrbyfloat");
+    // Replicas get the resulting value, not the sum to redo (float formatting may differ).
+    ctx.keys.propagate_as(vec![b"HSET".to_vec(), key.to_vec(), field.to_vec(), text]);
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub mod hashes;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod sets;

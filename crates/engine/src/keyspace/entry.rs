@@ -91,7 +91,7 @@ pub struct EntryPtr(NonNull<u8>);
 // dict serializes every access to it.
 unsafe impl Send for EntryPtr {}
 
-fn varint_len(mut v: usize) -> usize {
+pub(crate) fn varint_len(mut v: usize) -> usize {
     let mut n = 1;
     while v >= 0x80 {
         v >>= 7;
@@ -104,7 +104,7 @@ fn varint_len(mut v: usize) -> usize {
 ///
 /// # Safety
 /// `p` must be valid for `varint_len(v)` bytes of writes.
-unsafe fn write_varint(p: *mut u8, mut v: usize) -> usize {
+pub(crate) unsafe fn write_varint(p: *mut u8, mut v: usize) -> usize {
     let mut i = 0;
     loop {
         let byte = (v & 0x7f) as u8;
@@ -122,7 +122,7 @@ unsafe fn write_varint(p: *mut u8, mut v: usize) -> usize {
 ///
 /// # Safety
 /// `p` must point at a varint written by `write_varint`.
-unsafe fn read_varint(p: *const u8) -> (usize, usize) {
+pub(crate) unsafe fn read_varint(p: *const u8) -> (usize, usize) {
     let mut v = 0usize;
     let mut shift = 0;
     let mut i = 0;
@@ -255,6 +255,11 @@ impl EntryPtr {
             _ => 8,
         };
         l.payload_at + payload
+    }
+
+    /// The entry's address (DEBUG OBJECT's `Value at:`).
+    pub fn as_ptr(self) -> *const u8 {
+        self.0.as_ptr()
     }
 
     pub fn kind(self) -> Kind {

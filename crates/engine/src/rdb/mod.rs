@@ -14,6 +14,7 @@
 //! collections are converted to the encoding the configured limits ([`Limits`]) give them.
 
 pub mod dump;
+pub mod file;
 pub mod hash;
 pub mod len;
 pub mod lzf;

@@ -9,6 +9,7 @@
 //! and one bucket pointer is all a member of a big collection costs beyond its bytes.
 
 use crate::keyspace::dict::Chained;
+use crate::keyspace::entry::{read_varint, varint_len, write_varint};
 use std::alloc::{alloc, dealloc, Layout};
 use std::ptr::{self, NonNull};
 
@@ -22,61 +23,6 @@ pub struct Item(NonNull<u8>);
 // serializes access.
 unsafe impl Send for Item {}
 
-fn varint_len(mut v: usize) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
-
-fn write_varint(out: &mut [u8], mut v: usize) -> usize {
-    let mut i = 0;
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out[i] = b;
-            return i + 1;
-        }
-        out[i] = b | 0x80;
-        i += 1;
-    }
-}
-
-fn read_varint(buf: &[u8]) -> (usize, usize) {
-    let mut v = 0usize;
-    let mut shift = 0;
-    for (i, &b) in buf.iter().enumerate() {
-        v |= usize::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return (v, i + 1);
-        }
-        shift += 7;
-    }
-    unreachable!("unterminated varint in an item")
-}
-
-/// Reads a varint through a raw pointer, one byte at a time (never past its end).
-///
-/// # Safety
-/// `p` must point at a varint written by `write_varint` inside a live allocation.
-unsafe fn read_varint_raw(p: *const u8) -> (usize, usize) {
-    let mut v = 0usize;
-    let mut shift = 0;
-    let mut i = 0;
-    loop {
-        let b = *p.add(i);
-        v |= usize::from(b & 0x7f) << shift;
-        i += 1;
-        if b & 0x80 == 0 {
-            return (v, i);
-        }
-        shift += 7;
-    }
-}
-
 impl Item {
     pub fn new(key: &[u8], value: &[u8]) -> Item {
         let size = LINK + varint_len(key.len()) + key.len() + varint_len(value.len()) + value.len();
@@ -87,12 +33,12 @@ impl Item {
             let p = alloc(layout);
             let Some(p) = NonNull::new(p) else { std::alloc::handle_alloc_error(layout) };
             ptr::write(p.as_ptr() as *mut *mut u8, ptr::null_mut());
-            let body = std::slice::from_raw_parts_mut(p.as_ptr().add(LINK), size - LINK);
+            let body = p.as_ptr().add(LINK);
             let mut at = write_varint(body, key.len());
-            body[at..at + key.len()].copy_from_slice(key);
+            ptr::copy_nonoverlapping(key.as_ptr(), body.add(at), key.len());
             at += key.len();
-            at += write_varint(&mut body[at..], value.len());
-            body[at..at + value.len()].copy_from_slice(value);
+            at += write_varint(body.add(at), value.len());
+            ptr::copy_nonoverlapping(value.as_ptr(), body.add(at), value.len());
             Item(p)
         }
     }
@@ -103,8 +49,8 @@ impl Item {
         // varints that were written at construction.
         unsafe {
             let p = self.0.as_ptr().add(LINK);
-            let (klen, n) = read_varint_raw(p);
-            let (vlen, m) = read_varint_raw(p.add(n + klen));
+            let (klen, n) = read_varint(p);
+            let (vlen, m) = read_varint(p.add(n + klen));
             std::slice::from_raw_parts(p, n + klen + m + vlen)
         }
     }
@@ -115,14 +61,16 @@ impl Item {
 
     pub fn key<'a>(self) -> &'a [u8] {
         let body = self.body();
-        let (klen, n) = read_varint(body);
+        // SAFETY: the body starts with the key length varint.
+        let (klen, n) = unsafe { read_varint(body.as_ptr()) };
         &body[n..n + klen]
     }
 
     pub fn value<'a>(self) -> &'a [u8] {
         let body = self.body();
-        let (klen, n) = read_varint(body);
-        let (vlen, m) = read_varint(&body[n + klen..]);
+        // SAFETY: the body is key length varint, key, value length varint, value.
+        let (klen, n) = unsafe { read_varint(body.as_ptr()) };
+        let (vlen, m) = unsafe { read_varint(body.as_ptr().add(n + klen)) };
         &body[n + klen + m..n + klen + m + vlen]
     }
 

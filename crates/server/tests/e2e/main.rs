@@ -12,6 +12,7 @@ mod hashes;
 mod introspection;
 mod keys;
 mod protocol;
+mod replication;
 mod server;
 mod sets;
 mod strings;

@@ -12,7 +12,7 @@ use crate::commands::coll::{self, ReplyBudget};
 use crate::commands::{errors, int_arg, CmdResult, Ctx, Error};
 use crate::notify;
 use crate::types::intset;
-use crate::types::listpack;
+use crate::types::listpack::{self, LpValue};
 use crate::types::sample;
 use crate::types::set::{Set, SetLimits, SetRef};
 use resp::Reply;
@@ -131,8 +131,13 @@ fn spop_one(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
     ctx.keys.changed(key, notify::SET, "spop");
     ctx.out.bulk(&m);
     delete_if_emptied(&mut ctx.keys, key)?;
+    ctx.keys.propagate_as(vec![b"SREM".to_vec(), key.to_vec(), m]);
     Ok(())
 }
+
+/// SREM commands of at most this many members carry a popped batch to replicas (Valkey's
+/// SPOP batch size).
+const SPOP_PROPAGATE_BATCH: usize = 1024;
 
 fn spop_count(ctx: &mut Ctx, key: &[u8], count: u64) -> CmdResult {
     if !write_lookup(&mut ctx.keys, key)? || count == 0 {
@@ -155,20 +160,45 @@ fn spop_count(ctx: &mut Ctx, key: &[u8], count: u64) -> CmdResult {
         let dirty = ctx.keys.effects.dirty;
         ctx.keys.delete(key)?;
         ctx.keys.effects.dirty = dirty;
+        if ctx.keys.propagating() {
+            let lazy = ctx.engine.config.get_bool("lazyfree-lazy-server-del");
+            ctx.keys.propagate_as(vec![if lazy { b"UNLINK".to_vec() } else { b"DEL".to_vec() }, key.to_vec()]);
+        }
         return Ok(());
     }
     let count = count as usize;
     let limits = ctx.engine.config.hot.set_limits();
     let out = &mut *ctx.out;
     out.set(count);
+    // The members taken, for replicas (only collected when there are any).
+    let mut popped: Option<Vec<Vec<u8>>> = ctx.keys.propagating().then(Vec::new);
     modify_set(&mut ctx.keys, key, |s| {
         let mut rng = fastrand::Rng::new();
         if (size - count) * SPOP_MOVE_STRATEGY_MUL > count {
-            pop_each(s, count, out, &mut rng);
+            pop_each(s, count, out, popped.as_mut(), &mut rng);
         } else {
-            keep_few(s, size - count, out, limits, &mut rng);
+            keep_few(s, size - count, out, popped.as_mut(), limits, &mut rng);
         }
-    })
+    })?;
+    // Replicas remove the same members: SREMs in batches instead of the SPOP itself.
+    if let Some(popped) = popped {
+        let db = ctx.keys.db;
+        for batch in popped.chunks(SPOP_PROPAGATE_BATCH) {
+            let mut argv = vec![b"SREM".to_vec(), key.to_vec()];
+            argv.extend(batch.iter().cloned());
+            ctx.keys.propagate_also(db, argv);
+        }
+        ctx.keys.propagate_nothing();
+    }
+    Ok(())
+}
+
+/// Replies a popped member, keeping a copy for replicas when asked to.
+fn reply_popped(out: &mut Reply, popped: &mut Option<&mut Vec<Vec<u8>>>, m: LpValue<'_>) {
+    coll::reply_element(out, m);
+    if let Some(p) = popped {
+        p.push(m.to_vec());
+    }
 }
 
 /// The members of a whole set in SUNION's reply order: sorted for an intset (SUNION's
@@ -178,7 +208,13 @@ fn reply_as_union(out: &mut Reply, s: SetRef<'_>) {
 }
 
 /// Removes `count` random members (fewer than the size), replying each.
-fn pop_each(s: &mut Set, count: usize, out: &mut Reply, rng: &mut fastrand::Rng) {
+fn pop_each(
+    s: &mut Set,
+    count: usize,
+    out: &mut Reply,
+    mut popped: Option<&mut Vec<Vec<u8>>>,
+    rng: &mut fastrand::Rng,
+) {
     match s {
         Set::Listpack(lp) => {
             // One walk picks the positions, one pass deletes them.
@@ -189,7 +225,7 @@ fn pop_each(s: &mut Set, count: usize, out: &mut Reply, rng: &mut fastrand::Rng)
             for (i, (pos, v)) in listpack::iter(lp).enumerate() {
                 if next_pick.peek() == Some(&&i) {
                     next_pick.next();
-                    coll::reply_element(out, v);
+                    reply_popped(out, &mut popped, v);
                     offsets.push(pos);
                 }
             }
@@ -200,14 +236,14 @@ fn pop_each(s: &mut Set, count: usize, out: &mut Reply, rng: &mut fastrand::Rng)
             let picks: Vec<i64> =
                 sample::ordered_distinct(intset::len(is), count, rng).into_iter().map(|i| intset::get(is, i)).collect();
             for v in picks {
-                out.bulk_i64(v);
+                reply_popped(out, &mut popped, LpValue::Int(v));
                 intset::remove(is, v);
             }
         }
         Set::Table(_) => {
             for _ in 0..count {
                 let Some(m) = s.as_ref().random_element(rng).map(owned) else { break };
-                out.bulk(&m);
+                reply_popped(out, &mut popped, LpValue::Str(&m));
                 s.remove(&m);
             }
         }
@@ -217,7 +253,14 @@ fn pop_each(s: &mut Set, count: usize, out: &mut Reply, rng: &mut fastrand::Rng)
 /// Keeps `keep` random members in a new set that replaces `s`, replying every other member.
 /// The new set starts as Valkey's does: a listpack from a listpack or a table (then converted
 /// as members are added), a fresh intset from an intset.
-fn keep_few(s: &mut Set, keep: usize, out: &mut Reply, limits: SetLimits, rng: &mut fastrand::Rng) {
+fn keep_few(
+    s: &mut Set,
+    keep: usize,
+    out: &mut Reply,
+    mut popped: Option<&mut Vec<Vec<u8>>>,
+    limits: SetLimits,
+    rng: &mut fastrand::Rng,
+) {
     let old = s.as_ref();
     let members = old.elements();
     let kept = sample::ordered_distinct(members.len(), keep, rng);
@@ -231,7 +274,7 @@ fn keep_few(s: &mut Set, keep: usize, out: &mut Reply, limits: SetLimits, rng: &
             next_kept.next();
             m.with_bytes(|b| fresh.add(b, limits));
         } else {
-            coll::reply_element(out, *m);
+            reply_popped(out, &mut popped, *m);
         }
     }
     drop(members);

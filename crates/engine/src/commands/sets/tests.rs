@@ -501,3 +501,60 @@ fn dump_and_restore_every_encoding() {
         }
     }
 }
+
+/// What replicas receive: SPOP as the SREMs (or the UNLINK) it amounts to, HINCRBYFLOAT as
+/// the HSET of its result, the rest as called.
+#[test]
+fn replicas_get_valkeys_rewrites() {
+    let (e, mut c) = setup();
+    let sink = crate::propagate::Sink::new();
+    e.propagation.attach(sink.clone());
+    let stream = |sink: &crate::propagate::Sink| -> Vec<Vec<String>> {
+        let bytes = sink.take();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            let (v, used) = Value::parse(&bytes[at..]).unwrap();
+            at += used;
+            out.push(bulks(v));
+        }
+        out.into_iter().filter(|cmd| cmd[0] != "SELECT").collect()
+    };
+    run(&e, &mut c, &["sadd", "s", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]);
+    assert_eq!(stream(&sink), vec![strs(&["sadd", "s", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j"])]);
+    let Value::Bulk(one) = value(&e, &mut c, &["spop", "s"]) else { panic!() };
+    assert_eq!(stream(&sink), vec![vec!["SREM".to_string(), "s".to_string(), String::from_utf8(one).unwrap()]]);
+    // Few taken (one by one) and most taken (the rest kept): SREM of exactly what came back.
+    for count in ["1", "7"] {
+        let popped = sorted(bulks(value(&e, &mut c, &["spop", "s", count])));
+        let got = stream(&sink);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0][..2], strs(&["SREM", "s"]));
+        assert_eq!(sorted(got[0][2..].to_vec()), popped);
+    }
+    run(&e, &mut c, &["spop", "s", "10"]);
+    assert_eq!(stream(&sink), vec![strs(&["UNLINK", "s"])]);
+    run(&e, &mut c, &["config", "set", "lazyfree-lazy-server-del", "no"]);
+    run(&e, &mut c, &["sadd", "s", "x"]);
+    run(&e, &mut c, &["spop", "s", "1"]);
+    assert_eq!(stream(&sink)[1], strs(&["DEL", "s"]));
+    // Nothing popped, nothing sent.
+    run(&e, &mut c, &["spop", "s", "3"]);
+    run(&e, &mut c, &["spop", "s"]);
+    assert!(stream(&sink).is_empty());
+    // A big SPOP goes in batches of 1024 members, as one transaction.
+    let members: Vec<String> = (0..3000).map(|i| format!("m{i}")).collect();
+    let mut argv = vec!["sadd", "big"];
+    argv.extend(members.iter().map(|m| m.as_str()));
+    run(&e, &mut c, &argv);
+    stream(&sink);
+    assert_eq!(bulks(value(&e, &mut c, &["spop", "big", "2500"])).len(), 2500);
+    let got = stream(&sink);
+    let sizes: Vec<usize> = got.iter().map(|cmd| cmd.len()).collect();
+    assert_eq!(sizes, vec![1, 1026, 1026, 454, 1], "{:?}", got.iter().map(|c| &c[0]).collect::<Vec<_>>());
+    assert_eq!((got[0][0].as_str(), got[4][0].as_str()), ("MULTI", "EXEC"));
+    // HINCRBYFLOAT sends its result.
+    run(&e, &mut c, &["hincrbyfloat", "h", "f", "1.5"]);
+    run(&e, &mut c, &["hincrbyfloat", "h", "f", "0.25"]);
+    assert_eq!(stream(&sink), vec![strs(&["HSET", "h", "f", "1.5"]), strs(&["HSET", "h", "f", "1.75"])]);
+}
