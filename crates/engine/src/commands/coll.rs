@@ -134,6 +134,11 @@ impl ReplyBudget {
         ReplyBudget { start: out.len(), limit }
     }
 
+    /// The limit, in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Whether the reply written since the budget was made passed the limit.
     pub fn exceeded(&self, out: &Reply) -> bool {
         out.len() - self.start > self.limit

@@ -12,6 +12,7 @@
 //! applies DESC and LIMIT while loading) plug in next to them. STORE builds a list through
 //! `store_list`.
 
+use super::coll::ReplyBudget;
 use super::table::{acl, flags::*, keyflags, BeginSearch, Command, Doc, FindKeys, KeySpec, Lock};
 use super::{errors, int_arg, is, CmdResult, Ctx, Error};
 use crate::notify;
@@ -248,6 +249,9 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CmdResult {
     }
     let selected: &[Item] = if end >= start { &items[start as usize..=end as usize] } else { &[] };
     let output_len = if o.gets.is_empty() { selected.len() } else { selected.len() * o.gets.len() };
+    // Each GET pattern multiplies the output: a client can ask for far more than the set
+    // holds, so the output is bounded like any reply a client sizes (coll::ReplyBudget).
+    let budget = ReplyBudget::new(ctx);
     match o.store {
         None => {
             ctx.out.array(output_len);
@@ -260,17 +264,29 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CmdResult {
                         Some(v) => ctx.out.bulk(&v),
                         None => ctx.out.null(),
                     }
+                    if budget.exceeded(ctx.out) {
+                        budget.abandon(ctx.out, ctx.client);
+                        return Ok(());
+                    }
                 }
             }
         }
         Some(dst) => {
-            let mut values = Vec::with_capacity(output_len);
+            let mut values: Vec<Vec<u8>> = Vec::new();
+            let mut bytes = 0usize;
             for item in selected {
                 if o.gets.is_empty() {
                     values.push(item.element.clone());
                 }
+                // The elements alone are bounded by the set; GET values are what multiplies.
                 for pattern in &o.gets {
-                    values.push(lookup_by_pattern(ctx, pattern, &item.element)?.unwrap_or_default());
+                    let v = lookup_by_pattern(ctx, pattern, &item.element)?.unwrap_or_default();
+                    bytes += v.len() + std::mem::size_of::<Vec<u8>>();
+                    values.push(v);
+                    if bytes > budget.limit() {
+                        budget.abandon(ctx.out, ctx.client);
+                        return Ok(());
+                    }
                 }
             }
             store_result(ctx, dst, values)?;

@@ -149,3 +149,26 @@ fn key_positions() {
     assert_eq!(keys(&["sort", "k", "store"]), vec![1]);
     assert_eq!(keys(&["sort_ro", "k", "store", "d"]), vec![1]);
 }
+
+#[test]
+fn get_patterns_cannot_multiply_the_output_without_bound() {
+    let (e, mut c) = setup();
+    for i in 0..200 {
+        run(&e, &mut c, &["sadd", "s", &i.to_string()]);
+        run(&e, &mut c, &["set", &format!("v_{i}"), &"y".repeat(1000)]);
+    }
+    run(&e, &mut c, &["config", "set", "client-output-buffer-limit", "normal 1000000 0 0"]);
+    // 200 elements x 20 GETs of 1000-byte values: 4 MB, past the 1 MB limit: the reply is
+    // abandoned and the client dropped, as Valkey drops a client past its output limit.
+    let mut argv = vec!["sort", "s", "by", "nosort"];
+    for _ in 0..20 {
+        argv.extend(["get", "v_*"]);
+    }
+    assert_eq!(run(&e, &mut c, &argv), "");
+    assert!(c.close_after_reply);
+    // Two GETs: 200 KB, within it.
+    c.close_after_reply = false;
+    let reply = run(&e, &mut c, &["sort", "s", "by", "nosort", "get", "v_*", "get", "#"]);
+    assert!(reply.starts_with("*400\r\n"), "{}", &reply[..20]);
+    assert!(!c.close_after_reply);
+}
