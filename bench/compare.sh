@@ -6,7 +6,9 @@
 #     --mode threads    kvasir --worker-threads 1 vs kvasir --worker-threads 2 (scaling)
 #     --rounds N        rounds (default 3); every round runs every cell on both servers,
 #                       alternating which server goes first
-#     --tests LIST      redis-benchmark tests (default set,get,incr,mset; mset is MSET of 10 keys)
+#     --tests LIST      redis-benchmark tests (default set,get,incr,mset,sadd,spop,hset; mset is
+#                       MSET of 10 keys; spop pops from a set filled beforehand with as many
+#                       members as the run pops)
 #     --pipelines LIST  pipeline depths (default "1 16")
 #     --clients N       parallel connections (default 50)
 #     --requests N      requests per run at pipeline 1; deeper pipelines get N*8, mset N/4
@@ -23,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MODE=redis ROUNDS=3 TESTS=set,get,incr,mset PIPELINES="1 16" CLIENTS=50 REQUESTS=200000 KEYSPACE=100000
+MODE=redis ROUNDS=3 TESTS=set,get,incr,mset,sadd,spop,hset PIPELINES="1 16" CLIENTS=50 REQUESTS=200000 KEYSPACE=100000
 SAVE=0 BUILD=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -36,7 +38,7 @@ while [ $# -gt 0 ]; do
     --keyspace) KEYSPACE=$2; shift 2 ;;
     --save) SAVE=1; shift ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -104,11 +106,25 @@ else
     --worker-threads 1
 fi
 
+# fill_set PORT N: puts N members into `myset` (what redis-benchmark's SPOP pops), through
+# redis-cli --pipe, so that every SPOP of the run finds a member.
+fill_set() {
+  local port=$1 n=$2
+  awk -v n="$n" 'BEGIN {
+    for (i = 0; i < n; i += 100) {
+      m = (n - i < 100) ? n - i : 100
+      printf "*%d\r\n$4\r\nSADD\r\n$5\r\nmyset\r\n", m + 2
+      for (j = i; j < i + m; j++) { e = "element:" j; printf "$%d\r\n%s\r\n", length(e), e }
+    }
+  }' | redis-cli -p "$port" --pipe >/dev/null
+}
+
 # One run: prints the requests/s, or "ERR <reason>".
 run_one() {
   local port=$1 test=$2 pipeline=$3 n=$4 out err rps
   out="$WORK/out" err="$WORK/err"
   redis-cli -p "$port" flushall >/dev/null
+  if [ "$test" = spop ]; then fill_set "$port" "$n"; fi
   if ! timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" \
       -P "$pipeline" -t "$test" --csv >"$out" 2>"$err"; then
     echo "ERR redis-benchmark failed: $(head -c 200 "$err" | tr '\n' ' ')"
@@ -184,6 +200,9 @@ cell() {
 if [ "$SAVE" = 1 ]; then
   mkdir -p bench/results
   dest="bench/results/$(date -u +%Y-%m-%d)-$MODE-$(hostname -s).txt"
+  # Never overwrite an earlier report of the same day: number the new one.
+  i=2
+  while [ -e "$dest" ]; do dest="bench/results/$(date -u +%Y-%m-%d)-$MODE-$(hostname -s)-$i.txt"; i=$((i + 1)); done
   cp "$REPORT" "$dest"
   echo "saved to $dest"
 fi

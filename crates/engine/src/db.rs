@@ -569,6 +569,31 @@ impl<'a> Keys<'a> {
         Ok(empty)
     }
 
+    /// Looks up several keys for reading, in order, each as [`Keys::read`] does (expiry, hits
+    /// and misses, `keymiss`), and hands back all the entries at once (SINTER, SUNION, ...). The
+    /// walk stops after the first present key for which `stop` is true (a key of the wrong type:
+    /// Valkey looks no further), which is then the last entry returned.
+    ///
+    /// The entries stay valid together: a lookup only ever removes the key it looks up, and only
+    /// when that key is past its TTL, which a key found alive earlier in the same command (same
+    /// frozen clock) is not; other lookups may move entries between buckets, never free them.
+    pub fn read_each(
+        &mut self,
+        keys: &[&[u8]],
+        stop: impl Fn(ValueRef<'_>) -> bool,
+    ) -> Result<Vec<Option<Entry<'_>>>, Error> {
+        let db = self.db;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let found = self.lookup(db, key, Access::Read)?;
+            out.push(found.map(|ptr| Entry { ptr, _shard: PhantomData }));
+            if found.is_some_and(|e| stop(e.value())) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     // ---- Generic key family helpers (SCAN, RANDOMKEY, RENAME, MOVE, COPY, RESTORE, OBJECT) ----
     //
     // Kept together, after everything else, so that other families can add helpers above

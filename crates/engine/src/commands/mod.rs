@@ -5,15 +5,19 @@
 
 pub mod argtree;
 pub mod bits;
+pub mod coll;
 pub mod connection;
 pub mod debug;
 pub mod expire;
+pub mod hashes;
 pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod replication;
 pub mod scripting;
 pub mod server;
+pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod table;
 

@@ -7,7 +7,7 @@
 //! The CRC is CRC-64/Jones as Valkey computes it (`crc64(0, ...)`: reflected, no final xor),
 //! which the `crc` crate calls `CRC_64_REDIS`.
 
-use super::{load_type, load_value, save_type, save_value, RdbError, Reader, SaveOptions, RDB_VERSION};
+use super::{load_type, load_value, save_type, save_value, Limits, RdbError, Reader, SaveOptions, RDB_VERSION};
 use crate::types::{Value, ValueRef};
 
 const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
@@ -61,12 +61,12 @@ pub fn verify_payload(payload: &[u8]) -> Result<u16, PayloadError> {
 
 /// Verifies a payload and reads the value in it (what RESTORE does before touching the
 /// keyspace). As in Valkey the object is read from the start of the whole payload; bytes
-/// after it are not looked at.
-pub fn restore_value(payload: &[u8]) -> Result<Value, PayloadError> {
+/// after it are not looked at. Collections get the encoding `limits` give them.
+pub fn restore_value(payload: &[u8], limits: Limits) -> Result<Value, PayloadError> {
     verify_payload(payload)?;
     let mut r = Reader::new(payload);
     let t = load_type(&mut r).map_err(PayloadError::BadData)?;
-    load_value(t, &mut r).map_err(PayloadError::BadData)
+    load_value(t, &mut r, limits).map_err(PayloadError::BadData)
 }
 
 #[cfg(test)]
@@ -75,6 +75,10 @@ mod tests {
     use crate::types::StrRef;
 
     const PLAIN: SaveOptions = SaveOptions { compress: true };
+
+    fn limits() -> Limits {
+        Limits::from_config(&crate::config::Config::defaults().hot)
+    }
 
     #[test]
     fn crc_is_jones_as_in_valkey() {
@@ -88,7 +92,7 @@ mod tests {
         assert_eq!(&p[..5], b"\x00\x03bar");
         assert_eq!(&p[5..7], &[11, 0]);
         assert_eq!(u64::from_le_bytes(p[7..].try_into().unwrap()), crc64(&p[..7]));
-        assert_eq!(restore_value(&p), Ok(Value::Str(b"bar".to_vec())));
+        assert_eq!(restore_value(&p, limits()), Ok(Value::Str(b"bar".to_vec())));
     }
 
     #[test]
@@ -100,14 +104,103 @@ mod tests {
             let crc = crc64(&p[..body + 2]);
             p[body + 2..].copy_from_slice(&crc.to_le_bytes());
             let want = if version <= 11 { Ok(Value::Int(42)) } else { Err(PayloadError::VersionOrChecksum) };
-            assert_eq!(restore_value(&p), want, "version {version}");
+            assert_eq!(restore_value(&p, limits()), want, "version {version}");
         }
         for short in 0..FOOTER_LEN {
             assert_eq!(verify_payload(&vec![0; short]), Err(PayloadError::VersionOrChecksum));
         }
         let mut flipped = create_payload(ValueRef::Str(StrRef::Bytes(b"x")), PLAIN);
         flipped[1] ^= 1;
-        assert_eq!(restore_value(&flipped), Err(PayloadError::VersionOrChecksum));
+        assert_eq!(restore_value(&flipped, limits()), Err(PayloadError::VersionOrChecksum));
+    }
+
+    /// Exercises a restored value the way commands would: every read path must work on
+    /// whatever passed validation.
+    pub(crate) fn exercise(v: &Value) {
+        let mut rng = fastrand::Rng::with_seed(1);
+        match v {
+            Value::Hash(h) => {
+                let pairs = h.as_ref().pairs();
+                assert_eq!(pairs.len(), h.len());
+                for (f, x) in &pairs {
+                    assert_eq!(h.get(&f.to_vec()).map(|v| v.to_vec()), Some(x.to_vec()));
+                }
+                h.as_ref().random_pair(&mut rng);
+                let mut copy = h.clone();
+                for (f, _) in pairs {
+                    assert!(copy.remove(&f.to_vec()));
+                }
+                assert!(copy.is_empty());
+            }
+            Value::Set(s) => {
+                let members = s.as_ref().elements();
+                assert_eq!(members.len(), s.len());
+                for m in &members {
+                    assert!(s.contains(&m.to_vec()));
+                }
+                s.as_ref().random_element(&mut rng);
+                let mut copy = s.clone();
+                for m in members {
+                    assert!(copy.remove(&m.to_vec()));
+                }
+                assert!(copy.is_empty());
+            }
+            Value::Str(_) | Value::Int(_) => {}
+        }
+        // And it dumps to a payload that restores to the same value.
+        let again = create_payload(v.as_ref(), PLAIN);
+        assert_eq!(&restore_value(&again, limits()).expect("a dumped value restores"), v);
+    }
+
+    fn reframe(body: &[u8]) -> Vec<u8> {
+        let mut p = body.to_vec();
+        p.extend_from_slice(&RDB_VERSION.to_le_bytes());
+        let crc = crc64(&p);
+        p.extend_from_slice(&crc.to_le_bytes());
+        p
+    }
+
+    proptest::proptest! {
+        /// Damaged hash and set payloads (flipped, inserted, removed bytes, with a valid
+        /// footer) never panic, and whatever is accepted behaves as a hash or set.
+        #[test]
+        fn damaged_collection_payloads_are_refused_or_sound(
+            which in 0usize..5,
+            edits in proptest::collection::vec((0usize..4096, proptest::num::u8::ANY, 0u8..3), 1..6),
+        ) {
+            use crate::types::{hash::Hash, set::Set};
+            let l = limits();
+            let members = |n: usize| (0..n).map(|i| if i % 3 == 0 { i.to_string().into_bytes() } else { format!("m{i}").into_bytes() }).collect::<Vec<_>>();
+            let value = match which {
+                0 => Value::Set(Set::from_members(&(0..20).map(|i| (i * 7919).to_string().into_bytes()).collect::<Vec<_>>(), l.set)),
+                1 => Value::Set(Set::from_members(&members(20), l.set)),
+                2 => Value::Set(Set::from_members(&members(200), l.set)),
+                _ => {
+                    let mut h = Hash::default();
+                    let n = if which == 3 { 10 } else { 600 };
+                    for (i, m) in members(n).iter().enumerate() {
+                        h.set(m, i.to_string().as_bytes(), l.hash);
+                    }
+                    Value::Hash(h)
+                }
+            };
+            let good = create_payload(value.as_ref(), SaveOptions { compress: false });
+            let mut body = good[..good.len() - FOOTER_LEN].to_vec();
+            for (at, byte, kind) in edits {
+                let at = at % (body.len() + 1);
+                match kind {
+                    0 if at < body.len() => body[at] ^= byte | 1,
+                    1 => body.insert(at, byte),
+                    _ if at < body.len() && body.len() > 1 => {
+                        body.remove(at);
+                    }
+                    _ => {}
+                }
+            }
+            if let Ok(v) = restore_value(&reframe(&body), l) {
+                exercise(&v);
+            }
+        }
     }
 
     #[test]
@@ -119,12 +212,15 @@ mod tests {
             p.extend_from_slice(&crc.to_le_bytes());
             p
         };
-        assert!(matches!(restore_value(&frame(&[0x08])), Err(PayloadError::BadData(_))));
-        assert_eq!(restore_value(&frame(&[0x0e, 0x01])), Err(PayloadError::BadData(RdbError::UnsupportedType(0x0e))));
-        assert!(matches!(restore_value(&frame(&[0x00, 0xc4])), Err(PayloadError::BadData(_))));
+        assert!(matches!(restore_value(&frame(&[0x08]), limits()), Err(PayloadError::BadData(_))));
+        assert_eq!(
+            restore_value(&frame(&[0x0e, 0x01]), limits()),
+            Err(PayloadError::BadData(RdbError::UnsupportedType(0x0e)))
+        );
+        assert!(matches!(restore_value(&frame(&[0x00, 0xc4]), limits()), Err(PayloadError::BadData(_))));
         // A string running into the footer reads footer bytes, as Valkey's reader does; one
         // running past the end is truncated.
-        assert!(restore_value(&frame(&[0x00, 0x05, b'a'])).is_ok());
-        assert!(matches!(restore_value(&frame(&[0x00, 0x20, b'a'])), Err(PayloadError::BadData(_))));
+        assert!(restore_value(&frame(&[0x00, 0x05, b'a']), limits()).is_ok());
+        assert!(matches!(restore_value(&frame(&[0x00, 0x20, b'a']), limits()), Err(PayloadError::BadData(_))));
     }
 }

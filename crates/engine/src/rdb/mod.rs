@@ -7,18 +7,37 @@
 //! [`dump`]; a full RDB file writer/loader adds its header, opcodes and per-key framing around
 //! [`save_type`] / [`save_value`] and [`load_type`] / [`load_value`].
 //!
-//! Only strings exist as a value type so far. The other object types are recognised (so that a
-//! valid payload of another type is told apart from garbage) but refused with
+//! Strings, hashes ([`hash`]) and sets ([`set`]) load; the other object types are recognised
+//! (so that a valid payload of another type is told apart from garbage) but refused with
 //! [`RdbError::UnsupportedType`] until their encodings are written: each new type adds a match
-//! arm in [`save_type`], [`save_value`] and [`load_value`] and a file of its own here.
+//! arm in [`save_type`], [`save_value`] and [`load_value`] and a file of its own here. Loaded
+//! collections are converted to the encoding the configured limits ([`Limits`]) give them.
 
 pub mod dump;
 pub mod file;
+pub mod hash;
 pub mod len;
 pub mod lzf;
+pub mod set;
 pub mod string;
 
+use crate::types::hash::HashLimits;
+use crate::types::set::SetLimits;
 use crate::types::{Value, ValueRef};
+
+/// The encoding thresholds loaded collections are converted by (the `*-max-listpack-*` and
+/// `set-max-intset-entries` directives, read once per load).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub hash: HashLimits,
+    pub set: SetLimits,
+}
+
+impl Limits {
+    pub fn from_config(hot: &crate::config::Hot) -> Limits {
+        Limits { hash: hot.hash_limits(), set: hot.set_limits() }
+    }
+}
 
 /// The RDB format version Valkey 8.0 writes (and the newest it reads).
 pub const RDB_VERSION: u16 = 11;
@@ -63,6 +82,9 @@ pub enum RdbError {
     Corrupt(&'static str),
     /// A valid object type whose encoding Kvasir does not load yet.
     UnsupportedType(u8),
+    /// A well-formed collection with no element: RESTORE refuses it, an RDB file loader skips
+    /// the key (Valkey's `RDB_LOAD_ERR_EMPTY_KEY`).
+    EmptyKey,
 }
 
 impl std::fmt::Display for RdbError {
@@ -71,6 +93,7 @@ impl std::fmt::Display for RdbError {
             RdbError::Truncated => f.write_str("unexpected end of RDB data"),
             RdbError::Corrupt(what) => write!(f, "corrupt RDB data: {what}"),
             RdbError::UnsupportedType(t) => write!(f, "RDB object type {t} is not supported yet"),
+            RdbError::EmptyKey => f.write_str("empty collection"),
         }
     }
 }
@@ -174,10 +197,15 @@ pub fn load_type(r: &mut Reader<'_>) -> Result<u8, RdbError> {
     }
 }
 
-/// Reads the body of an object of type `t` (Valkey's `rdbLoadObject`).
-pub fn load_value(t: u8, r: &mut Reader<'_>) -> Result<Value, RdbError> {
+/// Reads the body of an object of type `t` (Valkey's `rdbLoadObject`, with deep sanitization).
+pub fn load_value(t: u8, r: &mut Reader<'_>, limits: Limits) -> Result<Value, RdbError> {
     match t {
         types::STRING => Ok(string::load_string(r)?.into_value()),
+        types::HASH => hash::load_hash(r, limits.hash),
+        types::HASH_LISTPACK => hash::load_listpack(r, limits.hash),
+        types::SET => set::load_set(r, limits.set),
+        types::SET_INTSET => set::load_intset(r, limits.set),
+        types::SET_LISTPACK => set::load_listpack(r, limits.set),
         t if types::is_object_type(t) => Err(RdbError::UnsupportedType(t)),
         _ => Err(RdbError::Corrupt("unknown object type")),
     }
@@ -188,15 +216,19 @@ mod tests {
     use super::*;
     use crate::types::StrRef;
 
+    fn test_limits() -> Limits {
+        Limits::from_config(&crate::config::Config::defaults().hot)
+    }
+
     #[test]
-    fn object_types_are_recognised_but_only_strings_load() {
+    fn object_types_are_recognised_but_unwritten_ones_refused() {
         for t in 0..=255u8 {
             let known = t <= 7 || (9..=21).contains(&t);
             assert_eq!(types::is_object_type(t), known, "{t}");
         }
         let mut r = Reader::new(&[types::LIST, 0]);
         let t = load_type(&mut r).unwrap();
-        assert_eq!(load_value(t, &mut r), Err(RdbError::UnsupportedType(types::LIST)));
+        assert_eq!(load_value(t, &mut r, test_limits()), Err(RdbError::UnsupportedType(types::LIST)));
         assert_eq!(load_type(&mut Reader::new(&[8])), Err(RdbError::Corrupt("unknown object type")));
         assert_eq!(load_type(&mut Reader::new(&[])), Err(RdbError::Truncated));
     }
@@ -218,7 +250,7 @@ mod tests {
                 save_value(&mut out, v, SaveOptions { compress });
                 let mut r = Reader::new(&out);
                 let t = load_type(&mut r).unwrap();
-                assert_eq!(load_value(t, &mut r).unwrap(), v.to_owned_value());
+                assert_eq!(load_value(t, &mut r, test_limits()).unwrap(), v.to_owned_value());
                 assert_eq!(r.remaining(), 0);
             }
         }

@@ -5,8 +5,13 @@
 
 use super::item::Item;
 use super::listpack::{self, LpValue};
+use super::sample;
 use crate::keyspace::dict::{Chained, Dict};
 use crate::keyspace::hash_key;
+
+/// Rehash steps (each moves a bucket, skipping at most ten empty ones) done by each removal
+/// from a table, on top of the one every lookup does.
+const REMOVE_REHASH_STEPS: usize = 4;
 
 /// Conversion thresholds, from the `hash-max-listpack-*` directives.
 #[derive(Clone, Copy, Debug)]
@@ -117,10 +122,27 @@ impl Hash {
                     let it = d.unlink(link);
                     // SAFETY: unlinked just now and not used again.
                     unsafe { it.free() };
+                    // A table emptied by removals shrinks: move that along faster than one
+                    // bucket per operation, or random draws would face a sparse table.
+                    d.rehash_some(REMOVE_REHASH_STEPS);
                     true
                 }
                 None => false,
             },
+        }
+    }
+
+    /// Valkey's `hashTypeTryConversion`, run before writing `args` (fields and values
+    /// alternating): a listpack becomes a table first if the write brings more fields than
+    /// `max_entries` (duplicates counted, as Valkey counts them), any argument longer than
+    /// `max_value`, or more bytes than a listpack may hold.
+    pub fn prepare_for(&mut self, args: &[&[u8]], limits: HashLimits) {
+        let Hash::Listpack(lp) = self else { return };
+        let convert = args.len() / 2 > limits.max_entries
+            || args.iter().any(|a| a.len() > limits.max_value)
+            || !listpack::safe_to_add(lp, args.iter().map(|a| a.len()).sum());
+        if convert {
+            self.convert_to_table();
         }
     }
 
@@ -227,7 +249,31 @@ impl<'a> HashRef<'a> {
                 let v = listpack::get(lp, listpack::next(lp, pos)).to_vec();
                 Some((k, v))
             }
-            HashRef::Table(d) => d.random(rng).map(|it| (it.key().to_vec(), it.value().to_vec())),
+            HashRef::Table(d) => sample::fair_random(d, rng).map(|it| (it.key().to_vec(), it.value().to_vec())),
+        }
+    }
+
+    /// Every (field, value) pair, borrowed, in storage order.
+    pub fn pairs(self) -> Vec<(Bytes<'a>, Bytes<'a>)> {
+        let mut v = Vec::with_capacity(self.len());
+        self.for_each(|k, x| v.push((k, x)));
+        v
+    }
+
+    /// A random (field, value) pair, borrowed (Valkey's `hashTypeRandomElement`).
+    pub fn random_pair(self, rng: &mut fastrand::Rng) -> Option<(Bytes<'a>, Bytes<'a>)> {
+        match self {
+            HashRef::Listpack(lp) => {
+                let n = listpack::len(lp) / 2;
+                if n == 0 {
+                    return None;
+                }
+                let pos = listpack::seek(lp, 2 * rng.usize(..n) as i64)?;
+                Some((listpack::get(lp, pos), listpack::get(lp, listpack::next(lp, pos))))
+            }
+            HashRef::Table(d) => {
+                sample::fair_random(d, rng).map(|it| (LpValue::Str(it.key()), LpValue::Str(it.value())))
+            }
         }
     }
 

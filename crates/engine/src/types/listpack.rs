@@ -23,7 +23,7 @@ const COUNT_UNKNOWN: u16 = u16::MAX;
 pub const MAX_SAFE_SIZE: usize = 1 << 30;
 
 /// One element as stored: a string or an integer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LpValue<'a> {
     Str(&'a [u8]),
     Int(i64),
@@ -451,6 +451,26 @@ pub fn delete(lp: &mut Vec<u8>, pos: usize, n: usize) -> usize {
     pos
 }
 
+/// Deletes the elements at `offsets` (increasing, each the offset of an element) in one pass:
+/// the other elements keep their bytes, as with Valkey's `lpBatchDelete`.
+pub fn delete_many(lp: &mut Vec<u8>, offsets: &[usize]) {
+    if offsets.is_empty() {
+        return;
+    }
+    let count = len(lp);
+    let mut fresh = Vec::with_capacity(lp.len());
+    fresh.extend_from_slice(&lp[..HEADER_SIZE]);
+    let mut kept_from = HEADER_SIZE;
+    for &pos in offsets {
+        debug_assert!(pos >= kept_from && lp[pos] != EOF);
+        fresh.extend_from_slice(&lp[kept_from..pos]);
+        kept_from = next(lp, pos);
+    }
+    fresh.extend_from_slice(&lp[kept_from..]);
+    set_header(&mut fresh, count - offsets.len());
+    *lp = fresh;
+}
+
 /// Offset of the first element at or after `from` whose string form equals `v`, looking at
 /// every `skip + 1`th element (skip=1 finds hash fields, skipping their values).
 pub fn find(lp: &[u8], from: usize, v: &[u8], skip: usize) -> Option<usize> {
@@ -459,10 +479,12 @@ pub fn find(lp: &[u8], from: usize, v: &[u8], skip: usize) -> Option<usize> {
     let mut to_skip = 0;
     while lp[pos] != EOF {
         if to_skip == 0 {
+            // Like Valkey's lpFind: an integer entry is compared as an integer, a string entry
+            // byte for byte (a listpack from outside may hold "12" as a string).
             let hit = match (probe, get(lp, pos)) {
                 (Encoded::Int(a), LpValue::Int(b)) => a == b,
-                (Encoded::Str(a), LpValue::Str(b)) => a == b,
-                _ => false,
+                (_, LpValue::Str(b)) => b == v,
+                (Encoded::Str(_), LpValue::Int(_)) => false,
             };
             if hit {
                 return Some(pos);
@@ -659,6 +681,29 @@ mod tests {
         assert_eq!(find(&lp, HEADER_SIZE, b"v1", 1), None);
         assert_eq!(find(&lp, HEADER_SIZE, b"x", 1), None);
         assert_eq!(find(&lp, HEADER_SIZE, b"7", 0).map(|p| get(&lp, p)), Some(LpValue::Int(7)));
+    }
+
+    #[test]
+    fn delete_many_keeps_the_rest_byte_for_byte() {
+        let vals: Vec<Vec<u8>> =
+            (0..20).map(|i| if i % 3 == 0 { vec![b'x'; i * 10] } else { i.to_string().into_bytes() }).collect();
+        let lp = from_values(vals.iter().map(|v| v.as_slice()));
+        let offsets: Vec<usize> = iter(&lp).map(|(p, _)| p).collect();
+        let gone = [0usize, 4, 5, 19];
+        let mut cut = lp.clone();
+        delete_many(&mut cut, &gone.iter().map(|&i| offsets[i]).collect::<Vec<_>>());
+        let rest: Vec<&[u8]> = (0..20).filter(|i| !gone.contains(i)).map(|i| vals[i].as_slice()).collect();
+        assert_eq!(cut, from_values(rest));
+        assert_eq!(validate(&cut), Some(16));
+    }
+
+    #[test]
+    fn find_matches_integers_stored_as_strings() {
+        // A valid listpack (e.g. from RESTORE) may encode "12" as a 6-bit string.
+        let lp = vec![11, 0, 0, 0, 1, 0, 0x82, b'1', b'2', 3, 0xFF];
+        assert_eq!(validate(&lp), Some(1));
+        assert_eq!(find(&lp, HEADER_SIZE, b"12", 0), Some(HEADER_SIZE));
+        assert_eq!(find(&lp, HEADER_SIZE, b"13", 0), None);
     }
 
     #[test]

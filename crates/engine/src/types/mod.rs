@@ -7,6 +7,7 @@ pub mod hash;
 pub mod intset;
 pub mod item;
 pub mod listpack;
+pub mod sample;
 pub mod set;
 pub mod string;
 

@@ -7,8 +7,13 @@
 use super::intset;
 use super::item::Item;
 use super::listpack::{self, LpValue};
+use super::sample;
 use crate::keyspace::dict::{Chained, Dict};
 use crate::keyspace::hash_key;
+
+/// Rehash steps (each moves a bucket, skipping at most ten empty ones) done by each removal
+/// from a table, on top of the one every lookup does.
+const REMOVE_REHASH_STEPS: usize = 4;
 
 #[derive(Clone, Copy, Debug)]
 pub struct SetLimits {
@@ -106,8 +111,10 @@ impl Set {
                     }
                     return true;
                 }
+                // The widest member is the smallest or the largest (Valkey's `sdigits10` of both).
                 let n = intset::len(is);
-                let widest = intset::iter(is).map(|v| itoa::Buffer::new().format(v).len()).max().unwrap_or(0);
+                let digits = |v: i64| itoa::Buffer::new().format(v).len();
+                let widest = if n == 0 { 0 } else { digits(intset::get(is, 0)).max(digits(intset::get(is, n - 1))) };
                 if n < limits.max_listpack_entries
                     && m.len() <= limits.max_listpack_value
                     && widest <= limits.max_listpack_value
@@ -159,6 +166,9 @@ impl Set {
                     let it = d.unlink(link);
                     // SAFETY: unlinked just now, not used again.
                     unsafe { it.free() };
+                    // A table emptied by removals shrinks: move that along faster than one
+                    // bucket per operation, or random draws would face a sparse table.
+                    d.rehash_some(REMOVE_REHASH_STEPS);
                     true
                 }
                 None => false,
@@ -258,12 +268,45 @@ impl<'a> SetRef<'a> {
         }
     }
 
+    /// Membership of a member as another set stores it (no formatting for intset in intset).
+    pub fn contains_value(self, m: Member<'_>) -> bool {
+        match (self, m) {
+            (SetRef::Intset(is), LpValue::Int(v)) => intset::contains(is, v),
+            _ => m.with_bytes(|b| self.contains(b)),
+        }
+    }
+
     /// Calls `f` on every member, in storage order.
     pub fn for_each(self, mut f: impl FnMut(Member<'a>)) {
         match self {
             SetRef::Intset(is) => intset::iter(is).for_each(|v| f(LpValue::Int(v))),
             SetRef::Listpack(lp) => listpack::iter(lp).for_each(|(_, v)| f(v)),
             SetRef::Table(d) => d.for_each(|it| f(LpValue::Str(it.key()))),
+        }
+    }
+
+    /// Every member, borrowed (integers of an intset by value), in storage order.
+    pub fn elements(self) -> Vec<Member<'a>> {
+        let mut v = Vec::with_capacity(self.len());
+        self.for_each(|m| v.push(m));
+        v
+    }
+
+    /// A random member, borrowed (Valkey's `setTypeRandomElement`).
+    pub fn random_element(self, rng: &mut fastrand::Rng) -> Option<Member<'a>> {
+        match self {
+            SetRef::Intset(is) => {
+                let n = intset::len(is);
+                (n > 0).then(|| LpValue::Int(intset::get(is, rng.usize(..n))))
+            }
+            SetRef::Listpack(lp) => {
+                let n = listpack::len(lp);
+                if n == 0 {
+                    return None;
+                }
+                listpack::seek(lp, rng.usize(..n) as i64).map(|p| listpack::get(lp, p))
+            }
+            SetRef::Table(d) => sample::fair_random(d, rng).map(|it| LpValue::Str(it.key())),
         }
     }
 
@@ -292,7 +335,7 @@ impl<'a> SetRef<'a> {
                 }
                 listpack::seek(lp, rng.usize(..n) as i64).map(|p| listpack::get(lp, p).to_vec())
             }
-            SetRef::Table(d) => d.random(rng).map(|it| it.key().to_vec()),
+            SetRef::Table(d) => sample::fair_random(d, rng).map(|it| it.key().to_vec()),
         }
     }
 

@@ -7,6 +7,10 @@
 //!    a TTL read back may differ by that much; a tolerance, never a skip: a missing TTL or a
 //!    wrong sign still fails) and the connection id in HELLO. Kvasir's reply must then match
 //!    the result byte for byte.
+//! 3. Replies that list a collection in its storage order (SMEMBERS, HGETALL, SINTER ...) are
+//!    compared as multisets: Redis 7.0 keeps small string sets as hash tables where Valkey 8
+//!    keeps listpacks, and any two hash tables may order alike elements differently. Pairs
+//!    (HGETALL, HSCAN) stay pairs, SORT ... GET groups stay groups; only their order is free.
 
 use crate::conn::{encoded, show_reply};
 use crate::known_differences::KNOWN;
@@ -67,7 +71,13 @@ pub fn replies(argv: &[Vec<u8>], kvasir: &[u8], peer: &[u8]) -> Result<Vec<&'sta
     let (Ok((mut kv, _)), Ok((mut pv, _))) = (Value::parse(kvasir), Value::parse(&expected)) else {
         return mismatch("replies differ (unparsable)");
     };
-    let (kv_changed, pv_changed) = align_volatile(argv, &mut kv, &mut pv);
+    let (mut kv_changed, mut pv_changed) = align_volatile(argv, &mut kv, &mut pv);
+    if let Some(group) = unordered_groups(argv) {
+        // Both re-encoded, so that both sides are rendered alike (nulls, say).
+        sort_groups(&mut kv, group, argv);
+        sort_groups(&mut pv, group, argv);
+        (kv_changed, pv_changed) = (true, true);
+    }
     if !kv_changed && !pv_changed {
         return mismatch("replies differ");
     }
@@ -101,6 +111,57 @@ fn align_volatile(argv: &[Vec<u8>], kv: &mut Value, pv: &mut Value) -> (bool, bo
         }
     }
     (false, false)
+}
+
+/// For replies that list a collection in storage order, the size of the groups that must stay
+/// together (2 for field/value pairs, the number of GET patterns for SORT ... GET), else `None`.
+fn unordered_groups(argv: &[Vec<u8>]) -> Option<usize> {
+    let name = &argv[0];
+    let any = |word: &str| argv[1..].iter().any(|a| is(a, word));
+    let by_const = argv.windows(2).any(|w| is(&w[0], "by") && !w[1].contains(&b'*'));
+    let by_star = argv.windows(2).any(|w| is(&w[0], "by") && w[1].contains(&b'*'));
+    if ["smembers", "sinter", "sunion", "sdiff", "hkeys", "hvals", "sscan"].iter().any(|n| is(name, n)) {
+        Some(1)
+    } else if is(name, "hgetall") {
+        Some(2)
+    } else if is(name, "hscan") {
+        Some(if any("novalues") { 1 } else { 2 })
+    } else if (is(name, "sort") || is(name, "sort_ro")) && (by_const || (by_star && any("alpha"))) {
+        // Not sorted (BY without `*`), or sorted by weights whose ties keep the set's order.
+        Some(argv.iter().filter(|a| is(a, "get")).count().max(1))
+    } else {
+        None
+    }
+}
+
+/// Puts the elements of the collection in `v` (the inner array of a SCAN reply) in a canonical
+/// order, keeping `group` consecutive elements together. Returns whether anything moved.
+fn sort_groups(v: &mut Value, group: usize, argv: &[Vec<u8>]) -> bool {
+    let scan = is(&argv[0], "hscan") || is(&argv[0], "sscan");
+    let target = match v {
+        Value::Array(parts) if scan && parts.len() == 2 => &mut parts[1],
+        other => other,
+    };
+    let items: &mut Vec<Value> = match target {
+        Value::Array(items) | Value::Set(items) => items,
+        Value::Map(pairs) => {
+            let mut sorted = pairs.clone();
+            sorted.sort_by_key(|(k, v)| (encoded(k), encoded(v)));
+            let changed = sorted != *pairs;
+            *pairs = sorted;
+            return changed;
+        }
+        _ => return false,
+    };
+    if !items.len().is_multiple_of(group) {
+        return false;
+    }
+    let mut groups: Vec<Vec<Value>> = items.chunks(group).map(|c| c.to_vec()).collect();
+    groups.sort_by_key(|g| g.iter().map(encoded).collect::<Vec<_>>());
+    let sorted: Vec<Value> = groups.into_iter().flatten().collect();
+    let changed = sorted != *items;
+    *items = sorted;
+    changed
 }
 
 fn zero_hello_id(v: &mut Value) -> bool {
@@ -166,6 +227,56 @@ mod tests {
         assert_eq!(replies(&a, kv, rd), Ok(vec!["hello-server-identity"]));
         let wrong = b"%2\r\n$6\r\nserver\r\n$5\r\nredis\r\n$2\r\nid\r\n:5\r\n";
         assert!(replies(&a, wrong, rd).is_err());
+    }
+
+    #[test]
+    fn collections_compare_in_any_order_but_keep_their_pairs() {
+        let smembers = argv(&["SMEMBERS", "s"]);
+        assert!(replies(&smembers, b"*2\r\n$1\r\na\r\n$1\r\nb\r\n", b"*2\r\n$1\r\nb\r\n$1\r\na\r\n").is_ok());
+        assert!(replies(&smembers, b"*2\r\n$1\r\na\r\n$1\r\na\r\n", b"*2\r\n$1\r\nb\r\n$1\r\na\r\n").is_err());
+        assert!(replies(&smembers, b"*1\r\n$1\r\na\r\n", b"~1\r\n$1\r\na\r\n").is_err(), "types still count");
+        let hgetall = argv(&["HGETALL", "h"]);
+        let ab = b"*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n";
+        let ba = b"*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n";
+        let swapped = b"*4\r\n$1\r\na\r\n$1\r\n2\r\n$1\r\nb\r\n$1\r\n1\r\n";
+        assert!(replies(&hgetall, ab, ba).is_ok());
+        assert!(replies(&hgetall, swapped, ba).is_err(), "values stay with their fields");
+        let map_ab = b"%2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n";
+        let map_ba = b"%2\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n";
+        assert!(replies(&hgetall, map_ab, map_ba).is_ok());
+        let sscan = argv(&["SSCAN", "s", "0"]);
+        assert!(replies(
+            &sscan,
+            b"*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+            b"*2\r\n$1\r\n0\r\n*2\r\n$1\r\nb\r\n$1\r\na\r\n"
+        )
+        .is_ok());
+        assert!(
+            replies(
+                &sscan,
+                b"*2\r\n$1\r\n5\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+                b"*2\r\n$1\r\n0\r\n*2\r\n$1\r\nb\r\n$1\r\na\r\n"
+            )
+            .is_err(),
+            "cursors compared"
+        );
+        // SORT is ordered, except BY without a star.
+        assert!(
+            replies(&argv(&["SORT", "s"]), b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n", b"*2\r\n$1\r\n2\r\n$1\r\n1\r\n").is_err()
+        );
+        assert!(replies(
+            &argv(&["SORT", "s", "BY", "nosort"]),
+            b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n",
+            b"*2\r\n$1\r\n2\r\n$1\r\n1\r\n"
+        )
+        .is_ok());
+        // GET groups move together, RESP3 nulls and all.
+        let sort_get = argv(&["SORT", "k", "BY", "nosort", "get", "w_*", "GET", "#"]);
+        let kv = b"*6\r\n_\r\n$1\r\n2\r\n_\r\n$1\r\n3\r\n_\r\n$3\r\nx y\r\n";
+        let rd = b"*6\r\n_\r\n$3\r\nx y\r\n_\r\n$1\r\n2\r\n_\r\n$1\r\n3\r\n";
+        assert!(replies(&sort_get, kv, rd).is_ok());
+        let split = b"*6\r\n_\r\n_\r\n$1\r\n2\r\n$1\r\n3\r\n_\r\n$3\r\nx y\r\n";
+        assert!(replies(&sort_get, split, rd).is_err());
     }
 
     #[test]

@@ -83,6 +83,39 @@ pub static KNOWN: &[KnownDifference] = &[
         reply: None,
     },
     KnownDifference {
+        id: "scan-cursor-strict",
+        summary: "A SCAN-family cursor that is empty or a negative integer is 'ERR invalid \
+                  cursor'; Redis 7.0 parsed cursors with strtoul, reading \"\" as 0 and -1 as \
+                  2^64-1. The other way round, Valkey 8 reads a cursor with leading spaces as \
+                  strtoull does, which Redis 7.0 refused: the peer is sent the cursor's value \
+                  in plain decimal.",
+        valkey_reference: "src/db.c parseScanCursorOrReply; src/util.c string2ull (negative \
+                           values are out of range; strtoull must consume a non-empty string)",
+        request: Some(scan_cursor_respelled),
+        reply: Some(scan_cursor_rules),
+    },
+    KnownDifference {
+        id: "hscan-novalues",
+        summary: "HSCAN takes NOVALUES (fields without their values), new in Valkey 8; Redis \
+                  7.0 answers a syntax error. The peer is sent the request without NOVALUES and \
+                  its reply keeps the fields only.",
+        valkey_reference: "src/db.c scanGenericCommand (novalues / only_keys); \
+                           00-RELEASENOTES 8.0.0-rc1 (HSCAN NOVALUES, #12765)",
+        request: Some(hscan_without_novalues),
+        reply: Some(hscan_fields_only),
+    },
+    KnownDifference {
+        id: "scan-novalues-noscores-messages",
+        summary: "A SCAN-family option that belongs to another type's scan (NOVALUES outside \
+                  HSCAN, NOSCORES outside ZSCAN) has its own error message; Redis 7.0 knew \
+                  neither option and answered a syntax error. Options are checked in order, so \
+                  an earlier bad option still wins.",
+        valkey_reference: "src/db.c scanGenericCommand ('NOVALUES option can only be used in \
+                           HSCAN', 'NOSCORES option can only be used in ZSCAN')",
+        request: None,
+        reply: Some(scan_option_messages),
+    },
+    KnownDifference {
         id: "hello-server-identity",
         summary: "HELLO reports server 'valkey' and version '8.0.1' (with the default \
                   extended-redis-compatibility no) where Redis 7.0.15 reports 'redis' / \
@@ -184,6 +217,140 @@ fn bitpos_argument_errors(argv: &[Vec<u8>], _peer: &Value) -> Option<Value> {
     err.map(|e| Value::Error(e.to_vec()))
 }
 
+/// The cursor argument's position in a SCAN-family command.
+fn cursor_index(argv: &[Vec<u8>]) -> Option<usize> {
+    let i = if is_cmd(argv, "scan") {
+        1
+    } else if ["hscan", "sscan", "zscan"].iter().any(|n| is_cmd(argv, n)) {
+        2
+    } else {
+        return None;
+    };
+    (i < argv.len()).then_some(i)
+}
+
+/// Valkey's `string2ull` on the C string: canonical decimal (not negative), or whatever
+/// `strtoull` reads in full (leading spaces, a sign, leading zeros; no overflow).
+fn valkey_cursor(arg: &[u8]) -> Option<u64> {
+    let s = &arg[..arg.iter().position(|&b| b == 0).unwrap_or(arg.len())];
+    if let Some(v) = resp::number::parse_i64(s) {
+        return u64::try_from(v).ok();
+    }
+    let s = &s[s.iter().position(|b| !b" \t\n\x0b\x0c\r".contains(b))?..];
+    let (negative, digits) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for d in digits {
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if negative { v.wrapping_neg() } else { v })
+}
+
+fn scan_cursor_respelled(argv: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    let i = cursor_index(argv)?;
+    let value = valkey_cursor(&argv[i])?;
+    let plain = value.to_string().into_bytes();
+    if argv[i] == plain || !argv[i].first().is_some_and(|b| b.is_ascii_whitespace()) {
+        return None;
+    }
+    let mut v = argv.to_vec();
+    v[i] = plain;
+    Some(v)
+}
+
+fn scan_cursor_rules(argv: &[Vec<u8>], _peer: &Value) -> Option<Value> {
+    // Both servers see the C string: the bytes before a NUL.
+    let cursor = &argv[cursor_index(argv)?];
+    let cursor = &cursor[..cursor.iter().position(|&b| b == 0).unwrap_or(cursor.len())];
+    let negative = resp::number::parse_i64(cursor).is_some_and(|c| c < 0);
+    (cursor.is_empty() || negative).then(|| Value::Error(b"ERR invalid cursor".to_vec()))
+}
+
+/// The positions of option names in a key scan (HSCAN/SSCAN/ZSCAN key cursor ...), walked as
+/// Valkey walks them, with the error its parsing stops at, if any.
+fn scan_options(argv: &[Vec<u8>]) -> (Vec<usize>, Option<&'static [u8]>) {
+    let hash = is_cmd(argv, "hscan");
+    let zset = is_cmd(argv, "zscan");
+    let mut names = Vec::new();
+    let mut i = 3;
+    while i < argv.len() {
+        names.push(i);
+        let has_value = argv.len() - i >= 2;
+        if is(&argv[i], "count") && has_value {
+            match resp::number::parse_i64(&argv[i + 1]) {
+                None => return (names, Some(NOT_INTEGER)),
+                Some(c) if c < 1 => return (names, Some(SYNTAX)),
+                Some(_) => {}
+            }
+            i += 2;
+        } else if is(&argv[i], "match") && has_value {
+            i += 2;
+        } else if is(&argv[i], "novalues") {
+            if !hash {
+                return (names, Some(b"ERR NOVALUES option can only be used in HSCAN"));
+            }
+            i += 1;
+        } else if is(&argv[i], "noscores") {
+            if !zset {
+                return (names, Some(b"ERR NOSCORES option can only be used in ZSCAN"));
+            }
+            i += 1;
+        } else {
+            return (names, Some(SYNTAX));
+        }
+    }
+    (names, None)
+}
+
+fn is_key_scan(argv: &[Vec<u8>]) -> bool {
+    ["hscan", "sscan", "zscan"].iter().any(|n| is_cmd(argv, n)) && argv.len() >= 3
+}
+
+fn has_novalues(argv: &[Vec<u8>]) -> bool {
+    let (names, _) = scan_options(argv);
+    names.iter().any(|&i| is(&argv[i], "novalues"))
+}
+
+fn hscan_without_novalues(argv: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if !is_cmd(argv, "hscan") || argv.len() < 3 || !has_novalues(argv) {
+        return None;
+    }
+    let (names, _) = scan_options(argv);
+    let drop: Vec<usize> = names.into_iter().filter(|&i| is(&argv[i], "novalues")).collect();
+    Some(argv.iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, a)| a.clone()).collect())
+}
+
+fn hscan_fields_only(argv: &[Vec<u8>], peer: &Value) -> Option<Value> {
+    if !is_cmd(argv, "hscan") || argv.len() < 3 || !has_novalues(argv) {
+        return None;
+    }
+    match peer {
+        Value::Array(parts) if parts.len() == 2 => match &parts[1] {
+            Value::Array(items) => {
+                Some(Value::Array(vec![parts[0].clone(), Value::Array(items.iter().step_by(2).cloned().collect())]))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn scan_option_messages(argv: &[Vec<u8>], peer: &Value) -> Option<Value> {
+    if !is_key_scan(argv) || !matches!(peer, Value::Error(e) if e.as_slice() == SYNTAX) {
+        return None;
+    }
+    match scan_options(argv).1 {
+        Some(err) if err != SYNTAX => Some(Value::Error(err.to_vec())),
+        _ => None,
+    }
+}
+
 fn hello_identity(argv: &[Vec<u8>], peer: &Value) -> Option<Value> {
     if !is_cmd(argv, "hello") {
         return None;
@@ -224,6 +391,51 @@ mod tests {
         assert_eq!(err(&["bitcount", "k", "0", "x", "bit"]), Some(Value::Error(NOT_INTEGER.to_vec())));
         assert_eq!(err(&["bitcount", "k", "0", "1", "bit", "x"]), Some(Value::Error(SYNTAX.to_vec())));
         assert_eq!(bitcount_start_only(&args(&["BITCOUNT", "k", "3"])), Some(args(&["BITCOUNT", "k", "3", "-1"])));
+    }
+
+    #[test]
+    fn scan_options_in_valkey_order() {
+        let a = args(&["HSCAN", "k", "0", "MATCH", "NOVALUES", "novalues", "COUNT", "5"]);
+        assert_eq!(hscan_without_novalues(&a), Some(args(&["HSCAN", "k", "0", "MATCH", "NOVALUES", "COUNT", "5"])));
+        let reply = Value::Array(vec![
+            Value::Bulk(b"0".to_vec()),
+            Value::Array(vec![Value::Bulk(b"f".to_vec()), Value::Bulk(b"v".to_vec())]),
+        ]);
+        assert_eq!(
+            hscan_fields_only(&a, &reply),
+            Some(Value::Array(vec![Value::Bulk(b"0".to_vec()), Value::Array(vec![Value::Bulk(b"f".to_vec())])]))
+        );
+        assert_eq!(hscan_without_novalues(&args(&["HSCAN", "k", "0", "MATCH", "novalues"])), None);
+        let syntax = Value::Error(SYNTAX.to_vec());
+        let msg = |s: &[&str]| scan_option_messages(&args(s), &syntax);
+        assert_eq!(
+            msg(&["SSCAN", "k", "0", "NOVALUES"]),
+            Some(Value::Error(b"ERR NOVALUES option can only be used in HSCAN".to_vec()))
+        );
+        assert_eq!(msg(&["SSCAN", "k", "0", "COUNT", "0", "NOVALUES"]), None, "COUNT 0 fails first");
+        assert_eq!(msg(&["SSCAN", "k", "0", "bogus", "NOVALUES"]), None);
+        assert_eq!(
+            msg(&["HSCAN", "k", "0", "NOSCORES"]),
+            Some(Value::Error(b"ERR NOSCORES option can only be used in ZSCAN".to_vec()))
+        );
+    }
+
+    #[test]
+    fn scan_cursors_valkey_refuses() {
+        let fix = |s: &[&str]| scan_cursor_rules(&args(s), &Value::Int(0));
+        let invalid = Some(Value::Error(b"ERR invalid cursor".to_vec()));
+        assert_eq!(fix(&["hscan", "k", ""]), invalid);
+        assert_eq!(fix(&["SSCAN", "k", "-1"]), invalid);
+        assert_eq!(fix(&["scan", ""]), invalid);
+        assert_eq!(fix(&["hscan", "k", "\0"]), invalid, "an empty C string");
+        assert_eq!(fix(&["hscan", "k", "0"]), None);
+        assert_eq!(fix(&["hscan", "k", "x"]), None, "invalid for both");
+        assert_eq!(fix(&["get", ""]), None);
+        let respell = |s: &[&str]| scan_cursor_respelled(&args(s));
+        assert_eq!(respell(&["HSCAN", "k", " 1"]), Some(args(&["HSCAN", "k", "1"])));
+        assert_eq!(respell(&["scan", " 007"]), Some(args(&["scan", "7"])));
+        assert_eq!(respell(&["HSCAN", "k", "+1"]), None, "both read it");
+        assert_eq!(respell(&["HSCAN", "k", " x"]), None, "invalid for both");
     }
 
     #[test]

@@ -12,11 +12,14 @@ mod conn;
 mod coverage;
 mod known_differences;
 mod peer;
+mod random;
 mod runner;
 mod vocab;
 
 mod bits;
 mod connection;
 mod expire;
+mod hashes;
 mod keys;
+mod sets;
 mod strings;

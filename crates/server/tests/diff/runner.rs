@@ -15,6 +15,7 @@
 use crate::compare;
 use crate::conn::{show_command, show_reply, Conn};
 use crate::peer::{find_peer, Kind, Proc};
+use crate::random;
 use crate::vocab::{Cmd, DBS, KEYS};
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
@@ -62,6 +63,9 @@ impl Pair {
 
     /// Sends `argv` to both and compares. `Err` carries the report.
     fn both(&mut self, k: &mut Conn, r: &mut Conn, argv: &[Vec<u8>]) -> Result<Vec<u8>, String> {
+        if random::is_randomized(argv) {
+            return self.both_random(k, r, argv);
+        }
         let (peer_argv, respelled) = compare::peer_request(argv);
         let kr = k.call(argv).map_err(|e| self.died(e))?;
         let rr = r.call(&peer_argv).map_err(|e| self.died(e))?;
@@ -78,6 +82,25 @@ impl Pair {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A command with a random reply: compared by shape and membership against the
+    /// collection as it was, then the peer is given kvasir's state (see random.rs).
+    fn both_random(&mut self, k: &mut Conn, r: &mut Conn, argv: &[Vec<u8>]) -> Result<Vec<u8>, String> {
+        let before = random::snapshot(k, &argv[1]).map_err(|e| self.died(e))?;
+        let (peer_argv, _) = compare::peer_request(argv);
+        let kr = k.call(argv).map_err(|e| self.died(e))?;
+        let rr = r.call(&peer_argv).map_err(|e| self.died(e))?;
+        self.commands += 1;
+        if random::check(argv, &before, &kr, &rr).is_err() {
+            // Errors and other exact replies go through the usual comparison (known
+            // differences included); it reports the mismatch if there is one.
+            compare::replies(argv, &kr, &rr).map_err(|e| {
+                format!("{e}\n    (random reply check: {})", random::check(argv, &before, &kr, &rr).unwrap_err())
+            })?;
+        }
+        random::resync(r, argv, &kr, &rr).map_err(|e| self.died(e))?;
+        Ok(kr)
     }
 
     fn run_case(&mut self, seq: &[Cmd], mut survey: Option<&mut Survey>) -> Result<(), String> {
@@ -140,13 +163,20 @@ impl Pair {
                 probes.push(vec![b"TYPE".to_vec(), key.clone()]);
                 probes.push(vec![b"GET".to_vec(), key.clone()]);
                 probes.push(vec![b"PTTL".to_vec(), key.clone()]);
+                // Collections' contents, compared in any order.
+                probes.push(vec![b"HGETALL".to_vec(), key.clone()]);
+                probes.push(vec![b"SMEMBERS".to_vec(), key.clone()]);
             }
             // SELECT first, on both, before the probes of this database.
             for argv in probes {
                 let is_select = argv[0] == b"SELECT";
                 let kr = k.call(&argv).map_err(|e| self.died(e))?;
                 let rr = r.call(&compare::peer_request(&argv).0).map_err(|e| self.died(e))?;
-                let same = if argv[0] == b"PTTL" { compare::pttl_close(&kr, &rr) } else { kr == rr };
+                let same = match argv[0].as_slice() {
+                    b"PTTL" => compare::pttl_close(&kr, &rr),
+                    b"HGETALL" | b"SMEMBERS" => compare::replies(&argv, &kr, &rr).is_ok(),
+                    _ => kr == rr,
+                };
                 if !same {
                     let e = format!(
                         "db {db}: {}\n    kvasir: {}\n    redis:  {}",

@@ -2,14 +2,17 @@
 //! One test binary for all of them (faster to build and link); one module per area.
 
 mod harness;
+mod peer;
 
 mod atomicity;
 mod basics;
 mod bits;
 mod expire;
+mod hashes;
 mod introspection;
 mod keys;
 mod protocol;
 mod replication;
 mod server;
+mod sets;
 mod strings;

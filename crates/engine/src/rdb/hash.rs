@@ -1,0 +1,166 @@
+//! Loading hashes from RDB: `RDB_TYPE_HASH` (a count then field/value pairs) and
+//! `HASH_LISTPACK` (the listpack blob), as Valkey's `rdbLoadObject` does with deep
+//! sanitization always on: the blob is fully validated, it must hold pairs, no field may
+//! appear twice, and the hash gets the encoding the configured limits give it.
+//!
+//! The encodings older servers wrote (`HASH_ZIPMAP`, Redis < 2.6, and `HASH_ZIPLIST`, Redis <
+//! 7.0) are refused for now (RESTORE answers "Bad data format"); Redis 7.0 and Valkey write
+//! `HASH_LISTPACK`. They belong with the RDB file loader, which must read old files.
+
+use super::len::load_plain_len;
+use super::set::validate_unique;
+use super::string::load_string;
+use super::{RdbError, Reader};
+use crate::types::hash::{Hash, HashLimits};
+use crate::types::Value;
+
+/// `RDB_TYPE_HASH`: pairs are added one by one, starting as a table when the count already
+/// exceeds `hash-max-listpack-entries`, converting when a field or value is too long.
+pub fn load_hash(r: &mut Reader<'_>, limits: HashLimits) -> Result<Value, RdbError> {
+    let len = load_plain_len(r)?;
+    if len == 0 {
+        return Err(RdbError::EmptyKey);
+    }
+    let mut hash = Hash::default();
+    if len > limits.max_entries as u64 {
+        hash.convert_to_table();
+    }
+    // Every pair takes at least two bytes, so a lying count runs out of input, not memory.
+    for _ in 0..len {
+        let field = load_string(r)?.into_bytes();
+        let value = load_string(r)?.into_bytes();
+        if !hash.set(&field, &value, limits) {
+            return Err(RdbError::Corrupt("Duplicate hash fields detected"));
+        }
+    }
+    Ok(Value::Hash(hash))
+}
+
+/// `RDB_TYPE_HASH_LISTPACK`: the blob, validated, converted to a table when it has more
+/// fields than `hash-max-listpack-entries` (long values are left alone, as in Valkey).
+pub fn load_listpack(r: &mut Reader<'_>, limits: HashLimits) -> Result<Value, RdbError> {
+    let blob = load_string(r)?.into_bytes();
+    let n = validate_unique(&blob, 2).ok_or(RdbError::Corrupt("Hash listpack integrity check failed."))?;
+    if n == 0 {
+        return Err(RdbError::EmptyKey);
+    }
+    let mut hash = Hash::Listpack(blob);
+    if n / 2 > limits.max_entries {
+        hash.convert_to_table();
+    }
+    Ok(Value::Hash(hash))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{load_type, load_value, save_type, save_value, types, Limits, SaveOptions};
+    use super::*;
+    use crate::rdb::len::save_len;
+    use crate::rdb::string::save_bytes;
+    use crate::types::listpack;
+
+    fn limits() -> Limits {
+        Limits::from_config(&crate::config::Config::defaults().hot)
+    }
+
+    fn load(bytes: &[u8], l: Limits) -> Result<Value, RdbError> {
+        let mut r = Reader::new(bytes);
+        let t = load_type(&mut r)?;
+        let v = load_value(t, &mut r, l)?;
+        assert_eq!(r.remaining(), 0);
+        Ok(v)
+    }
+
+    fn plain_hash(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut out = vec![types::HASH];
+        save_len(&mut out, pairs.len() as u64);
+        for (f, v) in pairs {
+            save_bytes(&mut out, f, false);
+            save_bytes(&mut out, v, false);
+        }
+        out
+    }
+
+    fn encoding(v: &Value) -> &'static str {
+        match v {
+            Value::Hash(h) => h.encoding(),
+            _ => "not a hash",
+        }
+    }
+
+    #[test]
+    fn plain_hashes_get_their_encoding_from_the_limits() {
+        let l = limits();
+        let v = load(&plain_hash(&[(b"a", b"1"), (b"b", b"")]), l).unwrap();
+        assert_eq!(encoding(&v), "listpack");
+        if let Value::Hash(h) = &v {
+            assert_eq!(h.get(b"a").map(|x| x.to_vec()), Some(b"1".to_vec()));
+        }
+        assert_eq!(encoding(&load(&plain_hash(&[(b"a", &[b'v'; 65])]), l).unwrap()), "hashtable");
+        // Valkey 8's default: 512 fields.
+        let many: Vec<Vec<u8>> = (0..513).map(|i| format!("f{i}").into_bytes()).collect();
+        let pairs: Vec<(&[u8], &[u8])> = many.iter().map(|f| (f.as_slice(), &b"v"[..])).collect();
+        assert_eq!(encoding(&load(&plain_hash(&pairs), l).unwrap()), "hashtable");
+        assert_eq!(encoding(&load(&plain_hash(&pairs[..512]), l).unwrap()), "listpack");
+    }
+
+    #[test]
+    fn bad_hashes_are_refused() {
+        let l = limits();
+        let dup = RdbError::Corrupt("Duplicate hash fields detected");
+        assert_eq!(load(&plain_hash(&[(b"a", b"1"), (b"a", b"2")]), l), Err(dup));
+        let long = [b'y'; 100];
+        assert_eq!(load(&plain_hash(&[(&long, b"1"), (b"b", b"2"), (&long, b"3")]), l), Err(dup));
+        assert_eq!(load(&plain_hash(&[]), l), Err(RdbError::EmptyKey));
+        // An odd number of listpack elements, a duplicate field (a value may repeat a field).
+        let odd = listpack::from_values([&b"a"[..], b"1", b"b"]);
+        let dup_field = listpack::from_values([&b"a"[..], b"1", b"a", b"2"]);
+        let fine = listpack::from_values([&b"a"[..], b"b", b"b", b"a"]);
+        for (lp, ok) in [(odd, false), (dup_field, false), (fine, true)] {
+            let mut bytes = vec![types::HASH_LISTPACK];
+            save_bytes(&mut bytes, &lp, false);
+            assert_eq!(load(&bytes, l).is_ok(), ok);
+        }
+        let mut empty = vec![types::HASH_LISTPACK];
+        save_bytes(&mut empty, &listpack::new(), false);
+        assert_eq!(load(&empty, l), Err(RdbError::EmptyKey));
+        // Old encodings are recognised and refused.
+        for t in [types::HASH_ZIPMAP, types::HASH_ZIPLIST] {
+            let mut bytes = vec![t];
+            save_bytes(&mut bytes, b"whatever", false);
+            assert_eq!(load(&bytes, l), Err(RdbError::UnsupportedType(t)));
+        }
+    }
+
+    #[test]
+    fn both_encodings_roundtrip_and_convert_on_load() {
+        let mut l = limits();
+        let mut small = Hash::default();
+        let mut big = Hash::default();
+        for i in 0..600 {
+            let (f, v) = (format!("f{i}"), i.to_string());
+            if i < 3 {
+                small.set(f.as_bytes(), v.as_bytes(), l.hash);
+            }
+            big.set(f.as_bytes(), v.as_bytes(), l.hash);
+        }
+        assert_eq!((small.encoding(), big.encoding()), ("listpack", "hashtable"));
+        for h in [&small, &big] {
+            for compress in [false, true] {
+                let v = Value::Hash(h.clone());
+                let mut out = Vec::new();
+                save_type(&mut out, v.as_ref());
+                save_value(&mut out, v.as_ref(), SaveOptions { compress });
+                let back = load(&out, l).unwrap();
+                assert_eq!(back, v);
+                assert_eq!(encoding(&back), h.encoding());
+            }
+        }
+        l.hash.max_entries = 2;
+        let v = Value::Hash(small);
+        let mut out = Vec::new();
+        save_type(&mut out, v.as_ref());
+        save_value(&mut out, v.as_ref(), SaveOptions { compress: false });
+        assert_eq!(encoding(&load(&out, l).unwrap()), "hashtable");
+    }
+}
