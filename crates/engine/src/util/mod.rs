@@ -1,6 +1,7 @@
 //! Small shared helpers with no better home.
 
 pub mod glob;
+pub mod strtod;
 
 pub use glob::glob_match;
 
