@@ -7,16 +7,19 @@
 //! [`dump`]; a full RDB file writer/loader adds its header, opcodes and per-key framing around
 //! [`save_type`] / [`save_value`] and [`load_type`] / [`load_value`].
 //!
-//! Only strings exist as a value type so far. The other object types are recognised (so that a
-//! valid payload of another type is told apart from garbage) but refused with
+//! Strings and sorted sets ([`zset`]) load so far. The other object types are recognised (so
+//! that a valid payload of another type is told apart from garbage) but refused with
 //! [`RdbError::UnsupportedType`] until their encodings are written: each new type adds a match
-//! arm in [`save_type`], [`save_value`] and [`load_value`] and a file of its own here.
+//! arm in [`save_type`], [`save_value`] and [`load_value`] and a file of its own here. Loading
+//! converts collections per the configured encoding limits ([`LoadLimits`]), as Valkey does.
 
 pub mod dump;
 pub mod len;
 pub mod lzf;
 pub mod string;
+pub mod zset;
 
+use crate::types::zset::{ZSetLimits, ZSetRef};
 use crate::types::{Value, ValueRef};
 
 /// The RDB format version Valkey 8.0 writes (and the newest it reads).
@@ -117,6 +120,23 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The encoding thresholds loaded collections are converted with (the `*-max-listpack-*`
+/// directives at the time of the load).
+#[derive(Clone, Copy, Debug)]
+pub struct LoadLimits {
+    pub zset: ZSetLimits,
+}
+
+impl LoadLimits {
+    pub fn from_config(hot: &crate::config::Hot) -> LoadLimits {
+        LoadLimits { zset: hot.zset_limits() }
+    }
+
+    /// Valkey's default limits (for tests and tools).
+    pub const DEFAULT: LoadLimits =
+        LoadLimits { zset: ZSetLimits { max_listpack_entries: 128, max_listpack_value: 64 } };
+}
+
 /// How values are written.
 #[derive(Clone, Copy, Debug)]
 pub struct SaveOptions {
@@ -136,6 +156,8 @@ pub fn save_type(out: &mut Vec<u8>, value: ValueRef<'_>) {
         ValueRef::Set(SetRef::Intset(_)) => types::SET_INTSET,
         ValueRef::Set(SetRef::Listpack(_)) => types::SET_LISTPACK,
         ValueRef::Set(SetRef::Table(_)) => types::SET,
+        ValueRef::ZSet(ZSetRef::Listpack(_)) => types::ZSET_LISTPACK,
+        ValueRef::ZSet(ZSetRef::Skiplist(_)) => types::ZSET_2,
     });
 }
 
@@ -160,6 +182,7 @@ pub fn save_value(out: &mut Vec<u8>, value: ValueRef<'_>, opts: SaveOptions) {
             len::save_len(out, s.len() as u64);
             s.for_each(|m| m.with_bytes(|b| string::save_bytes(out, b, opts.compress)));
         }
+        ValueRef::ZSet(z) => zset::save(out, z, opts.compress),
     }
 }
 
@@ -174,9 +197,12 @@ pub fn load_type(r: &mut Reader<'_>) -> Result<u8, RdbError> {
 }
 
 /// Reads the body of an object of type `t` (Valkey's `rdbLoadObject`).
-pub fn load_value(t: u8, r: &mut Reader<'_>) -> Result<Value, RdbError> {
+pub fn load_value(t: u8, r: &mut Reader<'_>, limits: &LoadLimits) -> Result<Value, RdbError> {
     match t {
         types::STRING => Ok(string::load_string(r)?.into_value()),
+        types::ZSET => Ok(Value::ZSet(zset::load_pairs(r, false, limits.zset)?)),
+        types::ZSET_2 => Ok(Value::ZSet(zset::load_pairs(r, true, limits.zset)?)),
+        types::ZSET_LISTPACK => Ok(Value::ZSet(zset::load_listpack(r, limits.zset)?)),
         t if types::is_object_type(t) => Err(RdbError::UnsupportedType(t)),
         _ => Err(RdbError::Corrupt("unknown object type")),
     }
@@ -195,7 +221,7 @@ mod tests {
         }
         let mut r = Reader::new(&[types::LIST, 0]);
         let t = load_type(&mut r).unwrap();
-        assert_eq!(load_value(t, &mut r), Err(RdbError::UnsupportedType(types::LIST)));
+        assert_eq!(load_value(t, &mut r, &LoadLimits::DEFAULT), Err(RdbError::UnsupportedType(types::LIST)));
         assert_eq!(load_type(&mut Reader::new(&[8])), Err(RdbError::Corrupt("unknown object type")));
         assert_eq!(load_type(&mut Reader::new(&[])), Err(RdbError::Truncated));
     }
@@ -217,7 +243,7 @@ mod tests {
                 save_value(&mut out, v, SaveOptions { compress });
                 let mut r = Reader::new(&out);
                 let t = load_type(&mut r).unwrap();
-                assert_eq!(load_value(t, &mut r).unwrap(), v.to_owned_value());
+                assert_eq!(load_value(t, &mut r, &LoadLimits::DEFAULT).unwrap(), v.to_owned_value());
                 assert_eq!(r.remaining(), 0);
             }
         }

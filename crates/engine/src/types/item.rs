@@ -126,6 +126,23 @@ impl Item {
         &body[n + klen + m..n + klen + m + vlen]
     }
 
+    /// Rewrites the value in place. `value` must be exactly as long as the current value (a
+    /// sorted set's 8-byte score); anything else is refused (no change).
+    pub fn overwrite_value(self, value: &[u8]) {
+        let body = self.body();
+        let (klen, n) = read_varint(body);
+        let (vlen, m) = read_varint(&body[n + klen..]);
+        if vlen != value.len() {
+            debug_assert!(false, "overwrite_value with another length");
+            return;
+        }
+        let at = LINK + n + klen + m;
+        // SAFETY: the value bytes are `vlen` bytes at offset `at` of this live allocation (the
+        // layout written by `new`); the write goes through the allocation's own pointer and
+        // no reference into the item is held across it (callers hold no `key`/`value` slice).
+        unsafe { ptr::copy_nonoverlapping(value.as_ptr(), self.0.as_ptr().add(at), vlen) }
+    }
+
     /// Heap bytes this item uses.
     pub fn heap_bytes(self) -> usize {
         self.size()
@@ -183,6 +200,8 @@ mod tests {
             // SAFETY: not linked anywhere.
             let it2 = unsafe { it.with_value(b"new") };
             assert_eq!((it2.key(), it2.value()), (k, &b"new"[..]));
+            it2.overwrite_value(b"NEW");
+            assert_eq!((it2.key(), it2.value()), (k, &b"NEW"[..]));
             unsafe { it2.free_item() };
         }
     }

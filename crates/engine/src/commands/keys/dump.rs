@@ -68,7 +68,8 @@ pub(super) fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if ttl < 0 {
         return Err(Error::err("Invalid TTL value, must be >= 0"));
     }
-    let value = match restore_value(argv[3]) {
+    let limits = crate::rdb::LoadLimits::from_config(&ctx.engine.config.hot);
+    let value = match restore_value(argv[3], &limits) {
         Ok(v) => v,
         Err(PayloadError::VersionOrChecksum) => return Err(Error::err("DUMP payload version or checksum are wrong")),
         Err(PayloadError::BadData(_)) => return Err(Error::err("Bad data format")),
