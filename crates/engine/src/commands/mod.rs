@@ -11,6 +11,7 @@ pub mod scripting;
 pub mod server;
 pub mod strings;
 pub mod table;
+pub mod zsets;
 
 use crate::client::Client;
 use crate::db::Keys;

@@ -417,6 +417,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::expire::COMMANDS,
     super::server::COMMANDS,
     super::scripting::COMMANDS,
+    super::zsets::COMMANDS,
 ];
 
 /// A command resolved by the table, with what the dispatcher needs at hand.

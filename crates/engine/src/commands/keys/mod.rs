@@ -354,7 +354,7 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 /// Valkey's `string2ull` on a C string: canonical decimal, or else whatever `strtoull` (base
 /// 10) accepts — leading spaces, a sign (a `-` negates modulo 2^64), leading zeros — as long
 /// as it spans the whole string and does not overflow. Canonical negatives are refused.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     let s = until_nul(arg);
     if let Some(v) = resp::number::parse_i64(s) {
         return u64::try_from(v).ok();
