@@ -15,7 +15,7 @@ mod setops;
 #[cfg(test)]
 mod tests;
 
-use super::table::{acl, flags::*, keyflags, BeginSearch, Command, Doc, FindKeys, KeySpec, Lock};
+use super::table::{acl, doc_flags, flags::*, keyflags, BeginSearch, Command, Doc, DocMeta, FindKeys, KeySpec, Lock};
 use super::{errors, CmdResult, Ctx, Error};
 use crate::db::{Keys, Ttl};
 use crate::notify;
@@ -85,19 +85,22 @@ const fn zcmd(
 }
 
 pub static COMMANDS: &[Command] = &[
-    zcmd(
-        "zadd",
-        -4,
-        WRITE | DENYOOM | FAST,
-        &[KeySpec::single(1, keyflags::RW | keyflags::UPDATE)],
-        basic::zadd,
-        doc(
-            "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.",
-            "1.2.0",
-            "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-            "key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]",
-        ),
-    ),
+    Command {
+        doc_meta: DocMeta { history: &[("2.4.0", "Accepts multiple elements."), ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."), ("6.2.0", "Added the `GT` and `LT` options.")], ..DocMeta::NONE },
+        ..zcmd(
+            "zadd",
+            -4,
+            WRITE | DENYOOM | FAST,
+            &[KeySpec::single(1, keyflags::RW | keyflags::UPDATE)],
+            basic::zadd,
+            doc(
+                "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.",
+                "1.2.0",
+                "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
+                "key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]",
+            ),
+        )
+    },
     zcmd(
         "zincrby",
         4,
@@ -111,19 +114,22 @@ pub static COMMANDS: &[Command] = &[
             "key increment member",
         ),
     ),
-    zcmd(
-        "zrem",
-        -3,
-        WRITE | FAST,
-        RW_DELETE,
-        basic::zrem,
-        doc(
-            "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.",
-            "1.2.0",
-            "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
-            "key member [member ...]",
-        ),
-    ),
+    Command {
+        doc_meta: DocMeta { history: &[("2.4.0", "Accepts multiple elements.")], ..DocMeta::NONE },
+        ..zcmd(
+            "zrem",
+            -3,
+            WRITE | FAST,
+            RW_DELETE,
+            basic::zrem,
+            doc(
+                "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.",
+                "1.2.0",
+                "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
+                "key member [member ...]",
+            ),
+        )
+    },
     zcmd(
         "zcard",
         2,
@@ -153,45 +159,54 @@ pub static COMMANDS: &[Command] = &[
             "key member [member ...]",
         ),
     ),
-    zcmd(
-        "zrank",
-        -3,
-        READONLY | FAST,
-        RO_ACCESS,
-        basic::zrank,
-        doc(
-            "Returns the index of a member in a sorted set ordered by ascending scores.",
-            "2.0.0",
-            "O(log(N))",
-            "key member [WITHSCORE]",
-        ),
-    ),
-    zcmd(
-        "zrevrank",
-        -3,
-        READONLY | FAST,
-        RO_ACCESS,
-        basic::zrevrank,
-        doc(
-            "Returns the index of a member in a sorted set ordered by descending scores.",
-            "2.0.0",
-            "O(log(N))",
-            "key member [WITHSCORE]",
-        ),
-    ),
-    zcmd(
-        "zrange",
-        -4,
-        READONLY,
-        RO_ACCESS,
-        range::zrange,
-        doc(
-            "Returns members in a sorted set within a range of indexes.",
-            "1.2.0",
-            RANGE_COMPLEXITY,
-            "key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]",
-        ),
-    ),
+    Command {
+        doc_meta: DocMeta { history: &[("7.2.0", "Added the optional `WITHSCORE` argument.")], ..DocMeta::NONE },
+        ..zcmd(
+            "zrank",
+            -3,
+            READONLY | FAST,
+            RO_ACCESS,
+            basic::zrank,
+            doc(
+                "Returns the index of a member in a sorted set ordered by ascending scores.",
+                "2.0.0",
+                "O(log(N))",
+                "key member [WITHSCORE]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { history: &[("7.2.0", "Added the optional `WITHSCORE` argument.")], ..DocMeta::NONE },
+        ..zcmd(
+            "zrevrank",
+            -3,
+            READONLY | FAST,
+            RO_ACCESS,
+            basic::zrevrank,
+            doc(
+                "Returns the index of a member in a sorted set ordered by descending scores.",
+                "2.0.0",
+                "O(log(N))",
+                "key member [WITHSCORE]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { history: &[("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.")], ..DocMeta::NONE },
+        ..zcmd(
+            "zrange",
+            -4,
+            READONLY,
+            RO_ACCESS,
+            range::zrange,
+            doc(
+                "Returns members in a sorted set within a range of indexes.",
+                "1.2.0",
+                RANGE_COMPLEXITY,
+                "key start:string stop:string [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]",
+            ),
+        )
+    },
     zcmd(
         "zrangestore",
         -5,
@@ -205,71 +220,86 @@ pub static COMMANDS: &[Command] = &[
             "dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]",
         ),
     ),
-    zcmd(
-        "zrangebyscore",
-        -4,
-        READONLY,
-        RO_ACCESS,
-        range::zrangebyscore,
-        doc(
-            "Returns members in a sorted set within a range of scores.",
-            "1.0.5",
-            RANGE_BY_COMPLEXITY,
-            "key min max [WITHSCORES] [LIMIT offset count]",
-        ),
-    ),
-    zcmd(
-        "zrevrangebyscore",
-        -4,
-        READONLY,
-        RO_ACCESS,
-        range::zrevrangebyscore,
-        doc(
-            "Returns members in a sorted set within a range of scores in reverse order.",
-            "2.2.0",
-            RANGE_BY_COMPLEXITY,
-            "key max min [WITHSCORES] [LIMIT offset count]",
-        ),
-    ),
-    zcmd(
-        "zrangebylex",
-        -4,
-        READONLY,
-        RO_ACCESS,
-        range::zrangebylex,
-        doc(
-            "Returns members in a sorted set within a lexicographical range.",
-            "2.8.9",
-            RANGE_BY_COMPLEXITY,
-            "key min max [LIMIT offset count]",
-        ),
-    ),
-    zcmd(
-        "zrevrangebylex",
-        -4,
-        READONLY,
-        RO_ACCESS,
-        range::zrevrangebylex,
-        doc(
-            "Returns members in a sorted set within a lexicographical range in reverse order.",
-            "2.8.9",
-            RANGE_BY_COMPLEXITY,
-            "key max min [LIMIT offset count]",
-        ),
-    ),
-    zcmd(
-        "zrevrange",
-        -4,
-        READONLY,
-        RO_ACCESS,
-        range::zrevrange,
-        doc(
-            "Returns members in a sorted set within a range of indexes in reverse order.",
-            "1.2.0",
-            RANGE_COMPLEXITY,
-            "key start stop [WITHSCORES]",
-        ),
-    ),
+    Command {
+        doc_meta: DocMeta { flags: doc_flags::DEPRECATED, deprecated_since: "6.2.0", replaced_by: "`ZRANGE` with the `BYSCORE` argument", history: &[("2.0.0", "Added the `WITHSCORES` modifier.")] },
+        ..zcmd(
+            "zrangebyscore",
+            -4,
+            READONLY,
+            RO_ACCESS,
+            range::zrangebyscore,
+            doc(
+                "Returns members in a sorted set within a range of scores.",
+                "1.0.5",
+                RANGE_BY_COMPLEXITY,
+                "key min:double max:double [WITHSCORES] [LIMIT offset count]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { flags: doc_flags::DEPRECATED, deprecated_since: "6.2.0", replaced_by: "`ZRANGE` with the `REV` and `BYSCORE` arguments", history: &[("2.1.6", "`min` and `max` can be exclusive.")] },
+        ..zcmd(
+            "zrevrangebyscore",
+            -4,
+            READONLY,
+            RO_ACCESS,
+            range::zrevrangebyscore,
+            doc(
+                "Returns members in a sorted set within a range of scores in reverse order.",
+                "2.2.0",
+                RANGE_BY_COMPLEXITY,
+                "key max:double min:double [WITHSCORES] [LIMIT offset count]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { flags: doc_flags::DEPRECATED, deprecated_since: "6.2.0", replaced_by: "`ZRANGE` with the `BYLEX` argument", history: &[] },
+        ..zcmd(
+            "zrangebylex",
+            -4,
+            READONLY,
+            RO_ACCESS,
+            range::zrangebylex,
+            doc(
+                "Returns members in a sorted set within a lexicographical range.",
+                "2.8.9",
+                RANGE_BY_COMPLEXITY,
+                "key min max [LIMIT offset count]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { flags: doc_flags::DEPRECATED, deprecated_since: "6.2.0", replaced_by: "`ZRANGE` with the `REV` and `BYLEX` arguments", history: &[] },
+        ..zcmd(
+            "zrevrangebylex",
+            -4,
+            READONLY,
+            RO_ACCESS,
+            range::zrevrangebylex,
+            doc(
+                "Returns members in a sorted set within a lexicographical range in reverse order.",
+                "2.8.9",
+                RANGE_BY_COMPLEXITY,
+                "key max min [LIMIT offset count]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { flags: doc_flags::DEPRECATED, deprecated_since: "6.2.0", replaced_by: "`ZRANGE` with the `REV` argument", history: &[] },
+        ..zcmd(
+            "zrevrange",
+            -4,
+            READONLY,
+            RO_ACCESS,
+            range::zrevrange,
+            doc(
+                "Returns members in a sorted set within a range of indexes in reverse order.",
+                "1.2.0",
+                RANGE_COMPLEXITY,
+                "key start stop [WITHSCORES]",
+            ),
+        )
+    },
     zcmd(
         "zcount",
         4,
@@ -280,7 +310,7 @@ pub static COMMANDS: &[Command] = &[
             "Returns the count of members in a sorted set that have scores within a range.",
             "2.0.0",
             "O(log(N)) with N being the number of elements in the sorted set.",
-            "key min max",
+            "key min:double max:double",
         ),
     ),
     zcmd(
@@ -319,7 +349,7 @@ pub static COMMANDS: &[Command] = &[
             "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.",
             "1.2.0",
             REMRANGE_COMPLEXITY,
-            "key min max",
+            "key min:double max:double",
         ),
     ),
     zcmd(
@@ -361,32 +391,38 @@ pub static COMMANDS: &[Command] = &[
             "key [count]",
         ),
     ),
-    zcmd(
-        "bzpopmin",
-        -3,
-        WRITE | FAST | BLOCKING,
-        BLOCKING_KEYS,
-        pop::bzpopmin,
-        doc(
-            "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
-            "5.0.0",
-            "O(log(N)) with N being the number of elements in the sorted set.",
-            "key [key ...] timeout",
-        ),
-    ),
-    zcmd(
-        "bzpopmax",
-        -3,
-        WRITE | FAST | BLOCKING,
-        BLOCKING_KEYS,
-        pop::bzpopmax,
-        doc(
-            "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.",
-            "5.0.0",
-            "O(log(N)) with N being the number of elements in the sorted set.",
-            "key [key ...] timeout",
-        ),
-    ),
+    Command {
+        doc_meta: DocMeta { history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")], ..DocMeta::NONE },
+        ..zcmd(
+            "bzpopmin",
+            -3,
+            WRITE | FAST | BLOCKING,
+            BLOCKING_KEYS,
+            pop::bzpopmin,
+            doc(
+                "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+                "5.0.0",
+                "O(log(N)) with N being the number of elements in the sorted set.",
+                "key [key ...] timeout",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")], ..DocMeta::NONE },
+        ..zcmd(
+            "bzpopmax",
+            -3,
+            WRITE | FAST | BLOCKING,
+            BLOCKING_KEYS,
+            pop::bzpopmax,
+            doc(
+                "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.",
+                "5.0.0",
+                "O(log(N)) with N being the number of elements in the sorted set.",
+                "key [key ...] timeout",
+            ),
+        )
+    },
     zcmd(
         "zmpop",
         -4,
@@ -517,6 +553,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         tips: &["nondeterministic_output"],
+        doc_meta: DocMeta { history: &[("8.0.0", "Added noscores option.")], ..DocMeta::NONE },
         ..zcmd(
             "zscan",
             -3,
