@@ -481,18 +481,14 @@ impl<'a> ZSetRef<'a> {
         }
     }
 
-    /// A random member and its score (owned).
+    /// A uniformly random member and its score (owned): a random rank, so that no member is
+    /// favoured (a dict's random bucket would favour members alone in theirs).
     pub fn random(self, rng: &mut fastrand::Rng) -> Option<(Vec<u8>, f64)> {
-        match self {
-            ZSetRef::Listpack(_) => {
-                let n = self.len();
-                if n == 0 {
-                    return None;
-                }
-                self.get(rng.usize(..n)).map(|(m, s)| (m.to_vec(), s))
-            }
-            ZSetRef::Skiplist(s) => s.dict().random(rng).map(|it| (it.key().to_vec(), item_score(it))),
+        let n = self.len();
+        if n == 0 {
+            return None;
         }
+        self.get(rng.usize(..n)).map(|(m, s)| (m.to_vec(), s))
     }
 
     /// All (member, score) pairs in order (comparisons, tests, DEBUG DIGEST).
