@@ -98,8 +98,9 @@ fn resp3_replies_of_the_family() {
     assert_eq!(raw.call(&["OBJECT", "ENCODING", "k2"]), "$6\r\nembstr\r\n");
 }
 
-/// A redis-server started for a test, killed when dropped.
-struct Peer {
+/// A redis-server started for a test, killed when dropped (also used by other areas' interop
+/// tests).
+pub(crate) struct Peer {
     child: Child,
     port: u16,
     dir: std::path::PathBuf,
@@ -108,7 +109,7 @@ struct Peer {
 impl Peer {
     /// Starts Debian's redis-server, or returns None (after a loud warning) if it is not
     /// installed, unless `KVASIR_REQUIRE_PEER=1` makes that a failure.
-    fn start() -> Option<Peer> {
+    pub(crate) fn start() -> Option<Peer> {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("kvasir-peer-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -144,7 +145,7 @@ impl Peer {
         panic!("redis-server did not start on port {port}");
     }
 
-    fn client(&self) -> redis::Client {
+    pub(crate) fn client(&self) -> redis::Client {
         redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap()
     }
 }

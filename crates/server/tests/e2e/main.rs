@@ -12,3 +12,4 @@ mod keys;
 mod protocol;
 mod server;
 mod strings;
+mod zsets;
