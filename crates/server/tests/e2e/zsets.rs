@@ -274,7 +274,7 @@ fn dump_payloads_interoperate_with_redis_server() {
         let our_dump: Vec<u8> = cmd("DUMP").arg(&key).query(&mut ours).unwrap();
         // The same bytes, except where a listpack holds a score whose %.17g text (Redis 7.0's
         // d2string) is not Valkey 8's shortest form: 0.1 is "0.10000000000000001" there.
-        let same_bytes = &our_dump[..our_dump.len() - 10] == &their_dump[..their_dump.len() - 10];
+        let same_bytes = our_dump[..our_dump.len() - 10] == their_dump[..their_dump.len() - 10];
         assert_eq!(same_bytes, i != 4, "set #{i}");
 
         // Theirs into ours, ours into theirs (stamped with their RDB version if older).
