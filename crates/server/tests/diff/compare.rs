@@ -5,10 +5,12 @@
 //!    entries of `known_differences.rs`, and values that legitimately differ between two
 //!    servers are aligned: TTLs (the two servers run each command a few milliseconds apart, so
 //!    a TTL read back may differ by that much; a tolerance, never a skip: a missing TTL or a
-//!    wrong sign still fails) and the connection id in HELLO. Kvasir's reply must then match
-//!    the result byte for byte.
+//!    wrong sign still fails), the connection id in HELLO, and the order of a complete ZSCAN
+//!    (a skiplist is scanned in its dict's order, which depends on each server's hashing; its
+//!    (member, score) pairs are compared as a set, scores as numbers: see known_differences.rs
+//!    for why their text can differ). Kvasir's reply must then match the result byte for byte.
 
-use crate::conn::{encoded, show_reply};
+use crate::conn::{encoded_like, show_reply};
 use crate::known_differences::KNOWN;
 use resp::Value;
 
@@ -51,7 +53,7 @@ pub fn replies(argv: &[Vec<u8>], kvasir: &[u8], peer: &[u8]) -> Result<Vec<&'sta
             }
         }
         if !applied.is_empty() {
-            expected = encoded(&pv);
+            expected = encoded_like(&pv, peer);
         }
     }
     if kvasir == expected.as_slice() {
@@ -71,8 +73,8 @@ pub fn replies(argv: &[Vec<u8>], kvasir: &[u8], peer: &[u8]) -> Result<Vec<&'sta
     if !kv_changed && !pv_changed {
         return mismatch("replies differ");
     }
-    let kv_bytes = if kv_changed { encoded(&kv) } else { kvasir.to_vec() };
-    let pv_bytes = if pv_changed { encoded(&pv) } else { expected.clone() };
+    let kv_bytes = if kv_changed { encoded_like(&kv, kvasir) } else { kvasir.to_vec() };
+    let pv_bytes = if pv_changed { encoded_like(&pv, &expected) } else { expected.clone() };
     if kv_bytes == pv_bytes {
         Ok(applied)
     } else {
@@ -90,6 +92,9 @@ fn align_volatile(argv: &[Vec<u8>], kv: &mut Value, pv: &mut Value) -> (bool, bo
     } else if is(name, "hello") {
         // The connection id is per server; everything else in HELLO must match.
         return (zero_hello_id(kv), zero_hello_id(pv));
+    } else if is(name, "zscan") {
+        let scores = crate::known_differences::zscan_without_noscores(argv).is_none();
+        return (canonical_scan(kv, scores), canonical_scan(pv, scores));
     } else {
         return (false, false);
     };
@@ -101,6 +106,48 @@ fn align_volatile(argv: &[Vec<u8>], kv: &mut Value, pv: &mut Value) -> (bool, bo
         }
     }
     (false, false)
+}
+
+/// A complete scan (`[cursor "0", items]`) with its items sorted — (member, score) pairs kept
+/// together when `pairs` — and scores rewritten in one canonical form. False (and unchanged)
+/// for anything else.
+fn canonical_scan(v: &mut Value, pairs: bool) -> bool {
+    let Value::Array(parts) = v else { return false };
+    let [Value::Bulk(cursor), Value::Array(items)] = parts.as_mut_slice() else { return false };
+    if cursor.as_slice() != b"0" {
+        return false;
+    }
+    let scored = pairs
+        && items.len() % 2 == 0
+        && items.chunks(2).all(|p| matches!(&p[1], Value::Bulk(s) if as_score(s).is_some()));
+    let mut groups: Vec<Vec<Value>> = if scored {
+        items
+            .chunks(2)
+            .map(|p| {
+                let score = match &p[1] {
+                    Value::Bulk(s) => as_score(s).map(canonical_double).unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                vec![p[0].clone(), Value::Bulk(score)]
+            })
+            .collect()
+    } else {
+        items.iter().map(|i| vec![i.clone()]).collect()
+    };
+    groups.sort_by_key(|g| encoded_like(&Value::Array(g.clone()), b""));
+    *items = groups.concat();
+    true
+}
+
+fn as_score(text: &[u8]) -> Option<f64> {
+    std::str::from_utf8(text).ok()?.parse::<f64>().ok()
+}
+
+/// Valkey's text for a double.
+pub fn canonical_double(v: f64) -> Vec<u8> {
+    let mut out = Vec::new();
+    resp::number::push_double(&mut out, v);
+    out
 }
 
 fn zero_hello_id(v: &mut Value) -> bool {

@@ -20,3 +20,4 @@ mod connection;
 mod expire;
 mod keys;
 mod strings;
+mod zsets;
