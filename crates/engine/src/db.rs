@@ -14,6 +14,7 @@ use crate::keyspace::entry::EntryPtr;
 use crate::keyspace::shard::Shard;
 use crate::keyspace::{hash_key, shard_of, Guards};
 use crate::notify::{self, KeyEvent};
+use crate::propagate::Op;
 use crate::types::{Value, ValueRef};
 use resp::Reply;
 use std::marker::PhantomData;
@@ -21,12 +22,30 @@ use std::sync::Arc;
 
 /// What a command changed or observed, gathered while it runs and applied by the dispatcher
 /// after it (stats) or while the locks are still held (events).
+/// How a command's own change is propagated.
+#[derive(Default)]
+pub enum Propagate {
+    /// As it was called (if it changed anything).
+    #[default]
+    AsCalled,
+    /// As these arguments instead.
+    As(Vec<Vec<u8>>),
+    /// Not at all.
+    Nothing,
+}
+
 #[derive(Default)]
 pub struct Effects {
+    /// Extra commands to propagate before the command's own (expired keys deleted on the way).
+    pub propagate: Vec<Op>,
+    /// How the command itself is propagated.
+    pub own: Propagate,
     /// Keys with blocked clients that were written, in order: served before unlocking.
     pub ready: std::collections::VecDeque<(usize, Vec<u8>)>,
     /// Set when the command decided to block its client.
     pub block: Option<crate::blocking::BlockRequest>,
+    /// Set by SYNC: the connection becomes a replica fed from this sink.
+    pub replica: Option<Arc<crate::propagate::Sink>>,
     /// Waiters whose serving needs locks the writer did not hold.
     pub retry: Vec<(Arc<Waiter>, Vec<u8>)>,
     /// Number of changes, Valkey's `server.dirty` increment.
@@ -117,6 +136,11 @@ impl<'a> Keys<'a> {
         self.effects
     }
 
+    /// Releases every shard lock; the effects stay readable.
+    pub fn unlock(&mut self) {
+        self.guards = Guards::none();
+    }
+
     /// The locked shard of `key` in `db`, with the key's hash.
     fn shard(&mut self, db: usize, key: &[u8]) -> Result<(&mut Shard, u64), Error> {
         let h = hash_key(key);
@@ -158,10 +182,48 @@ impl<'a> Keys<'a> {
         Ok(found)
     }
 
+    /// A key found past its TTL was deleted: Valkey's `deleteExpiredKeyAndPropagate` (an
+    /// `expired` event, a DEL or UNLINK for replicas; not a change of the command's own).
     fn key_expired(&mut self, db: usize, key: &[u8]) {
         self.effects.expired += 1;
-        self.effects.dirty += 1;
         self.notify(notify::EXPIRED, "expired", db, key);
+        self.propagate_deletion(db, key);
+    }
+
+    /// Records the deletion of an expired key as DEL or UNLINK (`lazyfree-lazy-expire`).
+    pub fn propagate_deletion(&mut self, db: usize, key: &[u8]) {
+        if self.engine.propagation.is_active() {
+            let lazy = self.engine.config.hot.lazyfree_lazy_expire.load(std::sync::atomic::Ordering::Relaxed);
+            let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+            self.effects.propagate.push(Op { db, argv: vec![cmd.to_vec(), key.to_vec()] });
+        }
+    }
+
+    /// Whether writes are being propagated (replicas attached): commands may skip building
+    /// rewritten arguments otherwise.
+    pub fn propagating(&self) -> bool {
+        self.engine.propagation.is_active()
+    }
+
+    /// Propagates this command as `argv` instead of its own arguments (Valkey's
+    /// `rewriteClientCommandVector`), e.g. `SET k v PXAT <ms>` for `SET k v EX 10`.
+    pub fn propagate_as(&mut self, argv: Vec<Vec<u8>>) {
+        if self.propagating() {
+            self.effects.own = Propagate::As(argv);
+        }
+    }
+
+    /// Propagates nothing for this command itself even if it changed something (the change
+    /// was recorded otherwise).
+    pub fn propagate_nothing(&mut self) {
+        self.effects.own = Propagate::Nothing;
+    }
+
+    /// Records an extra command to propagate, before the command's own.
+    pub fn propagate_also(&mut self, db: usize, argv: Vec<Vec<u8>>) {
+        if self.propagating() {
+            self.effects.propagate.push(Op { db, argv });
+        }
     }
 
     /// Looks a key up for reading (Valkey's `lookupKeyRead`).
@@ -391,6 +453,11 @@ impl<'a> Keys<'a> {
                     }
                 };
                 if done {
+                    // A served blocked command is an execution unit of its own.
+                    if !self.effects.propagate.is_empty() {
+                        let ops = std::mem::take(&mut self.effects.propagate);
+                        self.engine.propagation.append(&ops, true);
+                    }
                     w.slot.finish(SlotState::Served(out.as_bytes().to_vec()));
                     if let Some(s) = self.guards.shard(db, shard_of(hash_key(&key))) {
                         s.waiters.remove(&key, &w);

@@ -11,6 +11,7 @@
 use crate::engine::Engine;
 use crate::keyspace::SHARDS;
 use crate::notify::{self, KeyEvent};
+use crate::propagate::Op;
 use crate::stats::Counter;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -60,6 +61,7 @@ pub fn run_cycle(engine: &Engine, cursor: &mut ExpireCursor) -> ExpireRun {
     let per_batch = keys_per_batch(effort);
     let stale = acceptable_stale_perc(effort);
     let notify_on = engine.notify_flags() & notify::EXPIRED != 0;
+    let lazy = engine.config.hot.lazyfree_lazy_expire.load(Relaxed);
     let rng = cursor.rng.get_or_insert_with(fastrand::Rng::new);
     let total_shards = engine.keyspace.databases() * SHARDS;
     for _ in 0..total_shards {
@@ -82,6 +84,11 @@ pub fn run_cycle(engine: &Engine, cursor: &mut ExpireCursor) -> ExpireRun {
                     if e.expire_at_ms().is_some_and(|t| now > t) {
                         let key = e.key().to_vec();
                         s.remove(crate::keyspace::hash_key(&key), &key);
+                        if engine.propagation.is_active() {
+                            // Propagated while the shard is still locked, like every write.
+                            let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+                            engine.propagation.append(&[Op { db, argv: vec![cmd.to_vec(), key.clone()] }], false);
+                        }
                         if notify_on {
                             run.events.push(KeyEvent { class: notify::EXPIRED, event: "expired", db, key });
                         }
@@ -110,7 +117,6 @@ pub fn run_cycle(engine: &Engine, cursor: &mut ExpireCursor) -> ExpireRun {
     }
     engine.stats.local(|b| {
         b.add(Counter::ExpiredKeys, run.expired);
-        b.add(Counter::Dirty, run.expired);
         b.add(Counter::ExpiredTimeCapReached, u64::from(run.time_cap_reached));
         b.add(Counter::ExpireCycleCpuMs, started.elapsed().as_millis() as u64);
     });

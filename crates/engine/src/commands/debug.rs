@@ -53,6 +53,14 @@ struct Sub {
 
 static SUBCOMMANDS: &[Sub] = &[
     Sub {
+        name: "object",
+        arity: 3,
+        max: 0,
+        locks: Locks::Db,
+        handler: object,
+        help: &["OBJECT <key>", "    Show low level info about `key` and associated value."],
+    },
+    Sub {
         name: "change-repl-id",
         arity: 2,
         max: 0,
@@ -178,6 +186,29 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             )))
         }
     }
+}
+
+/// DEBUG OBJECT: Valkey's line about a key's value (address, encoding, serialized length,
+/// LRU clock and idle time).
+fn object(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    use super::keys::object::{encoding_name, idle_seconds};
+    let now_lru = ctx.keys.lru_clock();
+    let compress = ctx.engine.config.get_bool("rdbcompression");
+    let Some(e) = ctx.keys.read_untouched(argv[2], false)? else {
+        return Err(super::errors::NO_SUCH_KEY);
+    };
+    let mut serialized = Vec::new();
+    crate::rdb::save_value(&mut serialized, e.value(), crate::rdb::SaveOptions { compress });
+    let line = format!(
+        "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+        e.raw().as_ptr(),
+        encoding_name(&e),
+        serialized.len(),
+        e.lru(),
+        idle_seconds(e.lru(), now_lru)
+    );
+    ctx.out.simple(&line);
+    Ok(())
 }
 
 fn help(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {

@@ -218,9 +218,17 @@ fn set_expire(ctx: &mut Ctx, argv: &[&[u8]], base_ms: i64, unit_ms: i64) -> CmdR
             ctx.engine.lazy_free(value);
         }
         ctx.keys.changed(key, notify::GENERIC, "del");
+        super::strings::propagate_expired_delete(ctx, key);
     } else {
         ctx.keys.set_expire(key, Some(when as u64))?;
         ctx.keys.changed(key, notify::GENERIC, "expire");
+        if ctx.keys.propagating() && !(base_ms == 0 && unit_ms == 1) {
+            // Replicas get PEXPIREAT with the absolute time; options are kept as given.
+            let mut rewritten: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+            rewritten[0] = b"PEXPIREAT".to_vec();
+            rewritten[2] = when.to_string().into_bytes();
+            ctx.keys.propagate_as(rewritten);
+        }
     }
     ctx.out.int(1);
     Ok(())

@@ -11,6 +11,7 @@ pub mod expire;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod strings;

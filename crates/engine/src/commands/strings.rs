@@ -448,7 +448,15 @@ enum Ack {
 }
 
 /// Valkey's `setGenericCommand`, shared by SET, SETNX, SETEX and PSETEX.
-fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], flags: u32, expire: Option<&[u8]>, ack: Ack) -> CmdResult {
+fn set_generic(
+    ctx: &mut Ctx,
+    argv: &[&[u8]],
+    key: &[u8],
+    value: &[u8],
+    flags: u32,
+    expire: Option<&[u8]>,
+    ack: Ack,
+) -> CmdResult {
     let now = ctx.keys.now_ms;
     let when = match expire {
         Some(arg) => Some(expire_at_ms(arg, flags, now, &ctx.cmd.full_name)?),
@@ -473,6 +481,7 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], flags: u32, expire: Opti
     if when.is_some_and(|w| w <= now) {
         if found {
             ctx.keys.delete(key)?;
+            propagate_expired_delete(ctx, key);
         }
         if !with_get {
             ctx.out.ok();
@@ -486,6 +495,24 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], flags: u32, expire: Opti
     };
     ctx.keys.set(key, Value::from_slice(value), ttl)?;
     ctx.keys.changed(key, notify::STRING, "set");
+    if ctx.keys.propagating() {
+        // Replicas get absolute times (SET k v PXAT ms), and never the GET option.
+        match when {
+            Some(w) if flags & opt::PXAT == 0 => ctx.keys.propagate_as(vec![
+                b"SET".to_vec(),
+                key.to_vec(),
+                value.to_vec(),
+                b"PXAT".to_vec(),
+                w.to_string().into_bytes(),
+            ]),
+            None if with_get => {
+                let argv: Vec<Vec<u8>> =
+                    argv.iter().enumerate().filter(|(j, a)| *j < 3 || !is(a, "get")).map(|(_, a)| a.to_vec()).collect();
+                ctx.keys.propagate_as(argv);
+            }
+            _ => {}
+        }
+    }
     if when.is_some() {
         // Part of the same change (one dirty count), but subscribers see both events.
         let db = ctx.keys.db;
@@ -502,19 +529,19 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], flags: u32, expire: Opti
 
 fn set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let o = parse_ext_opts(argv, true)?;
-    set_generic(ctx, argv[1], argv[2], o.flags, o.expire, Ack::Ok)
+    set_generic(ctx, argv, argv[1], argv[2], o.flags, o.expire, Ack::Ok)
 }
 
 fn setnx(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    set_generic(ctx, argv[1], argv[2], opt::NX, None, Ack::Int)
+    set_generic(ctx, argv, argv[1], argv[2], opt::NX, None, Ack::Int)
 }
 
 fn setex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    set_generic(ctx, argv[1], argv[3], opt::EX, Some(argv[2]), Ack::Ok)
+    set_generic(ctx, argv, argv[1], argv[3], opt::EX, Some(argv[2]), Ack::Ok)
 }
 
 fn psetex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    set_generic(ctx, argv[1], argv[3], opt::PX, Some(argv[2]), Ack::Ok)
+    set_generic(ctx, argv, argv[1], argv[3], opt::PX, Some(argv[2]), Ack::Ok)
 }
 
 fn getset(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -548,14 +575,17 @@ fn getex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         // Only an absolute time can already be past; the key goes away as if it expired.
         Some(w) if o.flags & (opt::EXAT | opt::PXAT) != 0 && w <= now => {
             ctx.keys.delete(key)?;
+            propagate_expired_delete(ctx, key);
         }
         Some(w) => {
             ctx.keys.set_expire(key, Some(w))?;
             ctx.keys.changed(key, notify::GENERIC, "expire");
+            ctx.keys.propagate_as(vec![b"PEXPIREAT".to_vec(), key.to_vec(), w.to_string().into_bytes()]);
         }
         None if o.flags & opt::PERSIST != 0 && had_ttl => {
             ctx.keys.set_expire(key, None)?;
             ctx.keys.changed(key, notify::GENERIC, "persist");
+            ctx.keys.propagate_as(vec![b"PERSIST".to_vec(), key.to_vec()]);
         }
         None => {}
     }
@@ -565,8 +595,18 @@ fn getex(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 fn getdel(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if reply_get(ctx, argv[1])? {
         ctx.keys.delete(argv[1])?;
+        ctx.keys.propagate_as(vec![b"DEL".to_vec(), argv[1].to_vec()]);
     }
     Ok(())
+}
+
+/// A key deleted because the expiry a command gave it is already past is propagated as an
+/// explicit DEL or UNLINK (`lazyfree-lazy-expire`), Valkey's
+/// `deleteExpiredKeyFromOverwriteAndPropagate`.
+pub(crate) fn propagate_expired_delete(ctx: &mut Ctx, key: &[u8]) {
+    let lazy = ctx.engine.config.hot.lazyfree_lazy_expire.load(std::sync::atomic::Ordering::Relaxed);
+    let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+    ctx.keys.propagate_as(vec![cmd.to_vec(), key.to_vec()]);
 }
 
 fn mget(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -762,6 +802,8 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     })?;
     ctx.out.bulk(&text);
     // Stored as the formatted text (never as an integer), keeping any TTL.
+    // Replicas get the result, so that float formatting can never make them diverge.
+    ctx.keys.propagate_as(vec![b"SET".to_vec(), key.to_vec(), text.clone(), b"KEEPTTL".to_vec()]);
     ctx.keys.set(key, Value::Str(text), Ttl::Keep)?;
     ctx.keys.changed(key, notify::STRING, "incrbyfloat");
     Ok(())

@@ -263,6 +263,11 @@ impl EntryPtr {
         l.payload_at + payload
     }
 
+    /// The entry's address (DEBUG OBJECT's `Value at:`).
+    pub fn as_ptr(self) -> *const u8 {
+        self.0.as_ptr()
+    }
+
     pub fn kind(self) -> Kind {
         // SAFETY: live entry.
         Kind::from_tag(unsafe { *self.0.as_ptr().add(TAG_OFFSET) })

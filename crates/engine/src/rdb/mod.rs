@@ -14,6 +14,7 @@
 //! converts collections per the configured encoding limits ([`LoadLimits`]), as Valkey does.
 
 pub mod dump;
+pub mod file;
 pub mod len;
 pub mod lzf;
 pub mod string;

@@ -10,6 +10,7 @@ mod expire;
 mod introspection;
 mod keys;
 mod protocol;
+mod replication;
 mod server;
 mod strings;
 mod zsets;

@@ -91,6 +91,9 @@ pub(super) fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         // Already expired: not stored. The key it replaced is gone all the same.
         if replaced {
             ctx.keys.changed(key, notify::GENERIC, "del");
+            let lazy = ctx.engine.config.get_bool("lazyfree-lazy-server-del");
+            let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+            ctx.keys.propagate_as(vec![cmd.to_vec(), key.to_vec()]);
         }
         drop(value);
         ctx.out.ok();
@@ -100,6 +103,13 @@ pub(super) fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.keys.db;
     ctx.keys.add_new_in(db, key, value, (ttl != 0).then_some(ttl as u64), lru)?;
     ctx.keys.changed(key, notify::GENERIC, "restore");
+    if ttl != 0 && !args.absttl && ctx.keys.propagating() {
+        // Replicas get the absolute time.
+        let mut rewritten: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+        rewritten[2] = ttl.to_string().into_bytes();
+        rewritten.push(b"ABSTTL".to_vec());
+        ctx.keys.propagate_as(rewritten);
+    }
     ctx.out.ok();
     Ok(())
 }

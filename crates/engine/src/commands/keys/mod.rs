@@ -9,7 +9,7 @@
 //! `object.rs`, DUMP and RESTORE (the RDB encoding of `crate::rdb`) in `dump.rs`.
 
 mod dump;
-mod object;
+pub(crate) mod object;
 
 use super::table::{acl, flags::*, keyflags, Command, Doc, KeySpec, Lock};
 use super::{errors, int_arg, is, CmdResult, Ctx, Error};

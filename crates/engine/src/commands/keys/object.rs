@@ -105,20 +105,32 @@ fn object_lookup<'k>(ctx: &'k mut Ctx, key: &[u8]) -> Result<Option<Entry<'k>>, 
     ctx.keys.read_untouched(key, false)
 }
 
+/// The encoding name OBJECT ENCODING and DEBUG OBJECT report, Valkey's names.
+pub(crate) fn encoding_name(e: &Entry<'_>) -> &'static str {
+    match e.value() {
+        ValueRef::Str(StrRef::Int(_)) => "int",
+        ValueRef::Str(StrRef::Bytes(b)) if e.raw().kind() == Kind::StrInline && b.len() <= EMBSTR_MAX => "embstr",
+        ValueRef::Str(StrRef::Bytes(_)) => "raw",
+        ValueRef::Hash(h) => h.encoding(),
+        ValueRef::Set(s) => s.encoding(),
+        ValueRef::ZSet(z) => z.encoding(),
+    }
+}
+
+/// Seconds since the key was last accessed (Valkey's `estimateObjectIdleTime` / 1000).
+pub(crate) fn idle_seconds(lru: u32, now_lru: u32) -> u64 {
+    // The LRU clock wraps every 194 days.
+    let ticks = if now_lru >= lru { now_lru - lru } else { now_lru + (LRU_CLOCK_MAX - lru) };
+    u64::from(ticks) * LRU_CLOCK_RESOLUTION_MS / 1000
+}
+
 fn object_encoding(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let name = match object_lookup(ctx, argv[2])? {
         None => {
             ctx.out.null();
             return Ok(());
         }
-        Some(e) => match e.value() {
-            ValueRef::Str(StrRef::Int(_)) => "int",
-            ValueRef::Str(StrRef::Bytes(b)) if e.raw().kind() == Kind::StrInline && b.len() <= EMBSTR_MAX => "embstr",
-            ValueRef::Str(StrRef::Bytes(_)) => "raw",
-            ValueRef::Hash(h) => h.encoding(),
-            ValueRef::Set(s) => s.encoding(),
-            ValueRef::ZSet(z) => z.encoding(),
-        },
+        Some(e) => encoding_name(&e),
     };
     ctx.out.bulk(name.as_bytes());
     Ok(())
@@ -150,9 +162,7 @@ fn object_idletime(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if lfu_policy(ctx.engine) {
         return Err(Error::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    // The LRU clock wraps every 194 days.
-    let ticks = if now >= lru { now - lru } else { now + (LRU_CLOCK_MAX - lru) };
-    ctx.out.int((u64::from(ticks) * LRU_CLOCK_RESOLUTION_MS / 1000) as i64);
+    ctx.out.int(idle_seconds(lru, now) as i64);
     Ok(())
 }
 

@@ -28,10 +28,20 @@ struct Pop {
     emit_key: bool,
     /// A null array instead of an empty array when nothing is popped (ZMPOP).
     nil_when_empty: bool,
+    /// Propagated as the ZPOPMIN/ZPOPMAX it amounts to (ZMPOP and the blocking pops).
+    rewrite: bool,
+}
+
+/// Where a pop runs: a command of its own, or a blocked command served by a writer (whose
+/// propagation must not be touched: the pop joins the stream after it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Run {
+    Command,
+    Served(usize),
 }
 
 /// Pops from `key`, which holds a non-empty sorted set, and writes the reply.
-fn pop_and_reply(keys: &mut Keys<'_>, out: &mut Reply, key: &[u8], pop: Pop) -> CmdResult {
+fn pop_and_reply(keys: &mut Keys<'_>, out: &mut Reply, key: &[u8], pop: Pop, run: Run) -> CmdResult {
     if pop.count == 0 {
         // Only ZPOPMIN/ZPOPMAX accept 0: an empty array, whatever the key holds.
         out.array(0);
@@ -68,6 +78,18 @@ fn pop_and_reply(keys: &mut Keys<'_>, out: &mut Reply, key: &[u8], pop: Pop) -> 
     if n > 0 {
         changed(keys, key, if pop.highest { "zpopmax" } else { "zpopmin" }, n);
         delete_emptied(keys, key)?;
+        // Replicas see the ZPOPMIN/ZPOPMAX it amounted to, with the count actually popped
+        // (Valkey's rewriteClientCommandVector in genericZpopCommand and the blocking pops).
+        if pop.rewrite || run != Run::Command {
+            let mut argv = vec![if pop.highest { b"ZPOPMAX".to_vec() } else { b"ZPOPMIN".to_vec() }, key.to_vec()];
+            if pop.count != -1 {
+                argv.push(n.to_string().into_bytes());
+            }
+            match run {
+                Run::Command => keys.propagate_as(argv),
+                Run::Served(db) => keys.propagate_also(db, argv),
+            }
+        }
     }
     Ok(())
 }
@@ -92,7 +114,7 @@ fn first_non_empty<'a>(ks: &mut Keys<'_>, keys: &[&'a [u8]]) -> Result<Option<&'
 /// array, or a null one for ZMPOP.
 fn pop_first(ctx: &mut Ctx, keys: &[&[u8]], pop: Pop) -> CmdResult {
     match first_non_empty(&mut ctx.keys, keys)? {
-        Some(key) => pop_and_reply(&mut ctx.keys, ctx.out, key, pop),
+        Some(key) => pop_and_reply(&mut ctx.keys, ctx.out, key, pop, Run::Command),
         None if pop.nil_when_empty => {
             ctx.out.null_array();
             Ok(())
@@ -121,7 +143,7 @@ fn zpop(ctx: &mut Ctx, argv: &[&[u8]], highest: bool) -> CmdResult {
         None => -1,
     };
     let nested = ctx.out.is_resp3() && count != -1;
-    pop_first(ctx, &argv[1..2], Pop { highest, count, nested, emit_key: false, nil_when_empty: false })
+    pop_first(ctx, &argv[1..2], Pop { highest, count, nested, emit_key: false, nil_when_empty: false, rewrite: false })
 }
 
 /// ZMPOP / BZMPOP arguments from `numkeys` on: the keys, the end, the count.
@@ -157,7 +179,7 @@ fn parse_mpop<'a>(argv: &[&'a [u8]], numkeys_at: usize) -> Result<(Vec<&'a [u8]>
 
 pub(super) fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let (keys, highest, count) = parse_mpop(argv, 1)?;
-    pop_first(ctx, &keys, Pop { highest, count, nested: true, emit_key: true, nil_when_empty: true })
+    pop_first(ctx, &keys, Pop { highest, count, nested: true, emit_key: true, nil_when_empty: true, rewrite: true })
 }
 
 pub(super) fn bzpopmin(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -170,12 +192,12 @@ pub(super) fn bzpopmax(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 /// BZPOPMIN/BZPOPMAX: one member, flat, after the key.
 fn bzpop(highest: bool) -> Pop {
-    Pop { highest, count: -1, nested: false, emit_key: true, nil_when_empty: false }
+    Pop { highest, count: -1, nested: false, emit_key: true, nil_when_empty: false, rewrite: true }
 }
 
 pub(super) fn bzmpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let (keys, highest, count) = parse_mpop(argv, 2)?;
-    let pop = Pop { highest, count, nested: true, emit_key: true, nil_when_empty: true };
+    let pop = Pop { highest, count, nested: true, emit_key: true, nil_when_empty: true, rewrite: true };
     blocking_pop(ctx, argv, &keys, 1, pop, serve_bzmpop)
 }
 
@@ -253,7 +275,7 @@ fn blocking_pop(
 ) -> CmdResult {
     let deadline_ms = parse_timeout(argv[timeout_at], ctx.keys.now_ms)?;
     if let Some(key) = first_non_empty(&mut ctx.keys, keys)? {
-        return pop_and_reply(&mut ctx.keys, ctx.out, key, pop);
+        return pop_and_reply(&mut ctx.keys, ctx.out, key, pop, Run::Command);
     }
     let waiter = Arc::new(Waiter {
         client_id: ctx.client.shared.id,
@@ -284,7 +306,7 @@ fn serve_pop(keys: &mut Keys<'_>, w: &Waiter, ready: &[u8], out: &mut Reply, pop
     let names: Vec<&[u8]> = w.keys.iter().map(|k| k.as_slice()).collect();
     match first_non_empty(keys, &names)? {
         Some(key) => {
-            pop_and_reply(keys, out, key, pop)?;
+            pop_and_reply(keys, out, key, pop, Run::Served(w.db))?;
             Ok(Served::Yes)
         }
         None => Ok(Served::NotYet),
@@ -302,5 +324,11 @@ fn serve_bzpopmax(keys: &mut Keys<'_>, w: &Waiter, ready: &[u8], out: &mut Reply
 fn serve_bzmpop(keys: &mut Keys<'_>, w: &Waiter, ready: &[u8], out: &mut Reply) -> Result<Served, Error> {
     let argv: Vec<&[u8]> = w.argv.iter().map(|a| a.as_slice()).collect();
     let (_, highest, count) = parse_mpop(&argv, 2)?;
-    serve_pop(keys, w, ready, out, Pop { highest, count, nested: true, emit_key: true, nil_when_empty: true })
+    serve_pop(
+        keys,
+        w,
+        ready,
+        out,
+        Pop { highest, count, nested: true, emit_key: true, nil_when_empty: true, rewrite: true },
+    )
 }

@@ -798,7 +798,7 @@ fn zrandmember_huge_negative_count_is_bounded() {
     let argv: [&[u8]; 3] = [b"ZRANDMEMBER", b"z", b"-4611686018427387903"];
     let outcome = execute(&e, &mut c, &argv, &mut out);
     assert!(out.len() < super::basic::MAX_RANDOM_REPLY_BYTES / 100, "reply dropped, not kept");
-    assert_eq!(outcome, crate::exec::Outcome::Close);
+    assert!(matches!(outcome, crate::exec::Outcome::Close));
 }
 
 #[test]
