@@ -7,6 +7,7 @@ use crate::harness::Server;
 use crate::keys::Peer;
 use redis::{cmd, Connection, RedisResult};
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 fn err_text<T: std::fmt::Debug>(r: RedisResult<T>) -> String {
     let e = r.expect_err("expected an error reply");
@@ -302,4 +303,90 @@ fn dump_payloads_interoperate_with_redis_server() {
         p
     };
     assert_eq!(err_text(cmd("RESTORE").arg("bad").arg(0).arg(&stamped).query::<()>(&mut ours)), "ERR Bad data format");
+}
+
+/// Waits until `n` clients are blocked (INFO clients), or fails.
+fn wait_blocked(c: &mut Connection, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info: String = cmd("INFO").arg("clients").query(c).unwrap();
+        let blocked = info
+            .lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if blocked >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{n} clients never blocked: {info}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn blocking_pops_wait_for_members() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    // Nothing comes: the timeout's null array, after about the timeout.
+    let mut raw = s.raw();
+    let t = Instant::now();
+    assert_eq!(raw.call(&["BZPOPMIN", "empty", "0.2"]), "*-1\r\n");
+    assert!(t.elapsed() >= Duration::from_millis(150), "{:?}", t.elapsed());
+
+    // Two clients wait on the same keys; one ZADD serves the first, the second keeps waiting
+    // until there is more.
+    let mut first = s.raw();
+    first.cmd(&[b"BZPOPMIN", b"q1", b"q2", b"0"]);
+    wait_blocked(&mut c, 1);
+    let mut second = s.raw();
+    assert!(second.call(&["HELLO", "3"]).starts_with('%'));
+    second.cmd(&[b"BZMPOP", b"5", b"2", b"q2", b"q1", b"MAX", b"COUNT", b"10"]);
+    wait_blocked(&mut c, 2);
+    let _: i64 = cmd("ZADD").arg("q2").arg(1).arg("a").query(&mut c).unwrap();
+    let got = String::from_utf8(first.read_reply()).unwrap();
+    assert_eq!(got, "*3\r\n$2\r\nq2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    let exists: i64 = cmd("EXISTS").arg("q2").query(&mut c).unwrap();
+    assert_eq!(exists, 0, "the waiter took the only member, before anyone else could see it");
+    let _: i64 = cmd("ZADD").arg("q1").arg(1).arg("x").arg(2).arg("y").query(&mut c).unwrap();
+    let got = String::from_utf8(second.read_reply()).unwrap();
+    assert_eq!(got, "*2\r\n$2\r\nq1\r\n*2\r\n*2\r\n$1\r\ny\r\n,2\r\n*2\r\n$1\r\nx\r\n,1\r\n");
+
+    // A key that becomes a string does not wake the waiter; WRONGTYPE errors are not blocking.
+    let mut third = s.raw();
+    third.cmd(&[b"BZPOPMAX", b"w", b"0"]);
+    wait_blocked(&mut c, 1);
+    let _: () = cmd("SET").arg("w").arg("x").query(&mut c).unwrap();
+    let _: () = cmd("DEL").arg("w").query(&mut c).unwrap();
+    let _: i64 = cmd("ZADD").arg("w").arg(5).arg("m").query(&mut c).unwrap();
+    assert_eq!(String::from_utf8(third.read_reply()).unwrap(), "*3\r\n$1\r\nw\r\n$1\r\nm\r\n$1\r\n5\r\n");
+    let _: () = cmd("SET").arg("str").arg("x").query(&mut c).unwrap();
+    assert_eq!(
+        err_text(cmd("BZPOPMIN").arg("str").arg(0).query::<()>(&mut c)),
+        "WRONGTYPE Operation against a key holding the wrong kind of value"
+    );
+}
+
+#[test]
+fn pops_reach_replicas_as_zpopmin_and_zpopmax() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let mut repl = crate::replication::attach(&s);
+    c.call(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+    assert!(c.call(&["ZMPOP", "2", "none", "z", "MAX", "COUNT", "10"]).starts_with("*2"));
+    c.call(&["ZADD", "z", "1", "a"]);
+    assert!(c.call(&["BZPOPMIN", "z", "0"]).starts_with("*3"));
+    let mut waiter = s.raw();
+    waiter.cmd(&[b"BZMPOP", b"0", b"1", b"w", b"MIN", b"COUNT", b"2"]);
+    let mut info = s.conn();
+    wait_blocked(&mut info, 1);
+    c.call(&["ZADD", "w", "1", "x"]);
+    assert!(waiter.read_reply().starts_with(b"*2"));
+    let got: Vec<Vec<String>> = (0..7).map(|_| crate::replication::next(&mut repl)).collect();
+    assert_eq!(got[0], vec!["select", "0"]);
+    assert_eq!(got[1][0], "zadd");
+    assert_eq!(got[2], vec!["zpopmax", "z", "3"], "ZMPOP: the count actually popped");
+    assert_eq!(got[3][0], "zadd");
+    assert_eq!(got[4], vec!["zpopmin", "z"], "BZPOPMIN that did not block");
+    assert_eq!(got[5], vec!["zadd", "w", "1", "x"]);
+    assert_eq!(got[6], vec!["zpopmin", "w", "1"], "the served BZMPOP, right after the write");
 }
