@@ -114,16 +114,24 @@ impl Item {
     }
 
     pub fn key<'a>(self) -> &'a [u8] {
-        let body = self.body();
-        let (klen, n) = read_varint(body);
-        &body[n..n + klen]
+        // SAFETY: a live item has the key's length right after the link, then the key (the
+        // layout written by `new`). One varint read: this is on every dict probe.
+        unsafe {
+            let p = self.0.as_ptr().add(LINK);
+            let (klen, n) = read_varint_raw(p);
+            std::slice::from_raw_parts(p.add(n), klen)
+        }
     }
 
     pub fn value<'a>(self) -> &'a [u8] {
-        let body = self.body();
-        let (klen, n) = read_varint(body);
-        let (vlen, m) = read_varint(&body[n + klen..]);
-        &body[n + klen + m..n + klen + m + vlen]
+        // SAFETY: as in `key`; the value's length follows the key, then the value.
+        unsafe {
+            let p = self.0.as_ptr().add(LINK);
+            let (klen, n) = read_varint_raw(p);
+            let v = p.add(n + klen);
+            let (vlen, m) = read_varint_raw(v);
+            std::slice::from_raw_parts(v.add(m), vlen)
+        }
     }
 
     /// Rewrites the value in place. `value` must be exactly as long as the current value (a

@@ -134,10 +134,10 @@ impl ZSet {
         let mut out = listpack::new();
         let mut buf = Vec::with_capacity(32);
         let end = |lp: &Vec<u8>| listpack::end(lp);
-        s.tree().for_each(|it| {
-            let text = lp::score_text(item_score(it), &mut buf);
+        s.tree().for_each(|slot| {
+            let text = lp::score_text(slot.score, &mut buf);
             let at = end(&out);
-            listpack::insert(&mut out, at, &[it.key(), text]);
+            listpack::insert(&mut out, at, &[slot.item.key(), text]);
         });
         *self = ZSet::Listpack(out);
     }
@@ -270,12 +270,12 @@ impl ZSet {
                 n
             }
             ZSet::Skiplist(s) => {
-                let start = s.tree().partition_point(|it| !spec.gte_min(LpValue::Str(it.key()), item_score(it)));
+                let start = s.tree().partition_point(|x| !spec.gte_min(LpValue::Str(x.item.key()), x.score));
                 let mut doomed = Vec::new();
-                s.tree().walk(start, false, |it| {
-                    let keep_going = spec.lte_max(LpValue::Str(it.key()), item_score(it));
+                s.tree().walk(start, false, |x| {
+                    let keep_going = spec.lte_max(LpValue::Str(x.item.key()), x.score);
                     if keep_going {
-                        doomed.push(it.key().to_vec());
+                        doomed.push(x.item.key().to_vec());
                     }
                     keep_going
                 });
@@ -363,7 +363,7 @@ impl<'a> ZSetRef<'a> {
     pub fn walk(self, rank: usize, reverse: bool, mut f: impl FnMut(Member<'a>, f64) -> bool) {
         match self {
             ZSetRef::Listpack(lp) => lp::walk(lp, rank, reverse, |p| f(p.member, p.score)),
-            ZSetRef::Skiplist(s) => s.tree().walk(rank, reverse, |it| f(LpValue::Str(it.key()), item_score(it))),
+            ZSetRef::Skiplist(s) => s.tree().walk(rank, reverse, |x| f(LpValue::Str(x.item.key()), x.score)),
         }
     }
 
@@ -428,7 +428,7 @@ impl<'a> ZSetRef<'a> {
                 });
                 n
             }
-            ZSetRef::Skiplist(s) => s.tree().partition_point(|it| pred(LpValue::Str(it.key()), item_score(it))),
+            ZSetRef::Skiplist(s) => s.tree().partition_point(|x| pred(LpValue::Str(x.item.key()), x.score)),
         }
     }
 

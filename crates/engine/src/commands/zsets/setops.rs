@@ -251,13 +251,13 @@ fn generic(
             let n = result.set.len();
             let resp3 = ctx.out.is_resp3();
             ctx.out.array(if with_scores && !resp3 { n * 2 } else { n });
-            result.set.tree().for_each(|it| {
+            result.set.tree().for_each(|x| {
                 if with_scores && resp3 {
                     ctx.out.array(2);
                 }
-                ctx.out.bulk(it.key());
+                ctx.out.bulk(x.item.key());
                 if with_scores {
-                    ctx.out.double(crate::types::zset::tree::score_of(it));
+                    ctx.out.double(x.score);
                 }
             });
         }

@@ -77,7 +77,7 @@ impl SkipList {
 
     /// The member and score at `rank`.
     pub fn get(&self, rank: usize) -> Option<(&[u8], f64)> {
-        self.tree.get(rank).map(|it| (it.key(), score_of(it)))
+        self.tree.get(rank).map(|x| (x.item.key(), x.score))
     }
 
     /// The ordered index.
@@ -100,7 +100,7 @@ impl SkipList {
 impl Clone for SkipList {
     fn clone(&self) -> SkipList {
         let mut copy = SkipList::new();
-        self.tree.for_each(|it| copy.insert(it.key(), score_of(it)));
+        self.tree.for_each(|x| copy.insert(x.item.key(), x.score));
         copy
     }
 }

@@ -339,8 +339,9 @@ fn big_sets_have_log_depth_operations_and_compact_memory() {
     let (rank, _) = r.rank(b"member:99999", false).unwrap();
     assert_eq!(r.get(rank).map(|(m, _)| m.to_vec()), Some(b"member:99999".to_vec()));
     let per_member = r.heap_bytes() / r.len();
-    // Item (~32) + bucket (8-16) + index (~11): far below Valkey's ~100 bytes.
-    assert!(per_member < 70, "{per_member} bytes per member");
+    // Item (~32) + bucket (8-16) + index (~20, a score copy beside each handle): well below
+    // Valkey's ~100 bytes.
+    assert!(per_member < 80, "{per_member} bytes per member");
     if let ZSet::Skiplist(s) = &z {
         s.tree().check();
     }

@@ -3,11 +3,15 @@
 //!
 //! Valkey keeps a skiplist for this: about 48 bytes of node per member (score, member pointer,
 //! backward link, 1.33 levels of forward pointer + span on average) in its own allocation. Here
-//! a member costs its 8-byte handle in a leaf of up to [`LEAF_MAX`] handles, plus a share of
-//! the inner nodes (each child slot: the child, its first member, its member count) — about 11
-//! bytes per member at typical fill, and no allocation of its own. The members themselves (name
-//! and score) live once, in the items of the member dict (`item.rs`); the tree only points at
-//! them, so a score is read through the handle.
+//! a member costs a 16-byte slot (its score and its 8-byte handle) in a leaf of up to
+//! [`LEAF_MAX`] slots, plus a share of the inner nodes (each child: the child, its first slot,
+//! its member count) — about 20 bytes per member at typical fill, and no allocation of its own.
+//! The members themselves (name and score) live once, in the items of the member dict
+//! (`item.rs`); the tree points at them. It keeps a copy of each score beside the handle
+//! because comparisons are decided by the score almost always: a search then touches the
+//! member's item only on a tie, instead of taking a cache miss per probe (measured with
+//! `cargo bench --bench zsets`, same machine, back to back: ZINCRBY on a 2000-member board
+//! 1.9 µs → 1.3 µs, ZADD into a 100k-member set 0.93 µs → 0.79 µs).
 //!
 //! Every operation is O(log n): insert, delete, rank of a member, member at a rank, and the
 //! "partition point" of a monotone predicate (the rank where a score or lex range starts).
@@ -51,24 +55,41 @@ pub fn cmp_key(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> 
     }
 }
 
-#[inline]
-fn cmp_item(it: Item, score: f64, member: &[u8]) -> Ordering {
-    cmp_key(score_of(it), it.key(), score, member)
+/// One member in the index: its score (a copy of the item's) and its handle.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Slot {
+    pub score: f64,
+    pub item: Item,
+}
+
+impl Slot {
+    fn new(item: Item) -> Slot {
+        Slot { score: score_of(item), item }
+    }
+
+    /// Orders this slot against the key `(score, member)`; the member is read only on a tie.
+    #[inline]
+    fn cmp(self, score: f64, member: &[u8]) -> Ordering {
+        match self.score.partial_cmp(&score) {
+            Some(Ordering::Equal) | None => self.item.key().cmp(member),
+            Some(o) => o,
+        }
+    }
 }
 
 struct Child {
     node: Node,
-    first: Item,
+    first: Slot,
     count: usize,
 }
 
 enum Node {
-    Leaf(Vec<Item>),
+    Leaf(Vec<Slot>),
     Inner(Vec<Child>),
 }
 
 impl Node {
-    fn first(&self) -> Option<Item> {
+    fn first(&self) -> Option<Slot> {
         match self {
             Node::Leaf(v) => v.first().copied(),
             Node::Inner(c) => c.first().map(|c| c.first),
@@ -97,16 +118,16 @@ impl Node {
 
     /// The child of an inner node whose range holds `(score, member)`.
     fn route(children: &[Child], score: f64, member: &[u8]) -> usize {
-        children.partition_point(|c| cmp_item(c.first, score, member) != Ordering::Greater).saturating_sub(1)
+        children.partition_point(|c| c.first.cmp(score, member) != Ordering::Greater).saturating_sub(1)
     }
 
-    /// Inserts `it` (absent); returns a new right sibling if this node split.
-    fn insert(&mut self, it: Item, score: f64) -> Option<Node> {
-        let member = it.key();
+    /// Inserts `slot` (absent); returns a new right sibling if this node split.
+    fn insert(&mut self, slot: Slot) -> Option<Node> {
+        let (score, member) = (slot.score, slot.item.key());
         match self {
             Node::Leaf(v) => {
-                let pos = v.partition_point(|&x| cmp_item(x, score, member) == Ordering::Less);
-                v.insert(pos, it);
+                let pos = v.partition_point(|x| x.cmp(score, member) == Ordering::Less);
+                v.insert(pos, slot);
                 if v.len() <= LEAF_MAX {
                     return None;
                 }
@@ -124,7 +145,7 @@ impl Node {
             }
             Node::Inner(children) => {
                 let i = Node::route(children, score, member);
-                let split = children[i].node.insert(it, score);
+                let split = children[i].node.insert(slot);
                 children[i].count += 1;
                 children[i].first = children[i].node.first().expect("just inserted");
                 if let Some(right) = split {
@@ -150,12 +171,12 @@ impl Node {
         }
     }
 
-    /// Removes the handle whose key is `(score, member)`.
-    fn remove(&mut self, score: f64, member: &[u8]) -> Option<Item> {
+    /// Removes the slot whose key is `(score, member)`.
+    fn remove(&mut self, score: f64, member: &[u8]) -> Option<Slot> {
         match self {
             Node::Leaf(v) => {
-                let pos = v.partition_point(|&x| cmp_item(x, score, member) == Ordering::Less);
-                if pos < v.len() && cmp_item(v[pos], score, member) == Ordering::Equal {
+                let pos = v.partition_point(|x| x.cmp(score, member) == Ordering::Less);
+                if pos < v.len() && v[pos].cmp(score, member) == Ordering::Equal {
                     Some(v.remove(pos))
                 } else {
                     None
@@ -263,8 +284,7 @@ impl Tree {
 
     /// Adds a handle whose key is not in the tree yet.
     pub fn insert(&mut self, it: Item) {
-        let score = score_of(it);
-        if let Some(right) = self.root.insert(it, score) {
+        if let Some(right) = self.root.insert(Slot::new(it)) {
             let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
             self.root = Node::Inner(vec![Node::child(left), Node::child(right)]);
         }
@@ -273,7 +293,7 @@ impl Tree {
 
     /// Removes the handle with key `(score, member)`, returning it.
     pub fn remove(&mut self, score: f64, member: &[u8]) -> Option<Item> {
-        let removed = self.root.remove(score, member)?;
+        let removed = self.root.remove(score, member)?.item;
         self.len -= 1;
         // Shrink the height while the root has a single child.
         while let Node::Inner(children) = &mut self.root {
@@ -298,8 +318,8 @@ impl Tree {
         loop {
             match node {
                 Node::Leaf(v) => {
-                    let pos = v.partition_point(|&x| cmp_item(x, score, member) == Ordering::Less);
-                    return (pos < v.len() && cmp_item(v[pos], score, member) == Ordering::Equal).then_some(acc + pos);
+                    let pos = v.partition_point(|x| x.cmp(score, member) == Ordering::Less);
+                    return (pos < v.len() && v[pos].cmp(score, member) == Ordering::Equal).then_some(acc + pos);
                 }
                 Node::Inner(children) => {
                     let i = Node::route(children, score, member);
@@ -310,8 +330,8 @@ impl Tree {
         }
     }
 
-    /// The handle at 0-based `rank`.
-    pub fn get(&self, mut rank: usize) -> Option<Item> {
+    /// The slot at 0-based `rank`.
+    pub fn get(&self, mut rank: usize) -> Option<Slot> {
         if rank >= self.len {
             return None;
         }
@@ -334,10 +354,10 @@ impl Tree {
         }
     }
 
-    /// The number of leading handles for which `pred` holds, when `pred` holds for a prefix
-    /// of the order (true, ..., true, false, ..., false). With any other predicate the answer
-    /// is some rank in 0..=len, never a panic.
-    pub fn partition_point(&self, pred: impl Fn(Item) -> bool) -> usize {
+    /// The number of leading slots for which `pred` holds, when `pred` holds for a prefix of
+    /// the order (true, ..., true, false, ..., false). With any other predicate the answer is
+    /// some rank in 0..=len, never a panic.
+    pub fn partition_point(&self, pred: impl Fn(Slot) -> bool) -> usize {
         let mut node = &self.root;
         let mut acc = 0;
         loop {
@@ -355,9 +375,9 @@ impl Tree {
         }
     }
 
-    /// Calls `f` on the handles from `rank` on, in order (or from `rank` down to the first
-    /// when `reverse`), until it returns false.
-    pub fn walk(&self, rank: usize, reverse: bool, mut f: impl FnMut(Item) -> bool) {
+    /// Calls `f` on the slots from `rank` on, in order (or from `rank` down to the first when
+    /// `reverse`), until it returns false.
+    pub fn walk(&self, rank: usize, reverse: bool, mut f: impl FnMut(Slot) -> bool) {
         if rank >= self.len {
             return;
         }
@@ -368,8 +388,8 @@ impl Tree {
         }
     }
 
-    /// Calls `f` on every handle, in order.
-    pub fn for_each(&self, mut f: impl FnMut(Item)) {
+    /// Calls `f` on every slot, in order.
+    pub fn for_each(&self, mut f: impl FnMut(Slot)) {
         self.walk(0, false, |it| {
             f(it);
             true
@@ -380,7 +400,7 @@ impl Tree {
     pub fn heap_bytes(&self) -> usize {
         fn node_bytes(n: &Node) -> usize {
             match n {
-                Node::Leaf(v) => v.capacity() * std::mem::size_of::<Item>(),
+                Node::Leaf(v) => v.capacity() * std::mem::size_of::<Slot>(),
                 Node::Inner(c) => {
                     c.capacity() * std::mem::size_of::<Child>() + c.iter().map(|c| node_bytes(&c.node)).sum::<usize>()
                 }
@@ -397,7 +417,10 @@ impl Tree {
                 Node::Leaf(v) => {
                     assert!(is_root || !v.is_empty(), "empty leaf");
                     for w in v.windows(2) {
-                        assert_eq!(cmp_item(w[0], score_of(w[1]), w[1].key()), Ordering::Less, "leaf out of order");
+                        assert_eq!(w[0].cmp(w[1].score, w[1].item.key()), Ordering::Less, "leaf out of order");
+                    }
+                    for x in v {
+                        assert_eq!(x.score.to_bits(), score_of(x.item).to_bits(), "stale score copy");
                     }
                     (0, v.len())
                 }
@@ -414,7 +437,7 @@ impl Tree {
                         total += n;
                     }
                     for w in children.windows(2) {
-                        assert_eq!(cmp_item(w[0].first, score_of(w[1].first), w[1].first.key()), Ordering::Less);
+                        assert_eq!(w[0].first.cmp(w[1].first.score, w[1].first.item.key()), Ordering::Less);
                     }
                     (depth.unwrap_or(0) + 1, total)
                 }
@@ -425,7 +448,7 @@ impl Tree {
     }
 }
 
-fn walk_forth(node: &Node, mut skip: usize, f: &mut impl FnMut(Item) -> bool) -> bool {
+fn walk_forth(node: &Node, mut skip: usize, f: &mut impl FnMut(Slot) -> bool) -> bool {
     match node {
         Node::Leaf(v) => {
             for &it in v.iter().skip(skip) {
@@ -452,7 +475,7 @@ fn walk_forth(node: &Node, mut skip: usize, f: &mut impl FnMut(Item) -> bool) ->
 }
 
 /// Walks backwards from position `at` (inclusive) of this subtree.
-fn walk_back(node: &Node, at: usize, f: &mut impl FnMut(Item) -> bool) -> bool {
+fn walk_back(node: &Node, at: usize, f: &mut impl FnMut(Slot) -> bool) -> bool {
     match node {
         Node::Leaf(v) => {
             for &it in v[..=at.min(v.len().saturating_sub(1))].iter().rev() {
@@ -514,13 +537,13 @@ mod tests {
 
     fn contents(t: &Tree) -> Vec<Key> {
         let mut v = Vec::new();
-        t.for_each(|it| v.push(Key(score_of(it), it.key().to_vec())));
+        t.for_each(|s| v.push(Key(s.score, s.item.key().to_vec())));
         v
     }
 
     fn free_all(t: &Tree) {
         let mut all = Vec::new();
-        t.for_each(|it| all.push(it));
+        t.for_each(|s| all.push(s.item));
         // SAFETY (test): every handle was made by `item` and is freed once, after the walk.
         for it in all {
             unsafe { it.free_item() };
@@ -534,8 +557,8 @@ mod tests {
             t.insert(item(i as f64, b"m"));
         }
         t.check();
-        // Full leaves: about 8/64*... bytes per member; well under 16.
-        assert!(t.heap_bytes() / t.len() < 12, "{} bytes per member", t.heap_bytes() / t.len());
+        // Full leaves: 16 bytes a slot, and little else.
+        assert!(t.heap_bytes() / t.len() < 18, "{} bytes per member", t.heap_bytes() / t.len());
         for i in (0..10_000).rev() {
             assert_eq!(t.rank(i as f64, b"m"), Some(i));
         }
@@ -544,7 +567,7 @@ mod tests {
             down.insert(item(i as f64, b"m"));
         }
         down.check();
-        assert!(down.heap_bytes() / down.len() < 12, "{} bytes per member", down.heap_bytes() / down.len());
+        assert!(down.heap_bytes() / down.len() < 18, "{} bytes per member", down.heap_bytes() / down.len());
         free_all(&t);
         free_all(&down);
     }
@@ -587,22 +610,22 @@ mod tests {
             proptest::prop_assert_eq!(contents(&t), expected.clone());
             for (r, k) in expected.iter().enumerate() {
                 proptest::prop_assert_eq!(t.rank(k.0, &k.1), Some(r));
-                proptest::prop_assert_eq!(t.get(r).map(|it| it.key().to_vec()), Some(k.1.clone()));
+                proptest::prop_assert_eq!(t.get(r).map(|s| s.item.key().to_vec()), Some(k.1.clone()));
             }
             proptest::prop_assert!(t.get(expected.len()).is_none());
             // Partition points for score thresholds, and walks both ways from every rank.
             for s in -3..4 {
                 let bound = f64::from(s);
                 let want = expected.iter().filter(|k| k.0 < bound).count();
-                proptest::prop_assert_eq!(t.partition_point(|it| score_of(it) < bound), want);
+                proptest::prop_assert_eq!(t.partition_point(|s| s.score < bound), want);
             }
             for r in (0..expected.len()).step_by(7) {
                 let mut fwd = Vec::new();
-                t.walk(r, false, |it| { fwd.push(it.key().to_vec()); fwd.len() < 50 });
+                t.walk(r, false, |s| { fwd.push(s.item.key().to_vec()); fwd.len() < 50 });
                 let want: Vec<Vec<u8>> = expected[r..].iter().take(50).map(|k| k.1.clone()).collect();
                 proptest::prop_assert_eq!(fwd, want);
                 let mut back = Vec::new();
-                t.walk(r, true, |it| { back.push(it.key().to_vec()); true });
+                t.walk(r, true, |s| { back.push(s.item.key().to_vec()); true });
                 let want: Vec<Vec<u8>> = expected[..=r].iter().rev().map(|k| k.1.clone()).collect();
                 proptest::prop_assert_eq!(back, want);
             }
