@@ -6,9 +6,11 @@
 #     --mode threads    kvasir --worker-threads 1 vs kvasir --worker-threads 2 (scaling)
 #     --rounds N        rounds (default 3); every round runs every cell on both servers,
 #                       alternating which server goes first
-#     --tests LIST      redis-benchmark tests (default set,get,incr,mset,sadd,spop,hset; mset is
-#                       MSET of 10 keys; spop pops from a set filled beforehand with as many
-#                       members as the run pops)
+#     --tests LIST      tests (default set,get,incr,mset,sadd,spop,hset,zadd,zrange):
+#                       redis-benchmark's own (mset is MSET of 10 keys; spop pops from a set
+#                       filled beforehand with as many members as the run pops; zadd adds
+#                       random members to one sorted set), plus zrange: ZRANGE of the top 10
+#                       of a 1000-member sorted set (REV WITHSCORES), loaded before each run
 #     --pipelines LIST  pipeline depths (default "1 16")
 #     --clients N       parallel connections (default 50)
 #     --requests N      requests per run at pipeline 1; deeper pipelines get N*8, mset N/4
@@ -25,7 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MODE=redis ROUNDS=3 TESTS=set,get,incr,mset,sadd,spop,hset PIPELINES="1 16" CLIENTS=50 REQUESTS=200000 KEYSPACE=100000
+MODE=redis ROUNDS=3 TESTS=set,get,incr,mset,sadd,spop,hset,zadd,zrange PIPELINES="1 16" CLIENTS=50 REQUESTS=200000 KEYSPACE=100000
 SAVE=0 BUILD=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -119,14 +121,23 @@ fill_set() {
   }' | redis-cli -p "$port" --pipe >/dev/null
 }
 
+# The 1000-member sorted set the zrange test reads (scores 1..1000).
+ZRANGE_ARGS=()
+for i in $(seq 1 1000); do ZRANGE_ARGS+=("$i" "member:$i"); done
+
 # One run: prints the requests/s, or "ERR <reason>".
 run_one() {
-  local port=$1 test=$2 pipeline=$3 n=$4 out err rps
+  local port=$1 test=$2 pipeline=$3 n=$4 out err rps what
   out="$WORK/out" err="$WORK/err"
   redis-cli -p "$port" flushall >/dev/null
+  what=(-t "$test")
   if [ "$test" = spop ]; then fill_set "$port" "$n"; fi
+  if [ "$test" = zrange ]; then
+    redis-cli -p "$port" ZADD bench:zrange "${ZRANGE_ARGS[@]}" >/dev/null
+    what=(ZRANGE bench:zrange 0 9 REV WITHSCORES)
+  fi
   if ! timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" \
-      -P "$pipeline" -t "$test" --csv >"$out" 2>"$err"; then
+      -P "$pipeline" --csv "${what[@]}" >"$out" 2>"$err"; then
     echo "ERR redis-benchmark failed: $(head -c 200 "$err" | tr '\n' ' ')"
     return
   fi

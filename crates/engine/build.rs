@@ -1,9 +1,7 @@
 //! Compiles the small C helpers the engine needs where Rust has no equivalent: INCRBYFLOAT's
-//! `long double` arithmetic (csrc/longdouble.c) and SORT's strtod weights (csrc/sortscore.c).
+//! `long double` arithmetic (csrc/longdouble.c).
 
 fn main() {
     println!("cargo:rerun-if-changed=csrc/longdouble.c");
-    println!("cargo:rerun-if-changed=csrc/sortscore.c");
     cc::Build::new().file("csrc/longdouble.c").warnings(true).extra_warnings(true).compile("kvasir_longdouble");
-    cc::Build::new().file("csrc/sortscore.c").warnings(true).extra_warnings(true).compile("kvasir_sortscore");
 }

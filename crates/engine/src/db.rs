@@ -556,6 +556,7 @@ impl<'a> Keys<'a> {
             Some(e) => match e.value() {
                 ValueRef::Hash(h) => h.is_empty(),
                 ValueRef::Set(s) => s.is_empty(),
+                ValueRef::ZSet(z) => z.is_empty(),
                 ValueRef::Str(_) => false,
             },
             None => false,

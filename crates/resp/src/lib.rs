@@ -11,6 +11,7 @@
 //! Everything a client controls is bounded by [`request::Limits`], with Valkey's names,
 //! defaults and error texts.
 
+mod dtoa;
 pub mod number;
 pub mod reply;
 pub mod request;

@@ -20,6 +20,7 @@ pub mod sets;
 pub mod sort;
 pub mod strings;
 pub mod table;
+pub mod zsets;
 
 use crate::client::Client;
 use crate::db::Keys;
@@ -135,36 +136,16 @@ pub fn db_index_arg(arg: &[u8], databases: usize) -> Result<usize, Error> {
     usize::try_from(id).ok().filter(|&db| db < databases).ok_or(errors::DB_INDEX)
 }
 
-/// Parses a float argument the way Valkey's `getDoubleFromObject` does: strtod syntax over the
-/// whole string, no spaces, NaN rejected.
+/// Parses a float argument the way Valkey's `getDoubleFromObject` does (`string2d`: strtod
+/// syntax over the whole string, hex and `inf` forms included, no leading space, no overflow,
+/// NaN refused).
 pub fn float_arg(a: &[u8]) -> Result<f64, Error> {
     parse_float(a).ok_or(errors::NOT_FLOAT)
 }
 
-/// strtod-compatible parse of the whole input: decimal, exponent, `inf`/`infinity` (any case,
-/// signed), hex floats are not accepted (Valkey rejects them in practice via its checks).
+/// Valkey's `string2d`.
 pub fn parse_float(a: &[u8]) -> Option<f64> {
-    if a.is_empty() || a.len() > 256 || a[0].is_ascii_whitespace() || a[a.len() - 1].is_ascii_whitespace() {
-        return None;
-    }
-    let s = std::str::from_utf8(a).ok()?;
-    let lower = s.to_ascii_lowercase();
-    let unsigned = lower.strip_prefix(['+', '-']).unwrap_or(&lower);
-    if unsigned == "inf" || unsigned == "infinity" {
-        return Some(if lower.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY });
-    }
-    if unsigned.starts_with("nan") || unsigned.starts_with("0x") {
-        return None;
-    }
-    if !unsigned.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-')) {
-        return None;
-    }
-    let v: f64 = s.parse().ok()?;
-    if v.is_nan() {
-        None
-    } else {
-        Some(v)
-    }
+    crate::util::strtod::string2d(a)
 }
 
 /// Case-insensitive comparison of an argument with an ASCII keyword.
@@ -185,7 +166,8 @@ mod tests {
         assert_eq!(parse_float(b"-Infinity"), Some(f64::NEG_INFINITY));
         assert_eq!(parse_float(b".5"), Some(0.5));
         assert_eq!(parse_float(b"5."), Some(5.0));
-        for bad in [&b""[..], b" 1", b"1 ", b"nan", b"abc", b"1.2.3", b"0x10"] {
+        assert_eq!(parse_float(b"0x10"), Some(16.0));
+        for bad in [&b""[..], b" 1", b"1 ", b"nan", b"abc", b"1.2.3", b"1e400"] {
             assert_eq!(parse_float(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }

@@ -447,6 +447,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::info::COMMANDS,
     super::debug::COMMANDS,
     super::introspection::COMMANDS,
+    super::zsets::COMMANDS,
 ];
 
 /// A command resolved by the table, with what the dispatcher needs at hand.

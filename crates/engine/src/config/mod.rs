@@ -71,6 +71,13 @@ impl Hot {
         }
     }
 
+    pub fn zset_limits(&self) -> crate::types::zset::ZSetLimits {
+        crate::types::zset::ZSetLimits {
+            max_listpack_entries: self.zset_max_listpack_entries.load(Relaxed) as usize,
+            max_listpack_value: self.zset_max_listpack_value.load(Relaxed) as usize,
+        }
+    }
+
     pub fn set_limits(&self) -> crate::types::set::SetLimits {
         crate::types::set::SetLimits {
             max_intset_entries: self.set_max_intset_entries.load(Relaxed) as usize,

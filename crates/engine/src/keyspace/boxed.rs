@@ -10,6 +10,8 @@ use crate::keyspace::dict::Dict;
 use crate::types::hash::{Hash, HashRef};
 use crate::types::item::Item;
 use crate::types::set::{Set, SetRef};
+use crate::types::zset::skiplist::SkipList;
+use crate::types::zset::{ZSet, ZSetRef};
 use crate::types::{intset, listpack, StrRef, Value, ValueRef};
 use std::ptr;
 
@@ -51,6 +53,8 @@ pub(super) fn into_raw(v: Value) -> Result<(Kind, *mut u8), Value> {
         Value::Set(Set::Intset(is)) => (Kind::SetIntset, blob_into_raw(is)),
         Value::Set(Set::Listpack(lp)) => (Kind::SetListpack, blob_into_raw(lp)),
         Value::Set(Set::Table(d)) => (Kind::SetTable, Box::into_raw(d) as *mut u8),
+        Value::ZSet(ZSet::Listpack(lp)) => (Kind::ZSetListpack, blob_into_raw(lp)),
+        Value::ZSet(ZSet::Skiplist(s)) => (Kind::ZSetSkiplist, Box::into_raw(s) as *mut u8),
     })
 }
 
@@ -66,6 +70,8 @@ pub(super) unsafe fn from_raw(kind: Kind, p: *mut u8) -> Value {
         Kind::SetIntset => Value::Set(Set::Intset(blob_from_raw(p, true))),
         Kind::SetListpack => Value::Set(Set::Listpack(blob_from_raw(p, false))),
         Kind::SetTable => Value::Set(Set::Table(Box::from_raw(p as *mut Dict<Item>))),
+        Kind::ZSetListpack => Value::ZSet(ZSet::Listpack(blob_from_raw(p, false))),
+        Kind::ZSetSkiplist => Value::ZSet(ZSet::Skiplist(Box::from_raw(p as *mut SkipList))),
         Kind::StrInline | Kind::StrInt => unreachable!("{kind:?} is not stored by pointer"),
     }
 }
@@ -82,6 +88,8 @@ pub(super) unsafe fn view<'a>(kind: Kind, p: *mut u8) -> ValueRef<'a> {
         Kind::SetIntset => ValueRef::Set(SetRef::Intset(blob_slice(p, true))),
         Kind::SetListpack => ValueRef::Set(SetRef::Listpack(blob_slice(p, false))),
         Kind::SetTable => ValueRef::Set(SetRef::Table(&*(p as *const Dict<Item>))),
+        Kind::ZSetListpack => ValueRef::ZSet(ZSetRef::Listpack(blob_slice(p, false))),
+        Kind::ZSetSkiplist => ValueRef::ZSet(ZSetRef::Skiplist(&*(p as *const SkipList))),
         Kind::StrInline | Kind::StrInt => unreachable!("{kind:?} is not stored by pointer"),
     }
 }

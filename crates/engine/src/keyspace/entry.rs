@@ -64,6 +64,10 @@ pub enum Kind {
     SetListpack = 6,
     /// A set as a dict of items.
     SetTable = 7,
+    /// A small sorted set as a listpack of (member, score) pairs.
+    ZSetListpack = 10,
+    /// A sorted set as a member dict plus an ordered index (`Box<SkipList>`).
+    ZSetSkiplist = 11,
 }
 
 impl Kind {
@@ -77,6 +81,8 @@ impl Kind {
             5 => Kind::SetIntset,
             6 => Kind::SetListpack,
             7 => Kind::SetTable,
+            10 => Kind::ZSetListpack,
+            11 => Kind::ZSetSkiplist,
             other => unreachable!("corrupt entry tag {other}"),
         }
     }
@@ -464,6 +470,7 @@ impl EntryPtr {
             ValueRef::Str(_) => own,
             ValueRef::Hash(h) => own + h.heap_bytes(),
             ValueRef::Set(s) => own + s.heap_bytes(),
+            ValueRef::ZSet(z) => own + z.heap_bytes(),
         }
     }
 }

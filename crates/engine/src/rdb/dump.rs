@@ -145,6 +145,20 @@ mod tests {
                 }
                 assert!(copy.is_empty());
             }
+            Value::ZSet(z) => {
+                let pairs = z.as_ref().pairs();
+                assert_eq!(pairs.len(), z.len());
+                for (rank, (m, score)) in pairs.iter().enumerate() {
+                    assert_eq!(z.as_ref().score(m), Some(*score));
+                    assert_eq!(z.as_ref().rank(m, false), Some((rank, *score)));
+                }
+                z.as_ref().random(&mut rng);
+                let mut copy = z.clone();
+                for (m, _) in pairs {
+                    assert!(copy.remove(&m));
+                }
+                assert!(copy.is_empty());
+            }
             Value::Str(_) | Value::Int(_) => {}
         }
         // And it dumps to a payload that restores to the same value.

@@ -7,7 +7,7 @@
 //! [`dump`]; a full RDB file writer/loader adds its header, opcodes and per-key framing around
 //! [`save_type`] / [`save_value`] and [`load_type`] / [`load_value`].
 //!
-//! Strings, hashes ([`hash`]) and sets ([`set`]) load; the other object types are recognised
+//! Strings, hashes ([`hash`]), sets ([`set`]) and sorted sets ([`zset`]) load; the other object types are recognised
 //! (so that a valid payload of another type is told apart from garbage) but refused with
 //! [`RdbError::UnsupportedType`] until their encodings are written: each new type adds a match
 //! arm in [`save_type`], [`save_value`] and [`load_value`] and a file of its own here. Loaded
@@ -20,9 +20,11 @@ pub mod len;
 pub mod lzf;
 pub mod set;
 pub mod string;
+pub mod zset;
 
 use crate::types::hash::HashLimits;
 use crate::types::set::SetLimits;
+use crate::types::zset::{ZSetLimits, ZSetRef};
 use crate::types::{Value, ValueRef};
 
 /// The encoding thresholds loaded collections are converted by (the `*-max-listpack-*` and
@@ -31,11 +33,12 @@ use crate::types::{Value, ValueRef};
 pub struct Limits {
     pub hash: HashLimits,
     pub set: SetLimits,
+    pub zset: ZSetLimits,
 }
 
 impl Limits {
     pub fn from_config(hot: &crate::config::Hot) -> Limits {
-        Limits { hash: hot.hash_limits(), set: hot.set_limits() }
+        Limits { hash: hot.hash_limits(), set: hot.set_limits(), zset: hot.zset_limits() }
     }
 }
 
@@ -160,6 +163,8 @@ pub fn save_type(out: &mut Vec<u8>, value: ValueRef<'_>) {
         ValueRef::Set(SetRef::Intset(_)) => types::SET_INTSET,
         ValueRef::Set(SetRef::Listpack(_)) => types::SET_LISTPACK,
         ValueRef::Set(SetRef::Table(_)) => types::SET,
+        ValueRef::ZSet(ZSetRef::Listpack(_)) => types::ZSET_LISTPACK,
+        ValueRef::ZSet(ZSetRef::Skiplist(_)) => types::ZSET_2,
     });
 }
 
@@ -184,6 +189,7 @@ pub fn save_value(out: &mut Vec<u8>, value: ValueRef<'_>, opts: SaveOptions) {
             len::save_len(out, s.len() as u64);
             s.for_each(|m| m.with_bytes(|b| string::save_bytes(out, b, opts.compress)));
         }
+        ValueRef::ZSet(z) => zset::save(out, z, opts.compress),
     }
 }
 
@@ -206,6 +212,9 @@ pub fn load_value(t: u8, r: &mut Reader<'_>, limits: Limits) -> Result<Value, Rd
         types::SET => set::load_set(r, limits.set),
         types::SET_INTSET => set::load_intset(r, limits.set),
         types::SET_LISTPACK => set::load_listpack(r, limits.set),
+        types::ZSET => Ok(Value::ZSet(zset::load_pairs(r, false, limits.zset)?)),
+        types::ZSET_2 => Ok(Value::ZSet(zset::load_pairs(r, true, limits.zset)?)),
+        types::ZSET_LISTPACK => Ok(Value::ZSet(zset::load_listpack(r, limits.zset)?)),
         t if types::is_object_type(t) => Err(RdbError::UnsupportedType(t)),
         _ => Err(RdbError::Corrupt("unknown object type")),
     }

@@ -60,18 +60,42 @@ impl Item {
     }
 
     pub fn key<'a>(self) -> &'a [u8] {
-        let body = self.body();
-        // SAFETY: the body starts with the key length varint.
-        let (klen, n) = unsafe { read_varint(body.as_ptr()) };
-        &body[n..n + klen]
+        // SAFETY: a live item has the key's length right after the link, then the key (the
+        // layout written by `new`). One varint read: this is on every dict probe.
+        unsafe {
+            let p = self.0.as_ptr().add(LINK);
+            let (klen, n) = read_varint(p);
+            std::slice::from_raw_parts(p.add(n), klen)
+        }
     }
 
     pub fn value<'a>(self) -> &'a [u8] {
+        // SAFETY: as in `key`; the value's length follows the key, then the value.
+        unsafe {
+            let p = self.0.as_ptr().add(LINK);
+            let (klen, n) = read_varint(p);
+            let v = p.add(n + klen);
+            let (vlen, m) = read_varint(v);
+            std::slice::from_raw_parts(v.add(m), vlen)
+        }
+    }
+
+    /// Rewrites the value in place. `value` must be exactly as long as the current value (a
+    /// sorted set's 8-byte score); anything else is refused (no change).
+    pub fn overwrite_value(self, value: &[u8]) {
         let body = self.body();
         // SAFETY: the body is key length varint, key, value length varint, value.
         let (klen, n) = unsafe { read_varint(body.as_ptr()) };
         let (vlen, m) = unsafe { read_varint(body.as_ptr().add(n + klen)) };
-        &body[n + klen + m..n + klen + m + vlen]
+        if vlen != value.len() {
+            debug_assert!(false, "overwrite_value with another length");
+            return;
+        }
+        let at = LINK + n + klen + m;
+        // SAFETY: the value bytes are `vlen` bytes at offset `at` of this live allocation (the
+        // layout written by `new`); the write goes through the allocation's own pointer and
+        // no reference into the item is held across it (callers hold no `key`/`value` slice).
+        unsafe { ptr::copy_nonoverlapping(value.as_ptr(), self.0.as_ptr().add(at), vlen) }
     }
 
     /// Heap bytes this item uses.
@@ -131,6 +155,8 @@ mod tests {
             // SAFETY: not linked anywhere.
             let it2 = unsafe { it.with_value(b"new") };
             assert_eq!((it2.key(), it2.value()), (k, &b"new"[..]));
+            it2.overwrite_value(b"NEW");
+            assert_eq!((it2.key(), it2.value()), (k, &b"NEW"[..]));
             unsafe { it2.free_item() };
         }
     }

@@ -10,9 +10,11 @@ pub mod listpack;
 pub mod sample;
 pub mod set;
 pub mod string;
+pub mod zset;
 
 use hash::{Hash, HashRef};
 use set::{Set, SetRef};
+use zset::{ZSet, ZSetRef};
 
 /// An owned value.
 #[derive(Clone)]
@@ -23,6 +25,7 @@ pub enum Value {
     Int(i64),
     Hash(Hash),
     Set(Set),
+    ZSet(ZSet),
 }
 
 /// Equality of contents: strings byte for byte (an `Int` equals only an `Int`), collections
@@ -34,6 +37,7 @@ impl PartialEq for Value {
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::Hash(a), Value::Hash(b)) => a.as_ref().sorted_pairs() == b.as_ref().sorted_pairs(),
             (Value::Set(a), Value::Set(b)) => a.as_ref().sorted_members() == b.as_ref().sorted_members(),
+            (Value::ZSet(a), Value::ZSet(b)) => a.as_ref().pairs() == b.as_ref().pairs(),
             _ => false,
         }
     }
@@ -46,6 +50,7 @@ impl std::fmt::Debug for Value {
             Value::Int(i) => write!(f, "Int({i})"),
             Value::Hash(h) => write!(f, "Hash({} fields, {})", h.len(), h.encoding()),
             Value::Set(s) => write!(f, "Set({} members, {})", s.len(), s.encoding()),
+            Value::ZSet(z) => write!(f, "ZSet({} members, {})", z.len(), z.encoding()),
         }
     }
 }
@@ -56,6 +61,7 @@ pub enum ValueRef<'a> {
     Str(StrRef<'a>),
     Hash(HashRef<'a>),
     Set(SetRef<'a>),
+    ZSet(ZSetRef<'a>),
 }
 
 /// A string value: either bytes or an integer kept in binary form.
@@ -132,6 +138,7 @@ impl Value {
             Value::Int(i) => ValueRef::Str(StrRef::Int(*i)),
             Value::Hash(h) => ValueRef::Hash(h.as_ref()),
             Value::Set(s) => ValueRef::Set(s.as_ref()),
+            Value::ZSet(z) => ValueRef::ZSet(z.as_ref()),
         }
     }
 
@@ -141,6 +148,7 @@ impl Value {
         match self {
             Value::Hash(Hash::Table(d)) => d.len(),
             Value::Set(Set::Table(d)) => d.len(),
+            Value::ZSet(ZSet::Skiplist(s)) => s.len(),
             _ => 1,
         }
     }
@@ -161,6 +169,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Str(_) => "string",
             ValueRef::Hash(_) => "hash",
             ValueRef::Set(_) => "set",
+            ValueRef::ZSet(_) => "zset",
         }
     }
 
@@ -171,6 +180,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Str(StrRef::Bytes(b)) => Value::Str(b.to_vec()),
             ValueRef::Hash(h) => Value::Hash(h.to_owned_hash()),
             ValueRef::Set(s) => Value::Set(s.to_owned_set()),
+            ValueRef::ZSet(z) => Value::ZSet(z.to_owned_zset()),
         }
     }
 }

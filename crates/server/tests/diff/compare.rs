@@ -5,14 +5,16 @@
 //!    entries of `known_differences.rs`, and values that legitimately differ between two
 //!    servers are aligned: TTLs (the two servers run each command a few milliseconds apart, so
 //!    a TTL read back may differ by that much; a tolerance, never a skip: a missing TTL or a
-//!    wrong sign still fails) and the connection id in HELLO. Kvasir's reply must then match
-//!    the result byte for byte.
+//!    wrong sign still fails), the connection id in HELLO, and the order of a complete ZSCAN
+//!    (a skiplist is scanned in its dict's order, which depends on each server's hashing; its
+//!    (member, score) pairs are compared as a set, scores as numbers: see known_differences.rs
+//!    for why their text can differ). Kvasir's reply must then match the result byte for byte.
 //! 3. Replies that list a collection in its storage order (SMEMBERS, HGETALL, SINTER ...) are
 //!    compared as multisets: Redis 7.0 keeps small string sets as hash tables where Valkey 8
 //!    keeps listpacks, and any two hash tables may order alike elements differently. Pairs
 //!    (HGETALL, HSCAN) stay pairs, SORT ... GET groups stay groups; only their order is free.
 
-use crate::conn::{encoded, show_reply};
+use crate::conn::{encoded_like, show_reply};
 use crate::known_differences::KNOWN;
 use resp::Value;
 
@@ -55,7 +57,7 @@ pub fn replies(argv: &[Vec<u8>], kvasir: &[u8], peer: &[u8]) -> Result<Vec<&'sta
             }
         }
         if !applied.is_empty() {
-            expected = encoded(&pv);
+            expected = encoded_like(&pv, peer);
         }
     }
     if kvasir == expected.as_slice() {
@@ -81,8 +83,8 @@ pub fn replies(argv: &[Vec<u8>], kvasir: &[u8], peer: &[u8]) -> Result<Vec<&'sta
     if !kv_changed && !pv_changed {
         return mismatch("replies differ");
     }
-    let kv_bytes = if kv_changed { encoded(&kv) } else { kvasir.to_vec() };
-    let pv_bytes = if pv_changed { encoded(&pv) } else { expected.clone() };
+    let kv_bytes = if kv_changed { encoded_like(&kv, kvasir) } else { kvasir.to_vec() };
+    let pv_bytes = if pv_changed { encoded_like(&pv, &expected) } else { expected.clone() };
     if kv_bytes == pv_bytes {
         Ok(applied)
     } else {
@@ -100,6 +102,9 @@ fn align_volatile(argv: &[Vec<u8>], kv: &mut Value, pv: &mut Value) -> (bool, bo
     } else if is(name, "hello") {
         // The connection id is per server; everything else in HELLO must match.
         return (zero_hello_id(kv), zero_hello_id(pv));
+    } else if is(name, "zscan") {
+        let scores = crate::known_differences::zscan_without_noscores(argv).is_none();
+        return (canonical_scan(kv, scores), canonical_scan(pv, scores));
     } else {
         return (false, false);
     };
@@ -146,7 +151,7 @@ fn sort_groups(v: &mut Value, group: usize, argv: &[Vec<u8>]) -> bool {
         Value::Array(items) | Value::Set(items) => items,
         Value::Map(pairs) => {
             let mut sorted = pairs.clone();
-            sorted.sort_by_key(|(k, v)| (encoded(k), encoded(v)));
+            sorted.sort_by_key(|(k, v)| (encoded_like(k, b""), encoded_like(v, b"")));
             let changed = sorted != *pairs;
             *pairs = sorted;
             return changed;
@@ -157,11 +162,53 @@ fn sort_groups(v: &mut Value, group: usize, argv: &[Vec<u8>]) -> bool {
         return false;
     }
     let mut groups: Vec<Vec<Value>> = items.chunks(group).map(|c| c.to_vec()).collect();
-    groups.sort_by_key(|g| g.iter().map(encoded).collect::<Vec<_>>());
+    groups.sort_by_key(|g| g.iter().map(|x| encoded_like(x, b"")).collect::<Vec<_>>());
     let sorted: Vec<Value> = groups.into_iter().flatten().collect();
     let changed = sorted != *items;
     *items = sorted;
     changed
+}
+
+/// A complete scan (`[cursor "0", items]`) with its items sorted — (member, score) pairs kept
+/// together when `pairs` — and scores rewritten in one canonical form. False (and unchanged)
+/// for anything else.
+fn canonical_scan(v: &mut Value, pairs: bool) -> bool {
+    let Value::Array(parts) = v else { return false };
+    let [Value::Bulk(cursor), Value::Array(items)] = parts.as_mut_slice() else { return false };
+    if cursor.as_slice() != b"0" {
+        return false;
+    }
+    let scored = pairs
+        && items.len() % 2 == 0
+        && items.chunks(2).all(|p| matches!(&p[1], Value::Bulk(s) if as_score(s).is_some()));
+    let mut groups: Vec<Vec<Value>> = if scored {
+        items
+            .chunks(2)
+            .map(|p| {
+                let score = match &p[1] {
+                    Value::Bulk(s) => as_score(s).map(canonical_double).unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                vec![p[0].clone(), Value::Bulk(score)]
+            })
+            .collect()
+    } else {
+        items.iter().map(|i| vec![i.clone()]).collect()
+    };
+    groups.sort_by_key(|g| encoded_like(&Value::Array(g.clone()), b""));
+    *items = groups.concat();
+    true
+}
+
+fn as_score(text: &[u8]) -> Option<f64> {
+    std::str::from_utf8(text).ok()?.parse::<f64>().ok()
+}
+
+/// Valkey's text for a double.
+pub fn canonical_double(v: f64) -> Vec<u8> {
+    let mut out = Vec::new();
+    resp::number::push_double(&mut out, v);
+    out
 }
 
 fn zero_hello_id(v: &mut Value) -> bool {

@@ -1,6 +1,6 @@
 //! A raw RESP connection: sends an argument vector as a multibulk request and returns the
 //! reply's exact bytes, framed with `resp::Value::parse`. Also the inverse direction
-//! ([`encode`]) for replies rewritten by a known difference, and a readable rendering of
+//! ([`encoded_like`]) for replies rewritten by a known difference, and a readable rendering of
 //! commands and replies for failure reports.
 
 use resp::value::ParseError;
@@ -65,8 +65,9 @@ impl Conn {
     }
 }
 
-/// Encodes a value back into RESP (RESP3 types as themselves).
-pub fn encode(v: &Value, out: &mut Vec<u8>) {
+/// Encodes a value back into RESP (RESP3 types as themselves), writing every null as `null`
+/// (`$-1`, `*-1` or `_`).
+fn encode_with_null(v: &Value, out: &mut Vec<u8>, null: &[u8]) {
     fn blob(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
         out.push(tag);
         out.extend_from_slice(b.len().to_string().as_bytes());
@@ -84,9 +85,11 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
         Value::Error(s) => line(out, b'-', s),
         Value::Int(i) => line(out, b':', i.to_string().as_bytes()),
         Value::Bulk(b) => blob(out, b'$', b),
-        // Which null the server used is lost in parsing; only rewritten replies are encoded,
-        // and those never contain nulls (see known_differences.rs).
-        Value::Null => out.extend_from_slice(b"$-1\r\n"),
+        // Which null the server used is lost in parsing: the caller says (see `encoded_like`).
+        Value::Null => {
+            out.extend_from_slice(null);
+            out.extend_from_slice(b"\r\n");
+        }
         Value::Array(items) | Value::Set(items) | Value::Push(items) => {
             let tag = match v {
                 Value::Array(_) => b'*',
@@ -94,13 +97,13 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
                 _ => b'>',
             };
             line(out, tag, items.len().to_string().as_bytes());
-            items.iter().for_each(|i| encode(i, out));
+            items.iter().for_each(|i| encode_with_null(i, out, null));
         }
         Value::Map(pairs) => {
             line(out, b'%', pairs.len().to_string().as_bytes());
             for (k, v) in pairs {
-                encode(k, out);
-                encode(v, out);
+                encode_with_null(k, out, null);
+                encode_with_null(v, out, null);
             }
         }
         Value::Double(d) => {
@@ -119,18 +122,52 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
         Value::Attribute(attrs, inner) => {
             line(out, b'|', attrs.len().to_string().as_bytes());
             for (k, v) in attrs {
-                encode(k, out);
-                encode(v, out);
+                encode_with_null(k, out, null);
+                encode_with_null(v, out, null);
             }
-            encode(inner, out);
+            encode_with_null(inner, out, null);
         }
     }
 }
 
-pub fn encoded(v: &Value) -> Vec<u8> {
+/// Encodes `v` writing its nulls the way the reply `like` wrote its first null (`_` in RESP3,
+/// `$-1` or `*-1` in RESP2), for a rewritten reply that must stay in its protocol.
+pub fn encoded_like(v: &Value, like: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    encode(v, &mut out);
+    encode_with_null(v, &mut out, first_null(like).unwrap_or(b"$-1"));
     out
+}
+
+/// The first null token of a raw reply, if any.
+fn first_null(raw: &[u8]) -> Option<&'static [u8]> {
+    /// Walks one value from `pos`; returns the position after it, or the null found.
+    fn walk(raw: &[u8], pos: usize) -> Result<usize, Option<&'static [u8]>> {
+        let line_end = |from: usize| raw[from..].windows(2).position(|w| w == b"\r\n").map(|i| from + i);
+        let tag = *raw.get(pos).ok_or(None)?;
+        let end = line_end(pos + 1).ok_or(None)?;
+        let header = std::str::from_utf8(&raw[pos + 1..end]).map_err(|_| None)?;
+        match tag {
+            b'_' => Err(Some(b"_")),
+            b'$' | b'=' | b'!' if header == "-1" => Err(Some(b"$-1")),
+            b'*' if header == "-1" => Err(Some(b"*-1")),
+            b'$' | b'=' | b'!' => Ok(end + 2 + header.parse::<usize>().map_err(|_| None)? + 2),
+            b'*' | b'~' | b'>' | b'%' | b'|' => {
+                let n: usize = header.parse().map_err(|_| None)?;
+                let n = if matches!(tag, b'%' | b'|') { n * 2 } else { n };
+                let mut at = end + 2;
+                for _ in 0..n {
+                    at = walk(raw, at)?;
+                }
+                // An attribute annotates the value after it.
+                if tag == b'|' {
+                    at = walk(raw, at)?;
+                }
+                Ok(at)
+            }
+            _ => Ok(end + 2),
+        }
+    }
+    walk(raw, 0).err().flatten()
 }
 
 /// Bytes as a double-quoted string with C escapes, like `valkey-cli` prints them.

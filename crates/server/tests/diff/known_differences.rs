@@ -7,11 +7,19 @@
 //! reply is then still compared byte for byte with the result. Each entry names the Valkey
 //! source that defines the behaviour, so that it can be checked again when either side moves.
 //!
-//! Not listed because they cannot show up in the commands we generate: double formatting
-//! (Redis 7.2 / Valkey 8 print the shortest round-trip form, Redis 7.0 `%.17g`; no command
-//! here replies with a double: INCRBYFLOAT uses long-double formatting on both), error texts
-//! that lost the word "Redis" in Valkey 8 (none in these families: compared by extracting every
-//! string literal of t_string.c, bitops.c, expire.c, db.c and server.c of both versions).
+//! Not listed because they cannot show up in the commands we generate: error texts that lost
+//! the word "Redis" in Valkey 8 (none in these families: compared by extracting every string
+//! literal of t_string.c, bitops.c, expire.c, db.c, server.c and t_zset.c of both versions);
+//! INCRBYFLOAT's long-double formatting (the same on both); sorted set features Redis 7.0
+//! lacks or does otherwise, left out of the generators (zsets.rs): ZRANK/ZREVRANK WITHSCORE
+//! (Valkey 8, from Redis 7.2), and ZRANGEBYSCORE with a negative LIMIT offset on a skiplist
+//! (Valkey 8 counts it from the end of the range with `zslNthInRange`, src/t_zset.c
+//! genericZrangebyscoreCommand; Redis 7.0 returns nothing).
+//!
+//! Aligned in compare.rs rather than here, because the text depends on the encoding, which a
+//! reply does not show: ZSCAN prints a listpack's scores as stored (Valkey 8 stores d2string's
+//! form, Redis 7.0 `%.17g`), a skiplist's with `%.17g` on both (src/db.c scanCallback,
+//! ld2string LD_STR_AUTO); complete scans are compared with scores as numbers.
 
 use resp::Value;
 
@@ -83,6 +91,16 @@ pub static KNOWN: &[KnownDifference] = &[
         reply: None,
     },
     KnownDifference {
+        id: "zscan-noscores",
+        summary: "ZSCAN takes NOSCORES (members only), new in Valkey 8.0. Sent to the peer \
+                  without it (and with the cursor Valkey reads, in plain decimal, as in \
+                  scan-cursor-strict), and the scores dropped from its reply.",
+        valkey_reference: "src/db.c scanGenericCommand (\"noscores\" sets only_keys for a zset); \
+                           src/commands/zscan.json history 8.0.0",
+        request: Some(zscan_for_redis70),
+        reply: Some(zscan_drop_scores),
+    },
+    KnownDifference {
         id: "scan-cursor-strict",
         summary: "A SCAN-family cursor that is empty or a negative integer is 'ERR invalid \
                   cursor'; Redis 7.0 parsed cursors with strtoul, reading \"\" as 0 and -1 as \
@@ -114,6 +132,27 @@ pub static KNOWN: &[KnownDifference] = &[
                            HSCAN', 'NOSCORES option can only be used in ZSCAN')",
         request: None,
         reply: Some(scan_option_messages),
+    },
+    KnownDifference {
+        id: "double-format",
+        summary: "Scores in replies (ZSCORE, ZINCRBY, ZADD INCR, ZMSCORE, WITHSCORES ranges, pops, \
+                  set operations, ZRANDMEMBER) are printed with Valkey's d2string: integers \
+                  within 2^62 as integers, otherwise Grisu2's digits (0.1, not \
+                  0.10000000000000001; 3000000000000000000, not 3e+18); Redis 7.0 prints \
+                  %.17g. Rewritten as the same double in Valkey's form.",
+        valkey_reference: "src/networking.c addReplyDouble -> src/util.c d2string (double2ll, \
+                           fpconv_dtoa)",
+        request: None,
+        reply: Some(valkey_doubles),
+    },
+    KnownDifference {
+        id: "zrank-optional-withscore",
+        summary: "ZRANK and ZREVRANK take an optional WITHSCORE (arity -3, Redis 7.2): a fourth \
+                  argument that is not WITHSCORE is a syntax error, where Redis 7.0 (arity 3) \
+                  answered the arity error.",
+        valkey_reference: "src/t_zset.c zrankGenericCommand; src/commands/zrank.json",
+        request: None,
+        reply: Some(zrank_fourth_argument),
     },
     KnownDifference {
         id: "hello-server-identity",
@@ -229,14 +268,113 @@ fn cursor_index(argv: &[Vec<u8>]) -> Option<usize> {
     (i < argv.len()).then_some(i)
 }
 
-/// Valkey's `string2ull` on the C string: canonical decimal (not negative), or whatever
-/// `strtoull` reads in full (leading spaces, a sign, leading zeros; no overflow).
+/// A score in Valkey's form: a bulk string (RESP2) rewritten, a RESP3 double kept (the
+/// encoder prints doubles Valkey's way); anything else (null) as it is.
+fn valkey_score(v: &Value) -> Value {
+    match v {
+        Value::Bulk(text) => match std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok()) {
+            Some(d) => Value::Bulk(crate::compare::canonical_double(d)),
+            None => v.clone(),
+        },
+        other => other.clone(),
+    }
+}
+
+/// Member/score pairs: nested `[[m, s] ...]` (RESP3) or flat `[m, s, m, s ...]`.
+fn valkey_pairs(v: &Value) -> Option<Value> {
+    let Value::Array(items) = v else { return None };
+    if items.is_empty() {
+        return None;
+    }
+    let nested = items.iter().all(|i| matches!(i, Value::Array(p) if p.len() == 2));
+    let fixed = if nested {
+        items
+            .iter()
+            .map(|i| match i {
+                Value::Array(p) => Value::Array(vec![p[0].clone(), valkey_score(&p[1])]),
+                other => other.clone(),
+            })
+            .collect()
+    } else if items.len() % 2 == 0 {
+        items.iter().enumerate().map(|(n, i)| if n % 2 == 1 { valkey_score(i) } else { i.clone() }).collect()
+    } else {
+        return None;
+    };
+    Some(Value::Array(fixed))
+}
+
+fn valkey_doubles(argv: &[Vec<u8>], peer: &Value) -> Option<Value> {
+    let name = String::from_utf8_lossy(argv.first()?).to_ascii_uppercase();
+    let has = |word: &str| argv[1..].iter().any(|a| is(a, word));
+    if matches!(peer, Value::Error(_) | Value::Null) {
+        return None;
+    }
+    match name.as_str() {
+        "ZSCORE" | "ZINCRBY" => Some(valkey_score(peer)),
+        "ZADD" if has("incr") => Some(valkey_score(peer)),
+        "ZMSCORE" => match peer {
+            Value::Array(items) => Some(Value::Array(items.iter().map(valkey_score).collect())),
+            _ => None,
+        },
+        "ZRANGE" | "ZRANGEBYSCORE" | "ZREVRANGEBYSCORE" | "ZREVRANGE" | "ZUNION" | "ZINTER" | "ZDIFF"
+        | "ZRANDMEMBER"
+            if has("withscores") =>
+        {
+            valkey_pairs(peer)
+        }
+        "ZPOPMIN" | "ZPOPMAX" => valkey_pairs(peer),
+        "ZMPOP" => match peer {
+            Value::Array(parts) if parts.len() == 2 => {
+                Some(Value::Array(vec![parts[0].clone(), valkey_pairs(&parts[1]).unwrap_or_else(|| parts[1].clone())]))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// ZSCAN's arguments with NOSCORES taken out of the option positions (where `scanGenericCommand`
+/// would read it as an option, not as the value of MATCH or COUNT).
+pub fn zscan_without_noscores(argv: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if !is_cmd(argv, "zscan") || argv.len() < 4 {
+        return None;
+    }
+    let mut out = argv[..3].to_vec();
+    let mut removed = false;
+    let mut i = 3;
+    while i < argv.len() {
+        let left = argv.len() - i;
+        if (is(&argv[i], "count") || is(&argv[i], "match")) && left >= 2 {
+            out.extend_from_slice(&argv[i..i + 2]);
+            i += 2;
+        } else if is(&argv[i], "noscores") {
+            removed = true;
+            i += 1;
+        } else {
+            out.extend_from_slice(&argv[i..]);
+            break;
+        }
+    }
+    removed.then_some(out)
+}
+
+fn zscan_drop_scores(argv: &[Vec<u8>], peer: &Value) -> Option<Value> {
+    zscan_without_noscores(argv)?;
+    let Value::Array(parts) = peer else { return None };
+    let [cursor, Value::Array(items)] = parts.as_slice() else { return None };
+    let members = items.iter().step_by(2).cloned().collect();
+    Some(Value::Array(vec![cursor.clone(), Value::Array(members)]))
+}
+
+/// Valkey's `string2ull` on a cursor argument (a C string: it ends at a NUL byte).
 fn valkey_cursor(arg: &[u8]) -> Option<u64> {
     let s = &arg[..arg.iter().position(|&b| b == 0).unwrap_or(arg.len())];
     if let Some(v) = resp::number::parse_i64(s) {
         return u64::try_from(v).ok();
     }
-    let s = &s[s.iter().position(|b| !b" \t\n\x0b\x0c\r".contains(b))?..];
+    // strtoull base 10: leading white space, a sign (a minus negates modulo 2^64), digits, and
+    // nothing after them.
+    let s = &s[s.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))?..];
     let (negative, digits) = match s.first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
@@ -351,6 +489,26 @@ fn scan_option_messages(argv: &[Vec<u8>], peer: &Value) -> Option<Value> {
     }
 }
 
+/// ZSCAN as Redis 7.0 understands it: the cursor Valkey reads, in canonical form, and no
+/// NOSCORES.
+fn zscan_for_redis70(argv: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if !is_cmd(argv, "zscan") || argv.len() < 3 {
+        return None;
+    }
+    let mut out = zscan_without_noscores(argv).unwrap_or_else(|| argv.to_vec());
+    if let Some(v) = valkey_cursor(&argv[2]) {
+        out[2] = v.to_string().into_bytes();
+    }
+    (out != argv).then_some(out)
+}
+
+fn zrank_fourth_argument(argv: &[Vec<u8>], _peer: &Value) -> Option<Value> {
+    if (is_cmd(argv, "zrank") || is_cmd(argv, "zrevrank")) && argv.len() == 4 && !is(&argv[3], "withscore") {
+        return Some(Value::Error(SYNTAX.to_vec()));
+    }
+    None
+}
+
 fn hello_identity(argv: &[Vec<u8>], peer: &Value) -> Option<Value> {
     if !is_cmd(argv, "hello") {
         return None;
@@ -436,6 +594,29 @@ mod tests {
         assert_eq!(respell(&["scan", " 007"]), Some(args(&["scan", "7"])));
         assert_eq!(respell(&["HSCAN", "k", "+1"]), None, "both read it");
         assert_eq!(respell(&["HSCAN", "k", " x"]), None, "invalid for both");
+    }
+
+    #[test]
+    fn doubles_are_rewritten_only_where_scores_are() {
+        let fix = |s: &[&str], v: Value| valkey_doubles(&args(s), &v);
+        let bulk = |s: &str| Value::Bulk(s.as_bytes().to_vec());
+        assert_eq!(fix(&["ZSCORE", "k", "m"], bulk("0.10000000000000001")), Some(bulk("0.1")));
+        assert_eq!(fix(&["zincrby", "k", "1", "m"], bulk("3e+18")), Some(bulk("3000000000000000000")));
+        assert_eq!(fix(&["ZSCORE", "k", "m"], Value::Null), None);
+        // Members are left alone, even when they look like numbers.
+        let flat = Value::Array(vec![bulk("0.10000000000000001"), bulk("0.10000000000000001")]);
+        assert_eq!(
+            fix(&["ZRANGE", "k", "0", "-1", "WITHSCORES"], flat.clone()),
+            Some(Value::Array(vec![bulk("0.10000000000000001"), bulk("0.1")]))
+        );
+        assert_eq!(fix(&["ZRANGE", "k", "0", "-1"], flat), None);
+        let nested = Value::Array(vec![Value::Array(vec![bulk("a"), Value::Double(0.1)])]);
+        assert_eq!(fix(&["ZPOPMIN", "k", "1"], nested.clone()), Some(nested));
+        assert_eq!(
+            zscan_without_noscores(&args(&["ZSCAN", "k", "0", "MATCH", "noscores", "NOSCORES", "COUNT", "5"])),
+            Some(args(&["ZSCAN", "k", "0", "MATCH", "noscores", "COUNT", "5"]))
+        );
+        assert_eq!(zscan_without_noscores(&args(&["ZSCAN", "k", "0", "MATCH", "noscores"])), None);
     }
 
     #[test]

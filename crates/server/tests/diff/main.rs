@@ -23,3 +23,4 @@ mod hashes;
 mod keys;
 mod sets;
 mod strings;
+mod zsets;

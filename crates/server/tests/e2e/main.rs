@@ -16,3 +16,4 @@ mod replication;
 mod server;
 mod sets;
 mod strings;
+mod zsets;

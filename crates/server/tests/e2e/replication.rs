@@ -5,7 +5,7 @@ use crate::harness::{Raw, Server};
 use std::io::Read;
 
 /// Attaches to the stream the way Valkey's test suite does, skipping the snapshot.
-fn attach(s: &Server) -> Raw {
+pub(crate) fn attach(s: &Server) -> Raw {
     let mut r = s.raw();
     r.send(b"SYNC\r\n");
     let mut header = Vec::new();
@@ -26,7 +26,7 @@ fn attach(s: &Server) -> Raw {
 }
 
 /// Reads the next propagated command, lower-casing its name.
-fn next(r: &mut Raw) -> Vec<String> {
+pub(crate) fn next(r: &mut Raw) -> Vec<String> {
     match resp::Value::parse(&r.read_reply()).unwrap().0 {
         resp::Value::Array(items) => items
             .into_iter()

@@ -113,6 +113,7 @@ pub(crate) fn encoding_name(e: &Entry<'_>) -> &'static str {
         ValueRef::Str(StrRef::Bytes(_)) => "raw",
         ValueRef::Hash(h) => h.encoding(),
         ValueRef::Set(s) => s.encoding(),
+        ValueRef::ZSet(z) => z.encoding(),
     }
 }
 
