@@ -39,22 +39,22 @@ pub fn distinct_draws<T: Eq + std::hash::Hash + Copy>(count: usize, mut draw: im
     out
 }
 
-/// Chain slots a fair draw picks among (see [`fair_random`]). At the load factors the dict
-/// keeps (at most 1), a chain longer than this is rare.
+/// Slots a fair draw picks among (see [`fair_random`]). At the load factors the dict keeps
+/// (at most 1), a chain longer than this is rare.
 const FAIR_SLOTS: usize = 8;
-/// Draws tried before falling back to a sample (a very sparse table, e.g. while it shrinks).
-const FAIR_TRIES: usize = 128;
 /// The fallback sample: up to this many items, from at most ten times as many buckets.
 const SAMPLE_ITEMS: usize = 15;
 
 /// A random item of a dict, every item equally likely. Picking a random non-empty bucket and
 /// then an item in its chain (`Dict::random`) favours items in short chains, which shows in a
-/// histogram of many draws; here a random bucket (a random SCAN cursor) and a random slot
-/// among [`FAIR_SLOTS`] are drawn, and the draw is retried when the slot is past the end of
-/// the chain, so each item has the same chance per draw. A longer chain falls back to a
-/// uniform choice in the chain; a table so sparse that [`FAIR_TRIES`] draws found nothing
-/// falls back to Valkey's way (`dictGetFairRandomKey`): a uniform choice among the first
-/// items met from a random bucket on.
+/// histogram of many draws. Here a random cursor (a bucket of the smaller table, with the
+/// buckets of the larger one it maps to while the dict resizes) and a random slot among
+/// [`FAIR_SLOTS`] are drawn, and the draw is retried when the slot is past the end of what
+/// the cursor holds, so each item has the same chance, `1 / (cursors * FAIR_SLOTS)`, per
+/// draw. A cursor holding more falls back to a uniform choice among its items. The number of
+/// draws is sized from the expected number (`cursors * FAIR_SLOTS / items`; the dict's fill
+/// rules keep it small) with a wide margin; only past that does it fall back to Valkey's way
+/// (`dictGetFairRandomKey`): a uniform choice among the first items met from a random bucket.
 pub fn fair_random<T: Chained>(d: &Dict<T>, rng: &mut fastrand::Rng) -> Option<T> {
     if d.is_empty() {
         return None;
@@ -64,8 +64,13 @@ pub fn fair_random<T: Chained>(d: &Dict<T>, rng: &mut fastrand::Rng) -> Option<T
     // the dict resizes). Both sizes are powers of two, so the smaller one is the lowest bit
     // set in their sum.
     let buckets = d.buckets() as u64;
-    let small_mask = (buckets & buckets.wrapping_neg()).wrapping_sub(1);
-    for _ in 0..FAIR_TRIES {
+    let small = buckets & buckets.wrapping_neg();
+    let small_mask = small.wrapping_sub(1);
+    // Misses per draw follow a geometric law: 16 times the expected count fails with a
+    // chance of about e^-16.
+    let expected = (small as usize).saturating_mul(FAIR_SLOTS) / d.len().max(1) + 1;
+    let tries = expected.saturating_mul(16).clamp(128, 1 << 16);
+    for _ in 0..tries {
         let mut chain: [Option<T>; FAIR_SLOTS] = [None; FAIR_SLOTS];
         let mut len = 0usize;
         let mut long_chain = Vec::new();
