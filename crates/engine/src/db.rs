@@ -489,6 +489,7 @@ impl<'a> Keys<'a> {
             Some(e) => match e.value() {
                 ValueRef::Hash(h) => h.is_empty(),
                 ValueRef::Set(s) => s.is_empty(),
+                ValueRef::List(l) => l.is_empty(),
                 ValueRef::Str(_) => false,
             },
             None => false,

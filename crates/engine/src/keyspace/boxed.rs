@@ -9,6 +9,8 @@ use super::entry::Kind;
 use crate::keyspace::dict::Dict;
 use crate::types::hash::{Hash, HashRef};
 use crate::types::item::Item;
+use crate::types::list::{List, ListRef};
+use crate::types::quicklist::Quicklist;
 use crate::types::set::{Set, SetRef};
 use crate::types::{intset, listpack, StrRef, Value, ValueRef};
 use std::ptr;
@@ -51,6 +53,8 @@ pub(super) fn into_raw(v: Value) -> Result<(Kind, *mut u8), Value> {
         Value::Set(Set::Intset(is)) => (Kind::SetIntset, blob_into_raw(is)),
         Value::Set(Set::Listpack(lp)) => (Kind::SetListpack, blob_into_raw(lp)),
         Value::Set(Set::Table(d)) => (Kind::SetTable, Box::into_raw(d) as *mut u8),
+        Value::List(List::Listpack(lp)) => (Kind::ListListpack, blob_into_raw(lp)),
+        Value::List(List::Quicklist(ql)) => (Kind::ListQuicklist, Box::into_raw(ql) as *mut u8),
     })
 }
 
@@ -66,6 +70,8 @@ pub(super) unsafe fn from_raw(kind: Kind, p: *mut u8) -> Value {
         Kind::SetIntset => Value::Set(Set::Intset(blob_from_raw(p, true))),
         Kind::SetListpack => Value::Set(Set::Listpack(blob_from_raw(p, false))),
         Kind::SetTable => Value::Set(Set::Table(Box::from_raw(p as *mut Dict<Item>))),
+        Kind::ListListpack => Value::List(List::Listpack(blob_from_raw(p, false))),
+        Kind::ListQuicklist => Value::List(List::Quicklist(Box::from_raw(p as *mut Quicklist))),
         Kind::StrInline | Kind::StrInt => unreachable!("{kind:?} is not stored by pointer"),
     }
 }
@@ -82,6 +88,8 @@ pub(super) unsafe fn view<'a>(kind: Kind, p: *mut u8) -> ValueRef<'a> {
         Kind::SetIntset => ValueRef::Set(SetRef::Intset(blob_slice(p, true))),
         Kind::SetListpack => ValueRef::Set(SetRef::Listpack(blob_slice(p, false))),
         Kind::SetTable => ValueRef::Set(SetRef::Table(&*(p as *const Dict<Item>))),
+        Kind::ListListpack => ValueRef::List(ListRef::Listpack(blob_slice(p, false))),
+        Kind::ListQuicklist => ValueRef::List(ListRef::Quicklist(&*(p as *const Quicklist))),
         Kind::StrInline | Kind::StrInt => unreachable!("{kind:?} is not stored by pointer"),
     }
 }

@@ -64,6 +64,10 @@ pub enum Kind {
     SetListpack = 6,
     /// A set as a dict of items.
     SetTable = 7,
+    /// A small list as a listpack (pointer to the listpack bytes).
+    ListListpack = 8,
+    /// A list as a quicklist (`Box<Quicklist>`).
+    ListQuicklist = 9,
 }
 
 impl Kind {
@@ -77,6 +81,8 @@ impl Kind {
             5 => Kind::SetIntset,
             6 => Kind::SetListpack,
             7 => Kind::SetTable,
+            8 => Kind::ListListpack,
+            9 => Kind::ListQuicklist,
             other => unreachable!("corrupt entry tag {other}"),
         }
     }
@@ -459,6 +465,7 @@ impl EntryPtr {
             ValueRef::Str(_) => own,
             ValueRef::Hash(h) => own + h.heap_bytes(),
             ValueRef::Set(s) => own + s.heap_bytes(),
+            ValueRef::List(l) => own + l.heap_bytes(),
         }
     }
 }

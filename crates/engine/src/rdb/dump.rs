@@ -7,7 +7,7 @@
 //! The CRC is CRC-64/Jones as Valkey computes it (`crc64(0, ...)`: reflected, no final xor),
 //! which the `crc` crate calls `CRC_64_REDIS`.
 
-use super::{load_type, load_value, save_type, save_value, RdbError, Reader, SaveOptions, RDB_VERSION};
+use super::{load_type, load_value, save_type, save_value, LoadOptions, RdbError, Reader, SaveOptions, RDB_VERSION};
 use crate::types::{Value, ValueRef};
 
 const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
@@ -62,11 +62,11 @@ pub fn verify_payload(payload: &[u8]) -> Result<u16, PayloadError> {
 /// Verifies a payload and reads the value in it (what RESTORE does before touching the
 /// keyspace). As in Valkey the object is read from the start of the whole payload; bytes
 /// after it are not looked at.
-pub fn restore_value(payload: &[u8]) -> Result<Value, PayloadError> {
+pub fn restore_value(payload: &[u8], opts: &LoadOptions) -> Result<Value, PayloadError> {
     verify_payload(payload)?;
     let mut r = Reader::new(payload);
     let t = load_type(&mut r).map_err(PayloadError::BadData)?;
-    load_value(t, &mut r).map_err(PayloadError::BadData)
+    load_value(t, &mut r, opts).map_err(PayloadError::BadData)
 }
 
 #[cfg(test)]
@@ -88,7 +88,7 @@ mod tests {
         assert_eq!(&p[..5], b"\x00\x03bar");
         assert_eq!(&p[5..7], &[11, 0]);
         assert_eq!(u64::from_le_bytes(p[7..].try_into().unwrap()), crc64(&p[..7]));
-        assert_eq!(restore_value(&p), Ok(Value::Str(b"bar".to_vec())));
+        assert_eq!(restore_value(&p, &LoadOptions::default()), Ok(Value::Str(b"bar".to_vec())));
     }
 
     #[test]
@@ -100,14 +100,14 @@ mod tests {
             let crc = crc64(&p[..body + 2]);
             p[body + 2..].copy_from_slice(&crc.to_le_bytes());
             let want = if version <= 11 { Ok(Value::Int(42)) } else { Err(PayloadError::VersionOrChecksum) };
-            assert_eq!(restore_value(&p), want, "version {version}");
+            assert_eq!(restore_value(&p, &LoadOptions::default()), want, "version {version}");
         }
         for short in 0..FOOTER_LEN {
             assert_eq!(verify_payload(&vec![0; short]), Err(PayloadError::VersionOrChecksum));
         }
         let mut flipped = create_payload(ValueRef::Str(StrRef::Bytes(b"x")), PLAIN);
         flipped[1] ^= 1;
-        assert_eq!(restore_value(&flipped), Err(PayloadError::VersionOrChecksum));
+        assert_eq!(restore_value(&flipped, &LoadOptions::default()), Err(PayloadError::VersionOrChecksum));
     }
 
     #[test]
@@ -119,12 +119,18 @@ mod tests {
             p.extend_from_slice(&crc.to_le_bytes());
             p
         };
-        assert!(matches!(restore_value(&frame(&[0x08])), Err(PayloadError::BadData(_))));
-        assert_eq!(restore_value(&frame(&[0x0e, 0x01])), Err(PayloadError::BadData(RdbError::UnsupportedType(0x0e))));
-        assert!(matches!(restore_value(&frame(&[0x00, 0xc4])), Err(PayloadError::BadData(_))));
+        assert!(matches!(restore_value(&frame(&[0x08]), &LoadOptions::default()), Err(PayloadError::BadData(_))));
+        assert_eq!(
+            restore_value(&frame(&[0x0e, 0x01]), &LoadOptions::default()),
+            Err(PayloadError::BadData(RdbError::UnsupportedType(0x0e)))
+        );
+        assert!(matches!(restore_value(&frame(&[0x00, 0xc4]), &LoadOptions::default()), Err(PayloadError::BadData(_))));
         // A string running into the footer reads footer bytes, as Valkey's reader does; one
         // running past the end is truncated.
-        assert!(restore_value(&frame(&[0x00, 0x05, b'a'])).is_ok());
-        assert!(matches!(restore_value(&frame(&[0x00, 0x20, b'a'])), Err(PayloadError::BadData(_))));
+        assert!(restore_value(&frame(&[0x00, 0x05, b'a']), &LoadOptions::default()).is_ok());
+        assert!(matches!(
+            restore_value(&frame(&[0x00, 0x20, b'a']), &LoadOptions::default()),
+            Err(PayloadError::BadData(_))
+        ));
     }
 }

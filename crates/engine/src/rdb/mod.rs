@@ -7,13 +7,16 @@
 //! [`dump`]; a full RDB file writer/loader adds its header, opcodes and per-key framing around
 //! [`save_type`] / [`save_value`] and [`load_type`] / [`load_value`].
 //!
-//! Only strings exist as a value type so far. The other object types are recognised (so that a
-//! valid payload of another type is told apart from garbage) but refused with
+//! Strings and lists load so far. The other object types are recognised (so that a valid
+//! payload of another type is told apart from garbage) but refused with
 //! [`RdbError::UnsupportedType`] until their encodings are written: each new type adds a match
 //! arm in [`save_type`], [`save_value`] and [`load_value`] and a file of its own here.
+//! Loading needs the server's encoding limits ([`LoadOptions`]): Valkey builds loaded values
+//! with the current `*-max-listpack-*` settings.
 
 pub mod dump;
 pub mod len;
+pub mod list;
 pub mod lzf;
 pub mod string;
 
@@ -125,6 +128,19 @@ pub struct SaveOptions {
     pub compress: bool,
 }
 
+/// The settings loaded values are built with.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoadOptions {
+    pub list: crate::types::list::ListLimits,
+}
+
+impl LoadOptions {
+    /// The server's current settings.
+    pub fn from_config(hot: &crate::config::Hot) -> LoadOptions {
+        LoadOptions { list: hot.list_limits() }
+    }
+}
+
 /// Appends the type byte of `value` (Valkey's `rdbSaveObjectType`).
 pub fn save_type(out: &mut Vec<u8>, value: ValueRef<'_>) {
     use crate::types::hash::HashRef;
@@ -136,6 +152,7 @@ pub fn save_type(out: &mut Vec<u8>, value: ValueRef<'_>) {
         ValueRef::Set(SetRef::Intset(_)) => types::SET_INTSET,
         ValueRef::Set(SetRef::Listpack(_)) => types::SET_LISTPACK,
         ValueRef::Set(SetRef::Table(_)) => types::SET,
+        ValueRef::List(_) => types::LIST_QUICKLIST_2,
     });
 }
 
@@ -160,6 +177,7 @@ pub fn save_value(out: &mut Vec<u8>, value: ValueRef<'_>, opts: SaveOptions) {
             len::save_len(out, s.len() as u64);
             s.for_each(|m| m.with_bytes(|b| string::save_bytes(out, b, opts.compress)));
         }
+        ValueRef::List(l) => list::save_list(out, l, opts.compress),
     }
 }
 
@@ -174,9 +192,11 @@ pub fn load_type(r: &mut Reader<'_>) -> Result<u8, RdbError> {
 }
 
 /// Reads the body of an object of type `t` (Valkey's `rdbLoadObject`).
-pub fn load_value(t: u8, r: &mut Reader<'_>) -> Result<Value, RdbError> {
+pub fn load_value(t: u8, r: &mut Reader<'_>, opts: &LoadOptions) -> Result<Value, RdbError> {
     match t {
         types::STRING => Ok(string::load_string(r)?.into_value()),
+        types::LIST => Ok(Value::List(list::load_linked_list(r, opts.list)?)),
+        types::LIST_QUICKLIST_2 => Ok(Value::List(list::load_quicklist2(r, opts.list)?)),
         t if types::is_object_type(t) => Err(RdbError::UnsupportedType(t)),
         _ => Err(RdbError::Corrupt("unknown object type")),
     }
@@ -188,14 +208,14 @@ mod tests {
     use crate::types::StrRef;
 
     #[test]
-    fn object_types_are_recognised_but_only_strings_load() {
+    fn object_types_are_recognised_but_unwritten_ones_are_refused() {
         for t in 0..=255u8 {
             let known = t <= 7 || (9..=21).contains(&t);
             assert_eq!(types::is_object_type(t), known, "{t}");
         }
-        let mut r = Reader::new(&[types::LIST, 0]);
+        let mut r = Reader::new(&[types::MODULE_2, 0]);
         let t = load_type(&mut r).unwrap();
-        assert_eq!(load_value(t, &mut r), Err(RdbError::UnsupportedType(types::LIST)));
+        assert_eq!(load_value(t, &mut r, &LoadOptions::default()), Err(RdbError::UnsupportedType(types::MODULE_2)));
         assert_eq!(load_type(&mut Reader::new(&[8])), Err(RdbError::Corrupt("unknown object type")));
         assert_eq!(load_type(&mut Reader::new(&[])), Err(RdbError::Truncated));
     }
@@ -217,7 +237,7 @@ mod tests {
                 save_value(&mut out, v, SaveOptions { compress });
                 let mut r = Reader::new(&out);
                 let t = load_type(&mut r).unwrap();
-                assert_eq!(load_value(t, &mut r).unwrap(), v.to_owned_value());
+                assert_eq!(load_value(t, &mut r, &LoadOptions::default()).unwrap(), v.to_owned_value());
                 assert_eq!(r.remaining(), 0);
             }
         }

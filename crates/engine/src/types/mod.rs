@@ -6,11 +6,14 @@ pub mod bitmap;
 pub mod hash;
 pub mod intset;
 pub mod item;
+pub mod list;
 pub mod listpack;
+pub mod quicklist;
 pub mod set;
 pub mod string;
 
 use hash::{Hash, HashRef};
+use list::{List, ListRef};
 use set::{Set, SetRef};
 
 /// An owned value.
@@ -22,10 +25,11 @@ pub enum Value {
     Int(i64),
     Hash(Hash),
     Set(Set),
+    List(List),
 }
 
 /// Equality of contents: strings byte for byte (an `Int` equals only an `Int`), collections
-/// by their elements regardless of encoding or order.
+/// by their elements regardless of encoding or order (lists: in order).
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
         match (self, other) {
@@ -33,6 +37,7 @@ impl PartialEq for Value {
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::Hash(a), Value::Hash(b)) => a.as_ref().sorted_pairs() == b.as_ref().sorted_pairs(),
             (Value::Set(a), Value::Set(b)) => a.as_ref().sorted_members() == b.as_ref().sorted_members(),
+            (Value::List(a), Value::List(b)) => a.as_ref().to_vec() == b.as_ref().to_vec(),
             _ => false,
         }
     }
@@ -45,6 +50,7 @@ impl std::fmt::Debug for Value {
             Value::Int(i) => write!(f, "Int({i})"),
             Value::Hash(h) => write!(f, "Hash({} fields, {})", h.len(), h.encoding()),
             Value::Set(s) => write!(f, "Set({} members, {})", s.len(), s.encoding()),
+            Value::List(l) => write!(f, "List({} elements, {})", l.len(), l.encoding()),
         }
     }
 }
@@ -55,6 +61,7 @@ pub enum ValueRef<'a> {
     Str(StrRef<'a>),
     Hash(HashRef<'a>),
     Set(SetRef<'a>),
+    List(ListRef<'a>),
 }
 
 /// A string value: either bytes or an integer kept in binary form.
@@ -131,6 +138,7 @@ impl Value {
             Value::Int(i) => ValueRef::Str(StrRef::Int(*i)),
             Value::Hash(h) => ValueRef::Hash(h.as_ref()),
             Value::Set(s) => ValueRef::Set(s.as_ref()),
+            Value::List(l) => ValueRef::List(l.as_ref()),
         }
     }
 
@@ -140,6 +148,7 @@ impl Value {
         match self {
             Value::Hash(Hash::Table(d)) => d.len(),
             Value::Set(Set::Table(d)) => d.len(),
+            Value::List(List::Quicklist(ql)) => ql.node_count(),
             _ => 1,
         }
     }
@@ -160,6 +169,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Str(_) => "string",
             ValueRef::Hash(_) => "hash",
             ValueRef::Set(_) => "set",
+            ValueRef::List(_) => "list",
         }
     }
 
@@ -170,6 +180,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Str(StrRef::Bytes(b)) => Value::Str(b.to_vec()),
             ValueRef::Hash(h) => Value::Hash(h.to_owned_hash()),
             ValueRef::Set(s) => Value::Set(s.to_owned_set()),
+            ValueRef::List(l) => Value::List(l.to_owned_list()),
         }
     }
 }

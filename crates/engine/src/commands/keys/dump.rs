@@ -6,7 +6,7 @@ use crate::commands::{errors, int_arg, is, CmdResult, Ctx, Error};
 use crate::engine::{LRU_CLOCK_MAX, LRU_CLOCK_RESOLUTION_MS};
 use crate::notify;
 use crate::rdb::dump::{create_payload, restore_value, PayloadError};
-use crate::rdb::SaveOptions;
+use crate::rdb::{LoadOptions, SaveOptions};
 
 pub(super) fn dump(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let opts = SaveOptions { compress: ctx.engine.config.get_bool("rdbcompression") };
@@ -68,7 +68,7 @@ pub(super) fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if ttl < 0 {
         return Err(Error::err("Invalid TTL value, must be >= 0"));
     }
-    let value = match restore_value(argv[3]) {
+    let value = match restore_value(argv[3], &LoadOptions::from_config(&ctx.engine.config.hot)) {
         Ok(v) => v,
         Err(PayloadError::VersionOrChecksum) => return Err(Error::err("DUMP payload version or checksum are wrong")),
         Err(PayloadError::BadData(_)) => return Err(Error::err("Bad data format")),

@@ -117,6 +117,7 @@ fn object_encoding(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             ValueRef::Str(StrRef::Bytes(_)) => "raw",
             ValueRef::Hash(h) => h.encoding(),
             ValueRef::Set(s) => s.encoding(),
+            ValueRef::List(l) => l.encoding(),
         },
     };
     ctx.out.bulk(name.as_bytes());

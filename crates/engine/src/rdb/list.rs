@@ -1,0 +1,201 @@
+//! RDB encoding of lists.
+//!
+//! Valkey writes every list as `RDB_TYPE_LIST_QUICKLIST_2` (18): the number of nodes, then per
+//! node its container (1 = plain: one element as a string, 2 = packed: a listpack as a
+//! string). A listpack-encoded list is written as a single packed node; a node kept
+//! LZF-compressed in memory is written as that LZF string as it is. Loading accepts type 18 and
+//! the old linked-list type 1 (one string per element); it builds a quicklist with the
+//! server's current limits and turns it into a listpack if it is a single small node, as
+//! Valkey does after loading. The ziplist-based types 10 and 14 are refused for now.
+
+use super::len::{load_plain_len, save_len};
+use super::string::{load_string, save_bytes};
+use super::{RdbError, Reader};
+use crate::types::list::{List, ListLimits, ListRef};
+use crate::types::listpack;
+use crate::types::quicklist::Quicklist;
+
+/// Node container kinds (Valkey's `QUICKLIST_NODE_CONTAINER_*`).
+const CONTAINER_PLAIN: u64 = 1;
+const CONTAINER_PACKED: u64 = 2;
+
+/// Appends the body of a list as type 18.
+pub fn save_list(out: &mut Vec<u8>, list: ListRef<'_>, compress: bool) {
+    save_len(out, list.node_count() as u64);
+    list.for_each_node(|node| {
+        save_len(out, if node.plain { CONTAINER_PLAIN } else { CONTAINER_PACKED });
+        if node.compressed {
+            // `rdbSaveLzfBlob`: the LZF string encoding, with the node's own compressed bytes.
+            out.push(0xc3);
+            save_len(out, node.data.len() as u64);
+            save_len(out, node.size as u64);
+            out.extend_from_slice(node.data);
+        } else {
+            save_bytes(out, node.data, compress);
+        }
+    });
+}
+
+/// Reads the body of a type 18 list (`quicklist_2`).
+pub fn load_quicklist2(r: &mut Reader<'_>, limits: ListLimits) -> Result<List, RdbError> {
+    let nodes = load_plain_len(r)?;
+    if nodes == 0 {
+        return Err(RdbError::Corrupt("empty list"));
+    }
+    let mut ql = Quicklist::new(limits.fill, limits.compress_depth);
+    for _ in 0..nodes {
+        let container = load_plain_len(r)?;
+        if container != CONTAINER_PLAIN && container != CONTAINER_PACKED {
+            return Err(RdbError::Corrupt("quicklist integrity check failed"));
+        }
+        let data = load_string(r)?.into_bytes();
+        if data.is_empty() {
+            return Err(RdbError::Corrupt("empty quicklist node"));
+        }
+        if container == CONTAINER_PLAIN {
+            ql.append_plain(data);
+            continue;
+        }
+        if listpack::validate(&data).is_none() {
+            return Err(RdbError::Corrupt("listpack integrity check failed"));
+        }
+        // Empty listpacks are skipped, as Valkey does.
+        ql.append_listpack(data);
+    }
+    if ql.is_empty() {
+        return Err(RdbError::Corrupt("empty list"));
+    }
+    Ok(List::from_loaded(ql, limits))
+}
+
+/// Reads the body of a type 1 list: a length, then that many strings.
+pub fn load_linked_list(r: &mut Reader<'_>, limits: ListLimits) -> Result<List, RdbError> {
+    let n = load_plain_len(r)?;
+    if n == 0 {
+        return Err(RdbError::Corrupt("empty list"));
+    }
+    let mut ql = Quicklist::new(limits.fill, limits.compress_depth);
+    // Every element takes at least one byte of input: a length beyond that is a lie, found
+    // out when the input runs dry (nothing is allocated from `n`).
+    for _ in 0..n {
+        let element = load_string(r)?.into_bytes();
+        ql.push_tail(&element);
+    }
+    Ok(List::from_loaded(ql, limits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rdb::{load_type, load_value, save_type, save_value, LoadOptions, SaveOptions};
+    use crate::types::{Value, ValueRef};
+
+    fn roundtrip(list: &List, save: SaveOptions, load: LoadOptions) -> Value {
+        let mut out = Vec::new();
+        save_type(&mut out, ValueRef::List(list.as_ref()));
+        save_value(&mut out, ValueRef::List(list.as_ref()), save);
+        assert_eq!(out[0], crate::rdb::types::LIST_QUICKLIST_2);
+        let mut r = Reader::new(&out);
+        let t = load_type(&mut r).unwrap();
+        let v = load_value(t, &mut r, &load).unwrap();
+        assert_eq!(r.remaining(), 0);
+        v
+    }
+
+    fn elements(v: &Value) -> Vec<Vec<u8>> {
+        match v {
+            Value::List(l) => l.as_ref().to_vec(),
+            other => panic!("not a list: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn listpack_lists_are_one_packed_node() {
+        let mut l = List::new();
+        l.push_all(&[b"hello", b"1024"], false, ListLimits::default());
+        let mut out = Vec::new();
+        save_list(&mut out, l.as_ref(), false);
+        // 1 node, container 2, then the listpack as a plain string of 17 bytes.
+        let lp = listpack::from_values([&b"hello"[..], b"1024"]);
+        let mut want = vec![1, 2, lp.len() as u8];
+        want.extend_from_slice(&lp);
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn every_shape_roundtrips() {
+        let big = vec![b'p'; 9000];
+        let rep = b"abcdefgh".repeat(40);
+        for (fill, depth) in [(-2i64, 0u64), (2, 0), (1, 1), (3, 2), (-1, 1)] {
+            let limits = ListLimits { fill, compress_depth: depth };
+            let mut l = List::new();
+            for i in 0..20 {
+                let v = match i % 4 {
+                    0 => i.to_string().into_bytes(),
+                    1 => rep.clone(),
+                    2 => big.clone(),
+                    _ => b"x".to_vec(),
+                };
+                l.push_all(&[&v], i % 3 == 0, limits);
+            }
+            for compress in [false, true] {
+                let back = roundtrip(&l, SaveOptions { compress }, LoadOptions { list: limits });
+                assert_eq!(elements(&back), l.as_ref().to_vec());
+                if let Value::List(List::Quicklist(ql)) = &back {
+                    ql.check().unwrap();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn loading_applies_the_current_limits() {
+        let mut l = List::new();
+        l.push_all(&[b"a", b"b", b"c"], false, ListLimits::default());
+        let small = LoadOptions { list: ListLimits { fill: 2, compress_depth: 0 } };
+        match roundtrip(&l, SaveOptions { compress: false }, small) {
+            Value::List(back) => assert_eq!(back.encoding(), "quicklist"),
+            other => panic!("{other:?}"),
+        }
+        match roundtrip(&l, SaveOptions { compress: false }, LoadOptions::default()) {
+            Value::List(back) => assert_eq!(back.encoding(), "listpack"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn linked_lists_load() {
+        // Type 1: length 3, then "a", the integer 7 (int8 encoding), "bc".
+        let body = [3u8, 1, b'a', 0xc0, 7, 2, b'b', b'c'];
+        let v = load_value(crate::rdb::types::LIST, &mut Reader::new(&body), &LoadOptions::default()).unwrap();
+        assert_eq!(elements(&v), vec![b"a".to_vec(), b"7".to_vec(), b"bc".to_vec()]);
+    }
+
+    #[test]
+    fn damage_is_refused_without_panicking() {
+        let opts = LoadOptions::default();
+        let load = |t: u8, body: &[u8]| load_value(t, &mut Reader::new(body), &opts);
+        assert!(load(crate::rdb::types::LIST, &[0]).is_err(), "empty list");
+        assert!(load(crate::rdb::types::LIST, &[0x80 | 0x3f, 0xff, 0xff, 0xff]).is_err());
+        assert!(load(crate::rdb::types::LIST_QUICKLIST_2, &[0]).is_err());
+        assert!(load(crate::rdb::types::LIST_QUICKLIST_2, &[1, 3, 1, b'a']).is_err(), "bad container");
+        assert!(load(crate::rdb::types::LIST_QUICKLIST_2, &[1, 2, 3, 1, 2, 3]).is_err(), "bad listpack");
+        assert!(load(crate::rdb::types::LIST_QUICKLIST_2, &[1, 1, 0]).is_err(), "empty plain node");
+        // A node holding an empty listpack only: the list is empty.
+        let empty = listpack::new();
+        let mut body = vec![1, 2, empty.len() as u8];
+        body.extend_from_slice(&empty);
+        assert!(load(crate::rdb::types::LIST_QUICKLIST_2, &body).is_err());
+        // Every truncation of a valid body fails cleanly.
+        let mut l = List::new();
+        l.push_all(&[b"one", b"two", &[b'z'; 100][..]], false, ListLimits::default());
+        let mut out = Vec::new();
+        save_list(&mut out, l.as_ref(), true);
+        for cut in 0..out.len() {
+            assert!(load(crate::rdb::types::LIST_QUICKLIST_2, &out[..cut]).is_err());
+        }
+        for t in [crate::rdb::types::LIST_ZIPLIST, crate::rdb::types::LIST_QUICKLIST] {
+            assert_eq!(load(t, &out), Err(RdbError::UnsupportedType(t)));
+        }
+    }
+}
