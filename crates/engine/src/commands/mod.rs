@@ -7,6 +7,7 @@ pub mod bits;
 pub mod connection;
 pub mod expire;
 pub mod keys;
+pub mod lists;
 pub mod scripting;
 pub mod server;
 pub mod strings;
@@ -116,6 +117,45 @@ pub fn int_arg(a: &[u8]) -> Result<i64, Error> {
     resp::number::parse_i64(a).ok_or(errors::NOT_INTEGER)
 }
 
+/// An integer argument within `[min, max]` (Valkey's `getRangeLongFromObjectOrReply`). `msg`,
+/// when given, is the error for both a non-integer and an out-of-range value.
+pub fn range_arg(a: &[u8], min: i64, max: i64, msg: Option<&str>) -> Result<i64, Error> {
+    let v = match resp::number::parse_i64(a) {
+        Some(v) => v,
+        None => return Err(msg.map_or(errors::NOT_INTEGER, Error::err)),
+    };
+    if v < min || v > max {
+        return Err(match msg {
+            Some(m) => Error::err(m),
+            None => Error::err(format!("value is out of range, value must between {min} and {max}")),
+        });
+    }
+    Ok(v)
+}
+
+/// A blocking command's timeout in seconds, as Valkey's `getTimeoutFromObjectOrReply` reads
+/// it: a float (rounded up to whole milliseconds in `long double`), not negative, not so large
+/// that the deadline overflows. `None` is 0, waiting forever; otherwise the absolute deadline
+/// in ms since the epoch.
+pub fn timeout_secs_arg(a: &[u8], now_ms: u64) -> Result<Option<u64>, Error> {
+    use crate::types::string::{seconds_to_ms_ceil, SecondsError};
+    let ms = seconds_to_ms_ceil(a).map_err(|e| match e {
+        SecondsError::NotFloat => Error::err("timeout is not a float or out of range"),
+        SecondsError::OutOfRange => Error::err("timeout is out of range"),
+    })?;
+    if ms < 0 {
+        return Err(Error::err("timeout is negative"));
+    }
+    if ms == 0 {
+        return Ok(None);
+    }
+    let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+    if ms > i64::MAX - now {
+        return Err(Error::err("timeout is out of range"));
+    }
+    Ok(Some((ms + now) as u64))
+}
+
 /// A database index argument, with Valkey's errors (`getIntFromObjectOrReply`, then
 /// `selectDb`).
 pub fn db_index_arg(arg: &[u8], databases: usize) -> Result<usize, Error> {
@@ -179,5 +219,27 @@ mod tests {
         for bad in [&b""[..], b" 1", b"1 ", b"nan", b"abc", b"1.2.3", b"0x10"] {
             assert_eq!(parse_float(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn range_and_timeout_arguments() {
+        assert_eq!(range_arg(b"5", 1, 10, None), Ok(5));
+        assert_eq!(range_arg(b"x", 1, 10, None), Err(errors::NOT_INTEGER));
+        assert_eq!(range_arg(b"0", 1, 10, None), Err(Error::err("value is out of range, value must between 1 and 10")));
+        assert_eq!(
+            range_arg(b"x", 1, 10, Some("count should be greater than 0")),
+            Err(Error::err("count should be greater than 0"))
+        );
+        let now = 1_700_000_000_000;
+        assert_eq!(timeout_secs_arg(b"0", now), Ok(None));
+        assert_eq!(timeout_secs_arg(b"0.0001", now), Ok(Some(now + 1)));
+        assert_eq!(timeout_secs_arg(b"-0.0001", now), Ok(None));
+        assert_eq!(timeout_secs_arg(b"1.5", now), Ok(Some(now + 1500)));
+        assert_eq!(timeout_secs_arg(b"-1", now), Err(Error::err("timeout is negative")));
+        assert_eq!(timeout_secs_arg(b"-inf", now), Err(Error::err("timeout is negative")));
+        assert_eq!(timeout_secs_arg(b"abc", now), Err(Error::err("timeout is not a float or out of range")));
+        assert_eq!(timeout_secs_arg(b"inf", now), Err(Error::err("timeout is out of range")));
+        // Fits in milliseconds, but not once added to the clock.
+        assert_eq!(timeout_secs_arg(b"9223372036854775", now), Err(Error::err("timeout is out of range")));
     }
 }

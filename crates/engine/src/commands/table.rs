@@ -414,6 +414,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::strings::COMMANDS,
     super::bits::COMMANDS,
     super::keys::COMMANDS,
+    super::lists::COMMANDS,
     super::expire::COMMANDS,
     super::server::COMMANDS,
     super::scripting::COMMANDS,
