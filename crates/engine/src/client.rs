@@ -7,7 +7,8 @@
 
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 /// CLIENT REPLY modes.
@@ -33,10 +34,28 @@ pub struct ClientShared {
     /// Table id of the last command run, +1 (0 = none yet).
     pub last_cmd: AtomicUsize,
     pub resp: AtomicUsize,
+    /// Bytes in the query buffer not yet run (`qbuf`) and its spare capacity (`qbuf-free`).
     pub qbuf: AtomicUsize,
     pub qbuf_free: AtomicUsize,
+    /// Reply bytes waiting to be written (`obl`/`omem`).
     pub obuf: AtomicUsize,
-    pub tot_mem: AtomicUsize,
+    /// Capacity of the reply buffer (`rbs`) and the most it held recently (`rbp`).
+    pub reply_capacity: AtomicUsize,
+    pub reply_peak: AtomicUsize,
+    /// Bytes of the arguments of the command being run (`argv-mem`).
+    pub argv_mem: AtomicUsize,
+    /// Bytes read from and written to the connection, and commands run (`tot-net-in`,
+    /// `tot-net-out`, `tot-cmds`).
+    pub net_in: AtomicU64,
+    pub net_out: AtomicU64,
+    pub commands: AtomicU64,
+    /// Subscriptions (`sub`, `psub`, `ssub`), queued MULTI commands (`multi`, -1 outside
+    /// MULTI) and watched keys (`watch`), kept by the families that implement them.
+    pub sub: AtomicUsize,
+    pub psub: AtomicUsize,
+    pub ssub: AtomicUsize,
+    pub multi: AtomicI64,
+    pub watch: AtomicUsize,
     pub flags: Mutex<ClientFlags>,
     pub name: Mutex<Option<Vec<u8>>>,
     pub lib_name: Mutex<Option<Vec<u8>>>,
@@ -52,7 +71,46 @@ pub struct ClientFlags {
     pub no_evict: bool,
     pub no_touch: bool,
     pub close_after_reply: bool,
+    /// A replica connection (or MONITOR, with `monitor`).
+    pub replica: bool,
+    pub monitor: bool,
+    /// The connection to our primary.
+    pub primary: bool,
+    /// In RESP2 subscribed mode.
+    pub pubsub: bool,
+    pub multi: bool,
+    pub blocked: bool,
+    pub tracking: bool,
+    /// A WATCHed key was modified.
+    pub dirty_cas: bool,
+    pub readonly: bool,
 }
+
+/// Client classes (CLIENT LIST TYPE, CLIENT KILL TYPE, client-output-buffer-limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientType {
+    Normal,
+    Replica,
+    Pubsub,
+    Primary,
+}
+
+impl ClientType {
+    /// Parses Valkey's type names (`slave` and `master` are the old names).
+    pub fn parse(name: &[u8]) -> Option<ClientType> {
+        let n = name.to_ascii_lowercase();
+        Some(match n.as_slice() {
+            b"normal" => ClientType::Normal,
+            b"slave" | b"replica" => ClientType::Replica,
+            b"pubsub" => ClientType::Pubsub,
+            b"master" | b"primary" => ClientType::Primary,
+            _ => return None,
+        })
+    }
+}
+
+/// Memory a connection costs beyond its buffers: the client structures and its task.
+const CLIENT_FIXED_BYTES: usize = std::mem::size_of::<ClientShared>() + std::mem::size_of::<Client>() + 1024;
 
 impl ClientShared {
     pub fn kill(&self) {
@@ -64,6 +122,128 @@ impl ClientShared {
 
     pub fn name_string(&self) -> String {
         self.name.lock().as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default()
+    }
+
+    /// Valkey's `getClientType`.
+    pub fn client_type(&self) -> ClientType {
+        let f = *self.flags.lock();
+        if f.primary {
+            ClientType::Primary
+        } else if f.replica && !f.monitor {
+            ClientType::Replica
+        } else if f.pubsub {
+            ClientType::Pubsub
+        } else {
+            ClientType::Normal
+        }
+    }
+
+    /// Whether the peer is on this host (Valkey's `connIsLocal`): a loopback address.
+    pub fn is_local(&self) -> bool {
+        match self.addr.parse::<std::net::SocketAddr>() {
+            Ok(std::net::SocketAddr::V4(a)) => a.ip().is_loopback(),
+            Ok(std::net::SocketAddr::V6(a)) => {
+                a.ip().is_loopback() || a.ip().to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+            // Not an IP address: a Unix socket path.
+            Err(_) => true,
+        }
+    }
+
+    /// Seconds since the connection was made, at `now_ms`.
+    pub fn age_secs(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.created_ms) / 1000
+    }
+
+    /// Memory used by the connection: its buffers plus a fixed cost (`tot-mem`).
+    pub fn total_memory(&self) -> usize {
+        self.qbuf.load(Relaxed)
+            + self.qbuf_free.load(Relaxed)
+            + self.reply_capacity.load(Relaxed).max(self.obuf.load(Relaxed))
+            + self.argv_mem.load(Relaxed)
+            + CLIENT_FIXED_BYTES
+    }
+
+    /// Appends the CLIENT LIST / CLIENT INFO line of this client (without the newline), in
+    /// Valkey 8.0's field order. `last_cmd` is the full name of the last command run.
+    /// `hide_user_data` redacts the name and user (for the log, `hide-user-data-from-log`).
+    pub fn write_info(&self, out: &mut String, now_ms: u64, last_cmd: &str, hide_user_data: bool) {
+        let f = *self.flags.lock();
+        let mut flags = String::new();
+        if f.replica {
+            flags.push(if f.monitor { 'O' } else { 'S' });
+        }
+        for (on, c) in [
+            (f.primary, 'M'),
+            (f.pubsub, 'P'),
+            (f.multi, 'x'),
+            (f.blocked, 'b'),
+            (f.tracking, 't'),
+            (f.dirty_cas, 'd'),
+            (f.close_after_reply, 'c'),
+            (self.killed.load(Relaxed), 'A'),
+            (f.readonly, 'r'),
+            (f.no_evict, 'e'),
+            (f.no_touch, 'T'),
+        ] {
+            if on {
+                flags.push(c);
+            }
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let obuf = self.obuf.load(Relaxed);
+        let events = if obuf > 0 { "rw" } else { "r" };
+        let name = if hide_user_data {
+            "*redacted*".to_string()
+        } else {
+            self.name.lock().as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default()
+        };
+        let user = if hide_user_data { "*redacted*" } else { "default" };
+        let lib_name =
+            self.lib_name.lock().as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        let lib_ver =
+            self.lib_ver.lock().as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        let idle = now_ms.saturating_sub(self.last_interaction_ms.load(Relaxed)) / 1000;
+        let _ = write!(
+            out,
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
+             watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
+             events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} \
+             tot-cmds={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            name,
+            self.age_secs(now_ms),
+            idle,
+            flags,
+            self.db.load(Relaxed),
+            self.sub.load(Relaxed),
+            self.psub.load(Relaxed),
+            self.ssub.load(Relaxed),
+            self.multi.load(Relaxed),
+            self.watch.load(Relaxed),
+            self.qbuf.load(Relaxed),
+            self.qbuf_free.load(Relaxed),
+            self.argv_mem.load(Relaxed),
+            self.reply_capacity.load(Relaxed),
+            self.reply_peak.load(Relaxed),
+            obuf.min(self.reply_capacity.load(Relaxed)),
+            obuf.saturating_sub(self.reply_capacity.load(Relaxed)),
+            self.total_memory(),
+            events,
+            last_cmd,
+            user,
+            self.resp.load(Relaxed),
+            lib_name,
+            lib_ver,
+            self.net_in.load(Relaxed),
+            self.net_out.load(Relaxed),
+            self.commands.load(Relaxed),
+        );
     }
 }
 
@@ -122,7 +302,17 @@ impl ClientRegistry {
             qbuf: AtomicUsize::new(0),
             qbuf_free: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
-            tot_mem: AtomicUsize::new(0),
+            reply_capacity: AtomicUsize::new(0),
+            reply_peak: AtomicUsize::new(0),
+            argv_mem: AtomicUsize::new(0),
+            net_in: AtomicU64::new(0),
+            net_out: AtomicU64::new(0),
+            commands: AtomicU64::new(0),
+            sub: AtomicUsize::new(0),
+            psub: AtomicUsize::new(0),
+            ssub: AtomicUsize::new(0),
+            multi: AtomicI64::new(-1),
+            watch: AtomicUsize::new(0),
             flags: Mutex::new(ClientFlags::default()),
             name: Mutex::new(None),
             lib_name: Mutex::new(None),

@@ -21,7 +21,21 @@ pub struct MemoryStats {
     pub active: u64,
     pub resident: u64,
     pub retained: u64,
+    /// Dirty pages the allocator has released lazily but the OS has not reclaimed (jemalloc's
+    /// `pmuzzy`), in bytes.
+    pub muzzy: u64,
+    /// Free space inside the allocator's small-size slabs (external fragmentation).
+    pub frag_smallbins: u64,
     pub rss: u64,
+}
+
+/// Log levels, Valkey's (`loglevel`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Verbose,
+    Notice,
+    Warning,
 }
 
 /// How SHUTDOWN asked the server to stop.
@@ -46,9 +60,29 @@ pub trait Host: Send + Sync {
         0
     }
 
+    /// Listens on `port` at the `bind` addresses instead of the current listeners (CONFIG SET
+    /// port / bind). On `Err` (the reason, for the log) the previous listeners stay.
+    fn listen(&self, _port: u16, _bind: &str) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Number of worker threads serving clients.
     fn worker_threads(&self) -> usize {
         1
+    }
+
+    /// Writes a line to the server log (DEBUG LOG, SHUTDOWN, ...). The engine has no log of
+    /// its own: it asks its host.
+    fn log(&self, _level: LogLevel, _msg: &str) {}
+
+    /// The allocator's name and version (`mem_allocator` in INFO).
+    fn allocator(&self) -> String {
+        "libc".to_string()
+    }
+
+    /// The absolute path of the running executable (`executable` in INFO).
+    fn executable(&self) -> String {
+        String::new()
     }
 }
 
@@ -111,12 +145,43 @@ pub struct Engine {
     /// Time of the last successful save (LASTSAVE); the start time until persistence exists.
     pub last_save_ms: AtomicU64,
     pub pause: PauseState,
+    /// Allocated memory after startup (`used_memory_startup`), set by the host once started.
+    pub memory_startup: AtomicU64,
+    /// Highest allocated memory seen (`used_memory_peak`), updated by the cron and by INFO.
+    pub memory_peak: AtomicU64,
+    /// The replication IDs (`master_replid`, `master_replid2`); DEBUG CHANGE-REPL-ID renews
+    /// the first.
+    pub repl_ids: Mutex<ReplicationIds>,
+    /// Running average share of expired keys among those the active expiry cycle sampled, as
+    /// `f64` bits (`expired_stale_perc`); written by the cron.
+    pub expired_stale_perc: AtomicU64,
+    /// DEBUG PAUSE-CRON: the cron skips its work while set.
+    pub cron_paused: AtomicBool,
     lazyfree: LazyFree,
 }
 
 /// Values whose freeing takes more allocations than this go to the lazy-free thread
 /// (Valkey's `LAZYFREE_THRESHOLD`).
 pub const LAZYFREE_THRESHOLD: usize = 64;
+
+/// The replication IDs of this server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicationIds {
+    pub id: String,
+    pub id2: String,
+}
+
+impl ReplicationIds {
+    /// A fresh random ID and no previous one (what a primary starts with).
+    pub fn fresh() -> ReplicationIds {
+        ReplicationIds { id: random_hex40(), id2: "0".repeat(40) }
+    }
+}
+
+/// 40 random hex digits (run IDs, replication IDs).
+pub fn random_hex40() -> String {
+    (0..40).filter_map(|_| char::from_digit(fastrand::u32(..16), 16)).collect()
+}
 
 /// Valkey's LRU clock resolution and width.
 pub const LRU_CLOCK_RESOLUTION_MS: u64 = 1000;
@@ -138,9 +203,14 @@ impl Engine {
             active_expire_enabled: AtomicBool::new(true),
             start_ms: now,
             start_instant: std::time::Instant::now(),
-            run_id: (0..40).filter_map(|_| char::from_digit(fastrand::u32(..16), 16)).collect(),
+            run_id: random_hex40(),
             last_save_ms: AtomicU64::new(now),
             pause: PauseState::default(),
+            memory_startup: AtomicU64::new(0),
+            memory_peak: AtomicU64::new(0),
+            repl_ids: Mutex::new(ReplicationIds::fresh()),
+            expired_stale_perc: AtomicU64::new(0),
+            cron_paused: AtomicBool::new(false),
             lazyfree: LazyFree::start(),
         })
     }
@@ -184,6 +254,23 @@ impl Engine {
         self.lazyfree.freed.load(Relaxed)
     }
 
+    /// CONFIG RESETSTAT of the lazy-free counter.
+    pub fn reset_lazyfree_stats(&self) {
+        self.lazyfree.freed.store(0, Relaxed);
+    }
+
+    /// Logs through the host.
+    pub fn log(&self, level: LogLevel, msg: &str) {
+        self.host.log(level, msg);
+    }
+
+    /// Reads the allocator's figures and records a new peak.
+    pub fn memory(&self) -> MemoryStats {
+        let m = self.host.memory();
+        self.memory_peak.fetch_max(m.allocated, Relaxed);
+        m
+    }
+
     pub fn uptime_secs(&self) -> u64 {
         self.start_instant.elapsed().as_secs()
     }
@@ -223,13 +310,13 @@ impl PauseState {
         }
     }
 
-    /// Pauses until `until_ms`. A pause never shortens an existing one, and ALL is never
-    /// weakened to WRITE while both are in effect (Valkey's rules).
+    /// Pauses until `until_ms`. A pause never shortens an existing one, and an ALL pause in
+    /// effect is never weakened to WRITE (Valkey's `pauseClientsByClient`).
     pub fn pause(&self, until_ms: u64, all: bool) {
         let mut inner = self.inner.lock();
         let merged = match *inner {
             Some(p) if crate::util::now_ms() < p.until_ms => {
-                Pause { until_ms: until_ms.max(p.until_ms), all: all || (p.all && p.until_ms > until_ms) }
+                Pause { until_ms: until_ms.max(p.until_ms), all: all || p.all }
             }
             _ => Pause { until_ms, all },
         };
@@ -240,6 +327,12 @@ impl PauseState {
     pub fn unpause(&self) {
         *self.inner.lock() = None;
         self.active.store(false, Relaxed);
+    }
+
+    /// Whether any pause is in effect (the active expiry cycle stops meanwhile, as Valkey's
+    /// pauses also pause expiry).
+    pub fn is_paused(&self) -> bool {
+        self.remaining_ms().is_some()
     }
 
     /// Milliseconds until the pause ends, if paused.

@@ -32,11 +32,13 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     let cmd = match engine.commands.lookup(argv) {
         Lookup::Found(c) => c,
         Lookup::UnknownCommand => {
+            client.shared.last_cmd.store(0, Relaxed);
             out.error_bytes(&unknown_command_text(argv));
             record_errors(engine, out);
             return Outcome::Continue;
         }
         Lookup::UnknownSubcommand(parent) => {
+            client.shared.last_cmd.store(0, Relaxed);
             let mut text = b"ERR unknown subcommand '".to_vec();
             text.extend_from_slice(truncated(argv[1], 128));
             text.extend_from_slice(format!("'. Try {} HELP.", parent.def.name.to_ascii_uppercase()).as_bytes());
@@ -46,8 +48,13 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         }
     };
     let def = cmd.def;
+    // What CLIENT LIST shows as `cmd`, for this client too while the command runs.
+    client.shared.last_cmd.store(cmd.id + 1, Relaxed);
     if (def.arity > 0 && argv.len() as i32 != def.arity) || (argv.len() as i32) < -def.arity {
         return reject(engine, cmd, out, arity_error(&cmd.full_name));
+    }
+    if def.flags & flags::PROTECTED != 0 && !protected_allowed(engine, client, def.name) {
+        return reject(engine, cmd, out, protected_error(def.name));
     }
     if !client.authenticated && def.flags & flags::NO_AUTH == 0 {
         return reject(engine, cmd, out, errors::NOAUTH);
@@ -70,6 +77,7 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     }
     let reply_start = out.len();
     let errors_before = out.error_count();
+    client.shared.argv_mem.store(argv.iter().map(|a| a.len()).sum(), Relaxed);
     let started = std::time::Instant::now();
     let now_ms = crate::util::now_ms();
     let guards = engine.keyspace.lock(&locks);
@@ -88,14 +96,17 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     engine.stats.local(|b| {
         b.call(cmd.id, usec, failed);
         b.add(Counter::CommandsProcessed, 1);
+        b.add(Counter::CommandUsec, usec);
         b.add(Counter::KeyspaceHits, effects.hits);
         b.add(Counter::KeyspaceMisses, effects.misses);
         b.add(Counter::ExpiredKeys, effects.expired);
         b.add(Counter::Dirty, effects.dirty);
     });
     record_errors(engine, out);
-    client.shared.last_cmd.store(cmd.id + 1, Relaxed);
-    client.shared.db.store(client.db, Relaxed);
+    let shared = &client.shared;
+    shared.argv_mem.store(0, Relaxed);
+    shared.commands.store(shared.commands.load(Relaxed) + 1, Relaxed);
+    shared.db.store(client.db, Relaxed);
 
     match client.reply_mode {
         ReplyMode::On => {}
@@ -110,6 +121,30 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     } else {
         Outcome::Continue
     }
+}
+
+/// Whether a protected command (DEBUG, MODULE) may run for this client, per
+/// `enable-debug-command` / `enable-module-command` (Valkey's `allowProtectedAction`).
+fn protected_allowed(engine: &Engine, client: &Client, name: &str) -> bool {
+    use crate::config::{PROTECTION_LOCAL, PROTECTION_YES};
+    let level = match name {
+        "debug" => engine.config.hot.enable_debug_command.load(Relaxed),
+        _ => match engine.config.get("enable-module-command").as_str() {
+            "yes" => PROTECTION_YES,
+            "local" => PROTECTION_LOCAL,
+            _ => 0,
+        },
+    };
+    level == PROTECTION_YES || (level == PROTECTION_LOCAL && client.shared.is_local())
+}
+
+fn protected_error(name: &str) -> Error {
+    let (cmd, option) =
+        if name == "debug" { ("DEBUG", "enable-debug-command") } else { ("MODULE", "enable-module-command") };
+    Error::err(format!(
+        "{cmd} command not allowed. If the {option} option is set to \"local\", you can run it from a local \
+         connection, otherwise you need to set this option in the configuration file, and then restart the server."
+    ))
 }
 
 /// Which shards `cmd` needs.

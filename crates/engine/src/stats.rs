@@ -36,9 +36,21 @@ pub enum Counter {
     EvictedKeys,
     UnexpectedErrorReplies,
     DumpPayloadSanitizations,
+    /// Connection loop passes (read, run the commands, write): `eventloop_cycles`.
+    EventLoopCycles,
+    /// Time spent in those passes, µs (`eventloop_duration_sum`).
+    EventLoopUsec,
+    /// Time spent running commands, µs (`eventloop_duration_cmd_sum`).
+    CommandUsec,
+    /// Reply buffers given back after a big reply (`reply_buffer_shrinks`).
+    ReplyBufferShrinks,
+    /// Reply buffers grown past their usual size (`reply_buffer_expands`).
+    ReplyBufferExpands,
+    /// Failed authentications (`acl_access_denied_auth`).
+    AclDeniedAuth,
 }
 
-const COUNTERS: usize = Counter::DumpPayloadSanitizations as usize + 1;
+const COUNTERS: usize = Counter::AclDeniedAuth as usize + 1;
 
 /// Counters of one command (INFO commandstats).
 #[derive(Default)]
@@ -105,6 +117,8 @@ thread_local! {
 }
 
 pub struct Stats {
+    /// `instantaneous_*` rates, sampled by the cron.
+    pub instantaneous: Instantaneous,
     id: u64,
     commands: usize,
     blocks: Mutex<Vec<Arc<StatBlock>>>,
@@ -119,6 +133,7 @@ const ERRORSTATS_LIMIT: usize = 128;
 impl Stats {
     pub fn new(commands: usize) -> Stats {
         Stats {
+            instantaneous: Instantaneous::default(),
             id: NEXT_STATS_ID.fetch_add(1, Relaxed),
             commands,
             blocks: Mutex::new(Vec::new()),
@@ -212,6 +227,84 @@ impl Stats {
         raw[Counter::Dirty as usize] = 0;
         *self.baseline.lock() = (raw, cmds);
         self.errors.lock().clear();
+        *self.instantaneous.state.lock() = InstantState::default();
+    }
+
+    /// Samples the instantaneous rates (Valkey does it every 100 ms from its cron).
+    pub fn sample_instantaneous(&self, now_ms: u64) {
+        let values = [
+            self.get(Counter::CommandsProcessed),
+            self.get(Counter::NetInputBytes),
+            self.get(Counter::NetOutputBytes),
+            self.get(Counter::EventLoopCycles),
+            self.get(Counter::EventLoopUsec),
+        ];
+        self.instantaneous.sample(now_ms, values);
+    }
+}
+
+/// Samples kept per rate (Valkey's `STATS_METRIC_SAMPLES`).
+const INSTANT_SAMPLES: usize = 16;
+
+/// The rates INFO reports as `instantaneous_*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Metric {
+    /// Commands per second.
+    Commands,
+    /// Bytes read per second.
+    NetInput,
+    /// Bytes written per second.
+    NetOutput,
+    /// Connection loop passes per second.
+    EventLoopCycles,
+    /// µs per connection loop pass.
+    EventLoopUsec,
+}
+
+const METRICS: usize = Metric::EventLoopUsec as usize + 1;
+
+#[derive(Default)]
+struct InstantState {
+    last_ms: u64,
+    last: [u64; METRICS],
+    samples: [[u64; INSTANT_SAMPLES]; METRICS],
+    idx: usize,
+}
+
+/// A ring of per-second rates computed from counter deltas.
+#[derive(Default)]
+pub struct Instantaneous {
+    state: Mutex<InstantState>,
+}
+
+impl Instantaneous {
+    fn sample(&self, now_ms: u64, values: [u64; METRICS]) {
+        let mut s = self.state.lock();
+        if s.last_ms > 0 && now_ms > s.last_ms {
+            let elapsed = now_ms - s.last_ms;
+            let idx = s.idx;
+            let cycles = Metric::EventLoopCycles as usize;
+            let cycles_delta = values[cycles].saturating_sub(s.last[cycles]);
+            for (m, value) in values.iter().enumerate() {
+                let delta = value.saturating_sub(s.last[m]);
+                s.samples[m][idx] = if m == Metric::EventLoopUsec as usize {
+                    // Per pass, not per second (Valkey's instantaneous_eventloop_duration_usec).
+                    delta.checked_div(cycles_delta).unwrap_or(0)
+                } else {
+                    delta.saturating_mul(1000) / elapsed
+                };
+            }
+            s.idx = (idx + 1) % INSTANT_SAMPLES;
+        }
+        s.last_ms = now_ms;
+        s.last = values;
+    }
+
+    /// The average of the recent samples of a rate (per second).
+    pub fn get(&self, m: Metric) -> u64 {
+        let s = self.state.lock();
+        s.samples[m as usize].iter().sum::<u64>() / INSTANT_SAMPLES as u64
     }
 }
 
@@ -246,5 +339,18 @@ mod tests {
         assert_eq!(s.dirty(), 5);
         s.add(Counter::CommandsProcessed, 2);
         assert_eq!(s.get(Counter::CommandsProcessed), 2);
+    }
+
+    #[test]
+    fn instantaneous_rates_average_the_samples() {
+        let s = Stats::new(1);
+        s.sample_instantaneous(1000);
+        for i in 1..=16 {
+            s.add(Counter::CommandsProcessed, 50);
+            s.sample_instantaneous(1000 + i * 100);
+        }
+        // 50 commands per 100 ms.
+        assert_eq!(s.instantaneous.get(Metric::Commands), 500);
+        assert_eq!(s.instantaneous.get(Metric::NetInput), 0);
     }
 }

@@ -64,6 +64,11 @@ impl Reply {
         self.buf.is_empty()
     }
 
+    /// Bytes the buffer can hold without growing (CLIENT LIST `rbs`).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Drops the first `n` bytes (they were written to the socket).
     pub fn consume(&mut self, n: usize) {
         if n >= self.buf.len() {

@@ -5,9 +5,13 @@
 //! Replies are flushed early only when they pass 64 KiB, which also means a client that stops
 //! reading stops being served instead of making the server buffer without bound.
 //! The query buffer is bounded by `client-query-buffer-limit` (1 MiB before authentication).
+//!
+//! The loop also keeps the client's [`ClientShared`] current for CLIENT LIST and INFO: bytes in
+//! and out, buffer sizes, pending output. These are plain stores into atomics only this task
+//! writes, once per batch, never a lock per command.
 
 use crate::log::{verbose, warning};
-use engine::client::Client;
+use engine::client::{Client, ClientShared};
 use engine::exec::{execute, Outcome};
 use engine::stats::Counter;
 use engine::Engine;
@@ -15,7 +19,7 @@ use resp::{Limits, Parsed, Reply, RequestParser};
 use smallvec::SmallVec;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -24,17 +28,24 @@ use tokio::sync::Notify;
 const READ_CHUNK: usize = 16 * 1024;
 /// Replies are flushed mid-batch past this size.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
+/// The reply buffer's usual capacity (see `Reply::new`); growing past it is an "expand".
+const REPLY_BUFFER_BASE: usize = 16 * 1024;
 /// Query buffer allowed to a client that has not authenticated yet.
 const UNAUTH_QUERY_LIMIT: usize = 1024 * 1024;
 
-pub async fn serve(engine: Arc<Engine>, stream: TcpStream) {
+/// Registers a new connection with the engine (before it is served, so that `maxclients`
+/// counts it at once).
+pub fn register(engine: &Engine, stream: &TcpStream) -> Arc<ClientShared> {
     let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?:0".into());
     let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?:0".into());
     let fd = {
         use std::os::fd::AsRawFd;
         stream.as_raw_fd()
     };
-    let shared = engine.clients.register(peer, local, fd);
+    engine.clients.register(peer, local, fd)
+}
+
+pub async fn serve(engine: Arc<Engine>, stream: TcpStream, shared: Arc<ClientShared>) {
     let wake = Arc::new(Notify::new());
     {
         let w = wake.clone();
@@ -42,41 +53,58 @@ pub async fn serve(engine: Arc<Engine>, stream: TcpStream) {
     }
     let id = shared.id;
     let authenticated = !engine.config.hot.requirepass_set.load(Relaxed);
-    let mut conn = Connection { engine: engine.clone(), stream, client: Client::new(shared, authenticated), wake };
+    let mut conn = Connection {
+        engine: engine.clone(),
+        stream,
+        client: Client::new(shared, authenticated),
+        wake,
+        reply_peak: 0,
+        reply_peak_reset: Instant::now(),
+    };
     conn.run().await;
     engine.clients.unregister(id);
 }
+
+/// How long the reply buffer peak (`rbp`) is remembered (Valkey's default
+/// `reply_buffer_peak_reset_time`).
+const REPLY_PEAK_RESET: Duration = Duration::from_secs(5);
 
 struct Connection {
     engine: Arc<Engine>,
     stream: TcpStream,
     client: Client,
     wake: Arc<Notify>,
+    reply_peak: usize,
+    reply_peak_reset: Instant,
 }
 
 impl Connection {
     async fn run(&mut self) {
-        let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+        let mut qb = QueryBuffer::default();
         let mut parser = RequestParser::new();
         let mut out = Reply::new(false);
+        self.client.shared.reply_capacity.store(out.capacity(), Relaxed);
         let engine = self.engine.clone();
         loop {
             if self.client.shared.killed.load(Relaxed) {
                 break;
             }
-            let want = parser.bytes_needed_hint(buf.len()).unwrap_or(0).max(READ_CHUNK);
-            if buf.capacity() - buf.len() < want {
-                buf.reserve(want);
-            }
-            let n = match self.read(&mut buf).await {
+            let want = parser.bytes_needed_hint(qb.buf.len()).unwrap_or(0).max(READ_CHUNK);
+            let n = match self.read(&mut qb, want).await {
                 Some(n) => n,
                 None => break,
             };
+            qb.peak = qb.peak.max(qb.buf.len());
+            let buf = &mut qb.buf;
+            let cycle_started = Instant::now();
             engine.stats.local(|b| {
                 b.add(Counter::NetInputBytes, n as u64);
                 b.add(Counter::ReadsProcessed, 1);
+                b.add(Counter::EventLoopCycles, 1);
             });
-            self.client.shared.last_interaction_ms.store(engine::util::now_ms(), Relaxed);
+            let shared = &self.client.shared;
+            shared.net_in.store(shared.net_in.load(Relaxed) + n as u64, Relaxed);
+            shared.last_interaction_ms.store(engine::util::now_ms(), Relaxed);
 
             let limit = if self.client.authenticated {
                 engine.config.hot.client_query_buffer_limit.load(Relaxed) as usize
@@ -100,12 +128,19 @@ impl Connection {
             };
             let mut close = false;
             loop {
-                match parser.parse(&buf, &limits) {
+                match parser.parse(buf, &limits) {
                     Parsed::Command => {
-                        let argv: SmallVec<[&[u8]; 16]> = (0..parser.argc()).map(|i| parser.arg(&buf, i)).collect();
+                        let argv: SmallVec<[&[u8]; 16]> = (0..parser.argc()).map(|i| parser.arg(buf, i)).collect();
+                        let mut waited = false;
                         let outcome = loop {
                             match execute(&engine, &mut self.client, &argv, &mut out) {
                                 Outcome::Paused => {
+                                    if !waited {
+                                        // A client held by CLIENT PAUSE counts as blocked, as in
+                                        // Valkey (INFO blocked_clients, flag `b`).
+                                        waited = true;
+                                        self.client.shared.flags.lock().blocked = true;
+                                    }
                                     if !self.flush(&mut out).await {
                                         return;
                                     }
@@ -118,6 +153,9 @@ impl Connection {
                                 other => break other,
                             }
                         };
+                        if waited {
+                            self.client.shared.flags.lock().blocked = false;
+                        }
                         drop(argv);
                         parser.finish();
                         if outcome == Outcome::Close {
@@ -151,28 +189,38 @@ impl Connection {
                 buf.drain(..consumed);
                 parser.rebase(consumed);
             }
-            if buf.is_empty() && buf.capacity() > 4 * READ_CHUNK {
-                buf = Vec::with_capacity(READ_CHUNK);
-            }
-            self.client.shared.qbuf.store(buf.len(), Relaxed);
-            self.client.shared.qbuf_free.store(buf.capacity() - buf.len(), Relaxed);
-            if !self.flush(&mut out).await || close {
+            let pending_bulk = parser.bytes_needed_hint(qb.buf.len()).map(|more| qb.buf.len() + more);
+            qb.after_batch(&engine, pending_bulk);
+            qb.publish(&self.client.shared);
+            let flushed = self.flush(&mut out).await;
+            engine.stats.add(Counter::EventLoopUsec, cycle_started.elapsed().as_micros() as u64);
+            if !flushed || close {
                 break;
             }
         }
         let _ = self.stream.shutdown().await;
     }
 
-    /// Reads into the spare capacity of `buf`. `None` when the connection is over (EOF,
-    /// error, killed, idle timeout).
-    async fn read(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
+    /// Reads into the query buffer, allocating it only once the socket is readable. `None`
+    /// when the connection is over (EOF, error, killed, idle timeout). While waiting, a
+    /// private buffer left idle is given back (see [`QueryBuffer`]).
+    async fn read(&mut self, qb: &mut QueryBuffer, want: usize) -> Option<usize> {
         loop {
-            match self.stream.try_read_buf(buf) {
-                Ok(0) => return None,
-                Ok(n) => return Some(n),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(_) => return None,
+            if qb.buf.capacity() > 0 {
+                if qb.buf.capacity() - qb.buf.len() < want {
+                    qb.buf.reserve(want);
+                }
+                match self.stream.try_read_buf(&mut qb.buf) {
+                    Ok(0) => return None,
+                    Ok(n) => {
+                        qb.retry_at = None;
+                        return Some(n);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return None,
+                }
             }
+            qb.release_if_shared();
             let timeout_secs = self.engine.config.hot.timeout_secs.load(Relaxed);
             let idle = async {
                 if timeout_secs == 0 {
@@ -181,10 +229,20 @@ impl Connection {
                     tokio::time::sleep(Duration::from_secs(timeout_secs)).await
                 }
             };
+            let shrink_at = qb.idle_shrink_deadline(self.client.shared.last_interaction_ms.load(Relaxed));
+            let shrink = async {
+                match shrink_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
             tokio::select! {
                 r = self.stream.readable() => {
                     if r.is_err() {
                         return None;
+                    }
+                    if qb.buf.capacity() == 0 {
+                        qb.buf.reserve(want);
                     }
                 }
                 _ = self.wake.notified() => {
@@ -196,6 +254,14 @@ impl Connection {
                     verbose!("Closing idle client id={}", self.client.id());
                     return None;
                 }
+                _ = shrink => {
+                    if self.engine.cron_paused.load(Relaxed) {
+                        qb.retry_shrink_later();
+                    } else {
+                        qb.shrink_idle();
+                    }
+                    qb.publish(&self.client.shared);
+                }
             }
         }
     }
@@ -206,15 +272,129 @@ impl Connection {
             return true;
         }
         let n = out.len();
-        if self.stream.write_all(out.as_bytes()).await.is_err() {
+        let shared = &self.client.shared;
+        if self.reply_peak_reset.elapsed() >= REPLY_PEAK_RESET {
+            self.reply_peak = 0;
+            self.reply_peak_reset = Instant::now();
+        }
+        self.reply_peak = self.reply_peak.max(n);
+        shared.reply_peak.store(self.reply_peak, Relaxed);
+        let capacity = out.capacity();
+        if capacity > shared.reply_capacity.load(Relaxed) && capacity > REPLY_BUFFER_BASE {
+            self.engine.stats.add(Counter::ReplyBufferExpands, 1);
+        }
+        shared.reply_capacity.store(capacity, Relaxed);
+        // While the client does not read, CLIENT LIST shows what is waiting for it.
+        shared.obuf.store(n, Relaxed);
+        let written = self.stream.write_all(out.as_bytes()).await.is_ok();
+        shared.obuf.store(0, Relaxed);
+        if !written {
             return false;
         }
+        shared.net_out.store(shared.net_out.load(Relaxed) + n as u64, Relaxed);
         self.engine.stats.local(|b| {
             b.add(Counter::NetOutputBytes, n as u64);
             b.add(Counter::WritesProcessed, 1);
         });
         out.consume(n);
         out.shrink_if_idle();
+        if out.capacity() < capacity {
+            self.engine.stats.add(Counter::ReplyBufferShrinks, 1);
+        }
+        shared.reply_capacity.store(out.capacity(), Relaxed);
         true
+    }
+}
+
+/// Unused query buffer space above which an idle buffer is worth shrinking (Valkey: 4 KiB).
+const QBUF_WASTE_MIN: usize = 4 * 1024;
+/// Buffers above this size shrink toward their recent peak (Valkey's PROTO_RESIZE_THRESHOLD).
+const QBUF_RESIZE_THRESHOLD: usize = 32 * 1024;
+/// Seconds of inactivity after which a private buffer is given back (Valkey: idle > 2 s).
+const QBUF_IDLE: Duration = Duration::from_secs(3);
+
+/// A connection's query buffer, managed as Valkey 8 manages its own: a client that sends whole
+/// commands holds no buffer between reads (its buffer is freed once drained, like Valkey's
+/// shared query buffer); a client with a partial command keeps a private buffer, which shrinks
+/// toward its recent peak when it is much larger, and is given back after the client is idle
+/// for a while. So thousands of idle connections cost no query buffer memory.
+#[derive(Default)]
+struct QueryBuffer {
+    buf: Vec<u8>,
+    /// Kept between reads (a command arrived in pieces).
+    private: bool,
+    /// Most bytes held since the last resize check.
+    peak: usize,
+    last_check: Option<Instant>,
+    /// Deferred idle shrink while DEBUG PAUSE-CRON holds the periodic work.
+    retry_at: Option<tokio::time::Instant>,
+}
+
+impl QueryBuffer {
+    /// After a batch: decide between giving the buffer back and keeping it, and resize a
+    /// kept buffer that is far above its recent peak. `pending_bulk` is the size the buffer
+    /// must keep for a bulk argument being received.
+    fn after_batch(&mut self, engine: &Engine, pending_bulk: Option<usize>) {
+        if self.buf.is_empty() && !self.private {
+            self.buf = Vec::new();
+            return;
+        }
+        if !self.buf.is_empty() {
+            self.private = true;
+        }
+        let hz = u64::from(engine.config.hot.hz.load(Relaxed).max(1));
+        let due = self.last_check.is_none_or(|t| t.elapsed() >= Duration::from_millis(1000 / hz));
+        if !due || engine.cron_paused.load(Relaxed) {
+            return;
+        }
+        self.last_check = Some(Instant::now());
+        let (len, cap) = (self.buf.len(), self.buf.capacity());
+        if cap - len > QBUF_WASTE_MIN && cap > QBUF_RESIZE_THRESHOLD && cap / 2 > self.peak {
+            let target = len.max(self.peak).max(pending_bulk.unwrap_or(0));
+            self.buf.shrink_to(target);
+        }
+        self.peak = self.buf.len().max(pending_bulk.unwrap_or(0));
+    }
+
+    /// A buffer borrowed for one read that found nothing is given back at once.
+    fn release_if_shared(&mut self) {
+        if !self.private && self.buf.is_empty() && self.buf.capacity() > 0 {
+            self.buf = Vec::new();
+        }
+    }
+
+    /// When an idle private buffer should be shrunk, if it wastes enough to bother.
+    fn idle_shrink_deadline(&self, last_interaction_ms: u64) -> Option<tokio::time::Instant> {
+        if !self.private || self.buf.capacity() - self.buf.len() <= QBUF_WASTE_MIN {
+            return None;
+        }
+        if let Some(at) = self.retry_at {
+            return Some(at);
+        }
+        let idle_ms = engine::util::now_ms().saturating_sub(last_interaction_ms);
+        let left = QBUF_IDLE.saturating_sub(Duration::from_millis(idle_ms));
+        Some(tokio::time::Instant::now() + left)
+    }
+
+    fn retry_shrink_later(&mut self) {
+        self.retry_at = Some(tokio::time::Instant::now() + Duration::from_millis(100));
+    }
+
+    /// The client has been idle: free the buffer, or fit it to what it holds.
+    fn shrink_idle(&mut self) {
+        self.retry_at = None;
+        if self.buf.is_empty() {
+            self.buf = Vec::new();
+            self.private = false;
+        } else {
+            self.buf.shrink_to_fit();
+        }
+        self.peak = self.buf.len();
+    }
+
+    /// Shows the buffer in CLIENT LIST (`qbuf`, `qbuf-free`).
+    fn publish(&self, shared: &ClientShared) {
+        shared.qbuf.store(self.buf.len(), Relaxed);
+        shared.qbuf_free.store(self.buf.capacity() - self.buf.len(), Relaxed);
     }
 }

@@ -1,6 +1,7 @@
 //! The cron thread: periodic background work at `hz` times per second — the active expiry
-//! cycle and incremental rehashing. It runs on its own thread so that the worker threads only
-//! ever run client commands, and it locks one shard at a time.
+//! cycle, incremental rehashing, and sampling for INFO (instantaneous rates, peak memory). It
+//! runs on its own thread so that the worker threads only ever run client commands, and it
+//! locks one shard at a time.
 
 use engine::expire::{rehash_cycle, run_cycle, ExpireCursor};
 use engine::Engine;
@@ -22,6 +23,27 @@ impl Cron {
     }
 }
 
+/// How often INFO's samples are taken (Valkey: every 100 ms).
+const SAMPLE_PERIOD_MS: u64 = 100;
+
+fn tick(engine: &Engine, cursor: &mut ExpireCursor, last_sample_ms: &mut u64) {
+    // A CLIENT PAUSE also pauses expiry (Valkey's PAUSE_ACTION_EXPIRE).
+    if !engine.pause.is_paused() {
+        run_cycle(engine, cursor);
+        engine.expired_stale_perc.store(cursor.stale_perc.to_bits(), Relaxed);
+    }
+    if engine.config.get_bool("activerehashing") {
+        rehash_cycle(engine, 100);
+    }
+    let now = engine::util::now_ms();
+    if now.saturating_sub(*last_sample_ms) >= SAMPLE_PERIOD_MS {
+        *last_sample_ms = now;
+        engine.stats.sample_instantaneous(now);
+        // Records the peak of used memory.
+        let _ = engine.memory();
+    }
+}
+
 pub fn start(engine: Arc<Engine>) -> Cron {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -29,11 +51,12 @@ pub fn start(engine: Arc<Engine>) -> Cron {
         .name("kvasir-cron".into())
         .spawn(move || {
             let mut cursor = ExpireCursor::default();
+            let mut last_sample_ms = 0;
             while !flag.load(Relaxed) {
                 let hz = engine.config.hot.hz.load(Relaxed).max(1);
-                run_cycle(&engine, &mut cursor);
-                if engine.config.get_bool("activerehashing") {
-                    rehash_cycle(&engine, 100);
+                // DEBUG PAUSE-CRON stops the periodic work, as in Valkey.
+                if !engine.cron_paused.load(Relaxed) {
+                    tick(&engine, &mut cursor, &mut last_sample_ms);
                 }
                 std::thread::sleep(Duration::from_millis(1000 / u64::from(hz)));
             }

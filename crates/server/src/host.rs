@@ -1,24 +1,59 @@
-//! The engine's view of this process: allocator statistics and shutdown requests.
+//! The engine's view of this process: allocator statistics, the log, shutdown requests.
 
-use engine::engine::{Host, MemoryStats, ShutdownRequest};
+use crate::listener::Listeners;
+use engine::engine::{Host, LogLevel, MemoryStats, ShutdownRequest};
 use std::sync::atomic::{AtomicU16, Ordering::Relaxed};
+use std::sync::Arc;
 use tokio::sync::watch;
 
 pub struct ServerHost {
     pub shutdown_tx: watch::Sender<Option<ShutdownRequest>>,
     pub port: AtomicU16,
     pub workers: usize,
+    pub listeners: Arc<Listeners>,
+}
+
+/// jemalloc's "all arenas" index (`MALLCTL_ARENAS_ALL`).
+const ARENAS_ALL: u32 = 4096;
+
+/// Reads a numeric jemalloc statistic by name; 0 if jemalloc does not know it.
+fn mallctl<T: Copy + Default>(name: &str) -> T {
+    let mut key = name.as_bytes().to_vec();
+    key.push(0);
+    // SAFETY: the name is NUL-terminated and every statistic read here has type `T` in
+    // jemalloc's mallctl namespace (size_t, unsigned or uint32_t, as documented).
+    unsafe { tikv_jemalloc_ctl::raw::read::<T>(&key) }.unwrap_or_default()
+}
+
+/// Free space in partly used small-size slabs: the allocator's external fragmentation, as
+/// Valkey computes `allocator_frag_bytes`.
+fn frag_smallbins() -> u64 {
+    let nbins: u32 = mallctl("arenas.nbins");
+    let mut frag = 0u64;
+    for j in 0..nbins {
+        let reg_size: usize = mallctl(&format!("arenas.bin.{j}.size"));
+        let nregs: u32 = mallctl(&format!("arenas.bin.{j}.nregs"));
+        let curregs: usize = mallctl(&format!("stats.arenas.{ARENAS_ALL}.bins.{j}.curregs"));
+        let curslabs: usize = mallctl(&format!("stats.arenas.{ARENAS_ALL}.bins.{j}.curslabs"));
+        let free_regs = (nregs as u64 * curslabs as u64).saturating_sub(curregs as u64);
+        frag += free_regs * reg_size as u64;
+    }
+    frag
 }
 
 impl Host for ServerHost {
     fn memory(&self) -> MemoryStats {
         use tikv_jemalloc_ctl::{epoch, stats};
         let _ = epoch::advance();
+        let page: usize = mallctl("arenas.page");
+        let pmuzzy: usize = mallctl(&format!("stats.arenas.{ARENAS_ALL}.pmuzzy"));
         MemoryStats {
             allocated: stats::allocated::read().unwrap_or(0) as u64,
             active: stats::active::read().unwrap_or(0) as u64,
             resident: stats::resident::read().unwrap_or(0) as u64,
             retained: stats::retained::read().unwrap_or(0) as u64,
+            muzzy: pmuzzy as u64 * page as u64,
+            frag_smallbins: frag_smallbins(),
             rss: rss_bytes(),
         }
     }
@@ -32,8 +67,34 @@ impl Host for ServerHost {
         self.port.load(Relaxed)
     }
 
+    fn listen(&self, port: u16, bind: &str) -> Result<(), String> {
+        self.listeners.rebind(port, bind)?;
+        self.port.store(port, Relaxed);
+        Ok(())
+    }
+
     fn worker_threads(&self) -> usize {
         self.workers
+    }
+
+    fn log(&self, level: LogLevel, msg: &str) {
+        let level = match level {
+            LogLevel::Debug => crate::log::DEBUG,
+            LogLevel::Verbose => crate::log::VERBOSE,
+            LogLevel::Notice => crate::log::NOTICE,
+            LogLevel::Warning => crate::log::WARNING,
+        };
+        crate::log::log(level, msg);
+    }
+
+    fn allocator(&self) -> String {
+        // "5.3.0-0-g54eaed1..." → "jemalloc-5.3.0", as Valkey prints it.
+        let v = tikv_jemalloc_ctl::version::read().unwrap_or("unknown");
+        format!("jemalloc-{}", v.split('-').next().unwrap_or(v))
+    }
+
+    fn executable(&self) -> String {
+        std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default()
     }
 }
 

@@ -7,12 +7,12 @@
 mod conn;
 mod cron;
 mod host;
+mod listener;
 mod log;
 
 use engine::config::{flags as cfg_flags, Config};
 use engine::Engine;
 use log::{notice, warning};
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
@@ -77,101 +77,12 @@ fn worker_count(config: &Config) -> usize {
     }
 }
 
-/// Binds every configured address. A `-` prefix marks an address that may be unavailable.
-fn bind_listeners(config: &Config, port: u16) -> Result<Vec<std::net::TcpListener>, String> {
-    let backlog = config.get_i64("tcp-backlog").clamp(1, i32::MAX as i64) as i32;
-    let mut listeners = Vec::new();
-    for word in config.get("bind").split_whitespace() {
-        let (optional, addr) = match word.strip_prefix('-') {
-            Some(a) => (true, a),
-            None => (false, word),
-        };
-        let ip = match addr {
-            "*" => "0.0.0.0",
-            "::*" => "::",
-            a => a,
-        };
-        let sockaddr: SocketAddr = match format!("{ip}:{port}").parse().or_else(|_| format!("[{ip}]:{port}").parse()) {
-            Ok(a) => a,
-            Err(_) if optional => continue,
-            Err(_) => return Err(format!("Invalid bind address '{addr}'")),
-        };
-        match listen(sockaddr, backlog) {
-            Ok(l) => listeners.push(l),
-            Err(e) if optional => warning!("Could not create server TCP listening socket {sockaddr}: {e} (skipped)"),
-            Err(e) => return Err(format!("Could not create server TCP listening socket {sockaddr}: {e}")),
-        }
-    }
-    if listeners.is_empty() {
-        return Err("Failed listening on port (tcp), aborting.".into());
-    }
-    Ok(listeners)
-}
-
-fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    socket.set_reuse_address(true)?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    socket.bind(&addr.into())?;
-    socket.listen(backlog)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
-}
-
-fn is_loopback(addr: &SocketAddr) -> bool {
-    match addr {
-        SocketAddr::V4(a) => a.ip().is_loopback(),
-        SocketAddr::V6(a) => a.ip().is_loopback() || a.ip().to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
-    }
-}
-
-const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting from the same host the server is running, however MAKE SURE it's not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
-
-async fn accept_loop(engine: Arc<Engine>, listener: tokio::net::TcpListener) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                warning!("Accepting client connection: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        engine.stats.add(engine::stats::Counter::ConnectionsReceived, 1);
-        let _ = stream.set_nodelay(true);
-        let keepalive = engine.config.hot.tcp_keepalive_secs.load(Relaxed);
-        if keepalive > 0 {
-            let ka = socket2::TcpKeepalive::new().with_time(std::time::Duration::from_secs(keepalive));
-            let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
-        }
-        let hot = &engine.config.hot;
-        if hot.protected_mode.load(Relaxed) && !hot.requirepass_set.load(Relaxed) && !is_loopback(&peer) {
-            engine.stats.add(engine::stats::Counter::RejectedConnections, 1);
-            tokio::spawn(reject(stream, PROTECTED_MODE_DENIED));
-            continue;
-        }
-        if engine.clients.len() as u64 >= hot.maxclients.load(Relaxed) {
-            engine.stats.add(engine::stats::Counter::RejectedConnections, 1);
-            tokio::spawn(reject(stream, b"-ERR max number of clients reached\r\n"));
-            continue;
-        }
-        tokio::spawn(conn::serve(engine.clone(), stream));
-    }
-}
-
-async fn reject(mut stream: tokio::net::TcpStream, msg: &'static [u8]) {
-    use tokio::io::AsyncWriteExt;
-    let _ = stream.write_all(msg).await;
-    let _ = stream.shutdown().await;
-}
-
 /// Reports directives set to something Kvasir does not act on yet.
 fn report_inert_settings(config: &Config) {
     for (p, value) in config.all() {
-        if p.flags & cfg_flags::NOT_ACTED_ON != 0 && value != p.default {
+        // `save ""` (no snapshots) is exactly what Kvasir does.
+        let no_saving = p.name == "save" && value.is_empty();
+        if p.flags & cfg_flags::NOT_ACTED_ON != 0 && value != p.default && !no_saving {
             warning!("'{} {}' is accepted but not acted on by this version of Kvasir", p.name, value);
         }
     }
@@ -196,7 +107,13 @@ fn main() {
     let pidfile = config.get("pidfile");
 
     let (shutdown_tx, mut shutdown_rx) = tokio::sync::watch::channel(None);
-    let host = host::ServerHost { shutdown_tx, port: std::sync::atomic::AtomicU16::new(port), workers };
+    let listeners = Arc::new(listener::Listeners::default());
+    let host = host::ServerHost {
+        shutdown_tx,
+        port: std::sync::atomic::AtomicU16::new(port),
+        workers,
+        listeners: listeners.clone(),
+    };
     let engine = Engine::new(config, Box::new(host));
     // The logger reads the live loglevel; the engine lives for the whole process.
     let level: &'static std::sync::atomic::AtomicU32 = {
@@ -226,7 +143,9 @@ fn main() {
         }
     }
 
-    let listeners = match bind_listeners(&engine.config, port) {
+    let bind = engine.config.get("bind");
+    let backlog = engine.config.get_i64("tcp-backlog").clamp(1, i32::MAX as i64) as i32;
+    let sockets = match listener::bind_listeners(&bind, port, backlog) {
         Ok(l) => l,
         Err(e) => {
             warning!("{e}");
@@ -239,19 +158,22 @@ fn main() {
         .enable_all()
         .build()
         .expect("cannot start the worker runtime");
+    engine.memory_startup.store(engine.memory().allocated, Relaxed);
     let cron = cron::start(engine.clone());
     notice!("Running mode=standalone, port={port}, worker threads={workers}.");
 
+    // Signal handlers first: once connections are accepted, a SIGTERM must find them.
+    let (mut sigterm, mut sigint) = {
+        let _rt = runtime.enter();
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::terminate()).expect("SIGTERM handler"),
+            signal(SignalKind::interrupt()).expect("SIGINT handler"),
+        )
+    };
+    listeners.start(runtime.handle(), &engine, sockets, port, &bind, backlog);
+    notice!("Ready to accept connections tcp");
     let request = runtime.block_on(async {
-        for l in listeners {
-            let l = tokio::net::TcpListener::from_std(l).expect("listener registration");
-            tokio::spawn(accept_loop(engine.clone(), l));
-        }
-        notice!("Ready to accept connections tcp");
-        let mut sigterm =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-        let mut sigint =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).expect("SIGINT handler");
         tokio::select! {
             _ = sigterm.recv() => {
                 warning!("Received SIGTERM scheduling shutdown...");
@@ -264,15 +186,23 @@ fn main() {
             r = shutdown_rx.wait_for(Option::is_some) => r.ok().and_then(|r| *r),
         }
     });
-    if request.is_some() {
-        warning!("User requested shutdown...");
+    // SHUTDOWN already logged who asked and did (or refused) the final save. A signal does not
+    // wait for a save: there is no persistence to save with, and a server that cannot be
+    // stopped by SIGTERM would be worse than one that says so.
+    if request.is_none() {
+        notice!("User requested shutdown...");
+        if !engine.config.get("save").is_empty() {
+            warning!("Not saving the dataset on exit: this version of Kvasir has no persistence.");
+        }
     }
     cron.stop();
+    listeners.close();
     for c in engine.clients.all() {
         c.kill();
     }
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     if !pidfile.is_empty() {
+        notice!("Removing the pid file.");
         let _ = std::fs::remove_file(&pidfile);
     }
     warning!("Kvasir is now ready to exit, bye bye...");

@@ -1,8 +1,9 @@
 //! Connection commands: PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO, and CLIENT.
 
-use super::table::{acl, flags::*, reply_help, Command, Doc};
+use super::table::{acl, flags::*, reply_help, Command, Doc, DocMeta};
 use super::{errors, is, CmdResult, Ctx, Error};
-use crate::client::ReplyMode;
+use crate::client::{ClientShared, ClientType, ReplyMode};
+use crate::stats::Counter;
 use std::sync::atomic::Ordering::Relaxed;
 
 const CONN: u64 = acl::CONNECTION;
@@ -14,6 +15,7 @@ pub static COMMANDS: &[Command] = &[
         flags: FAST | SENTINEL_OK,
         acl: CONN,
         handler: Some(ping),
+        tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
         doc: doc("Returns the server's liveliness response.", "1.0.0", "O(1)", "[message]"),
         ..Command::DEFAULT
     },
@@ -33,6 +35,12 @@ pub static COMMANDS: &[Command] = &[
         acl: CONN,
         handler: Some(quit),
         doc: doc("Closes the connection.", "1.0.0", "O(1)", ""),
+        doc_meta: DocMeta {
+            flags: super::table::doc_flags::DEPRECATED,
+            deprecated_since: "7.2.0",
+            replaced_by: "just closing the connection",
+            history: &[],
+        },
         ..Command::DEFAULT
     },
     Command {
@@ -102,6 +110,117 @@ const fn doc(summary: &'static str, since: &'static str, complexity: &'static st
 const CLIENT_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
 static CLIENT_SUBCOMMANDS: &[Command] = &[
+    Command {
+        name: "capa",
+        arity: -3,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: CONN,
+        handler: Some(client_capa),
+        doc: doc("A client claims its capability.", "8.0.0", "O(1)", "capability [capability ...]"),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "info",
+        arity: 2,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: CONN,
+        handler: Some(client_info),
+        tips: &["nondeterministic_output"],
+        doc: doc("Returns information about the connection.", "6.2.0", "O(1)", ""),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "kill",
+        arity: -3,
+        flags: CLIENT_FLAGS,
+        acl: CONN,
+        handler: Some(client_kill),
+        doc: doc(
+            "Terminates open connections.",
+            "2.4.0",
+            "O(N) where N is the number of client connections",
+            "<ip:port | <[ID client-id] | [TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>] | \
+             [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES | NO>] | [MAXAGE maxage]> \
+             [[ID client-id] | [TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>] | [USER username] | \
+             [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES | NO>] | [MAXAGE maxage] ...]>",
+        ),
+        doc_meta: DocMeta {
+            history: &[
+                ("2.8.12", "Added new filter format."),
+                ("2.8.12", "`ID` option."),
+                ("3.2.0", "Added `master` type in for `TYPE` option."),
+                (
+                    "5.0.0",
+                    "Replaced `slave` `TYPE` with `replica`. `slave` still supported for backward compatibility.",
+                ),
+                ("6.2.0", "`LADDR` option."),
+                ("8.0.0", "`MAXAGE` option."),
+                (
+                    "8.0.0",
+                    "Replaced `master` `TYPE` with `primary`. `master` still supported for backward compatibility.",
+                ),
+            ],
+            ..DocMeta::NONE
+        },
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "list",
+        arity: -2,
+        flags: CLIENT_FLAGS,
+        acl: CONN,
+        handler: Some(client_list),
+        tips: &["nondeterministic_output"],
+        doc: doc(
+            "Lists open connections.",
+            "2.4.0",
+            "O(N) where N is the number of client connections",
+            "[TYPE <NORMAL | MASTER | PRIMARY | REPLICA | PUBSUB>] [ID client-id [client-id ...]]",
+        ),
+        doc_meta: DocMeta {
+            history: &[
+                ("2.8.12", "Added unique client `id` field."),
+                ("5.0.0", "Added optional `TYPE` filter."),
+                ("6.0.0", "Added `user` field."),
+                ("6.2.0", "Added `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the optional `ID` filter."),
+                ("7.0.0", "Added `resp`, `multi-mem`, `rbs` and `rbp` fields."),
+                ("7.0.3", "Added `ssub` field."),
+                (
+                    "8.0.0",
+                    "Replaced `master` `TYPE` with `primary`. `master` still supported for backward compatibility.",
+                ),
+            ],
+            ..DocMeta::NONE
+        },
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "pause",
+        arity: -3,
+        flags: CLIENT_FLAGS,
+        acl: CONN,
+        handler: Some(client_pause),
+        doc: doc("Suspends commands processing.", "3.0.0", "O(1)", "timeout:integer [WRITE | ALL]"),
+        doc_meta: DocMeta {
+            history: &[("6.2.0", "`CLIENT PAUSE WRITE` mode added along with the `mode` option.")],
+            ..DocMeta::NONE
+        },
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "unpause",
+        arity: 2,
+        flags: CLIENT_FLAGS,
+        acl: CONN,
+        handler: Some(client_unpause),
+        doc: doc(
+            "Resumes processing commands from paused clients.",
+            "6.2.0",
+            "O(N) Where N is the number of paused clients",
+            "",
+        ),
+        ..Command::DEFAULT
+    },
     Command {
         name: "id",
         arity: 2,
@@ -235,13 +354,16 @@ const WRONGPASS: Error = Error::coded_static("WRONGPASS invalid username-passwor
 
 /// Checks a username/password pair against the (single, default) user.
 fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> Result<(), Error> {
-    if !user.eq_ignore_ascii_case(b"default") && user != b"default" {
-        return Err(WRONGPASS);
-    }
-    match ctx.engine.config.requirepass() {
-        None => Ok(()),
-        Some(p) if constant_time_eq(&p, pass) => Ok(()),
-        Some(_) => Err(WRONGPASS),
+    let ok = (user.eq_ignore_ascii_case(b"default") || user == b"default")
+        && match ctx.engine.config.requirepass() {
+            None => true,
+            Some(p) => constant_time_eq(&p, pass),
+        };
+    if ok {
+        Ok(())
+    } else {
+        ctx.engine.stats.add(Counter::AclDeniedAuth, 1);
+        Err(WRONGPASS)
     }
 }
 
@@ -413,10 +535,215 @@ fn client_setinfo(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if !valid_name(value) {
         return Err(Error::err(format!(
             "{} cannot contain spaces, newlines or special characters.",
-            String::from_utf8_lossy(attr).to_ascii_lowercase()
+            String::from_utf8_lossy(attr)
         )));
     }
     *slot.lock() = if value.is_empty() { None } else { Some(value.to_vec()) };
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Valkey's reply when a CLIENT subcommand gets a number of arguments it does not take.
+fn client_syntax_error(argv: &[&[u8]]) -> Error {
+    let shown = &argv[1][..argv[1].len().min(128)];
+    Error::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+        String::from_utf8_lossy(shown)
+    ))
+}
+
+fn client_capa(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    // The only capability, REDIRECT, matters to replicas redirecting clients to their primary;
+    // Kvasir is never a replica, so every claim is accepted and none changes anything.
+    ctx.out.ok();
+    Ok(())
+}
+
+/// The full name of the last command a client ran (`cmd=` in CLIENT LIST).
+fn last_command_name<'a>(ctx: &Ctx<'a>, c: &ClientShared) -> &'a str {
+    let engine = ctx.engine;
+    match c.last_cmd.load(Relaxed) {
+        0 => "NULL",
+        id if id - 1 < engine.commands.len() => &engine.commands.get(id - 1).full_name,
+        _ => "NULL",
+    }
+}
+
+fn client_info(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    let mut text = String::new();
+    let shared = ctx.client.shared.clone();
+    shared.write_info(&mut text, crate::util::now_ms(), last_command_name(ctx, &shared), false);
+    text.push('\n');
+    ctx.out.verbatim("txt", text.as_bytes());
+    Ok(())
+}
+
+fn client_list(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let now = crate::util::now_ms();
+    let engine = ctx.engine;
+    let clients: Vec<std::sync::Arc<ClientShared>> = if argv.len() == 4 && is(argv[2], "type") {
+        let t = ClientType::parse(argv[3])
+            .ok_or_else(|| Error::err(format!("Unknown client type '{}'", String::from_utf8_lossy(argv[3]))))?;
+        engine.clients.all().into_iter().filter(|c| c.client_type() == t).collect()
+    } else if argv.len() > 3 && is(argv[2], "id") {
+        let mut v = Vec::new();
+        for a in &argv[3..] {
+            let id = resp::number::parse_i64(a).ok_or_else(|| Error::err("Invalid client ID"))?;
+            if let Some(c) = u64::try_from(id).ok().and_then(|id| engine.clients.get(id)) {
+                v.push(c);
+            }
+        }
+        v
+    } else if argv.len() == 2 {
+        engine.clients.all()
+    } else {
+        return Err(errors::SYNTAX);
+    };
+    let mut text = String::with_capacity(clients.len() * 400);
+    for c in &clients {
+        c.write_info(&mut text, now, last_command_name(ctx, c), false);
+        text.push('\n');
+    }
+    ctx.out.verbatim("txt", text.as_bytes());
+    Ok(())
+}
+
+/// The filters of CLIENT KILL.
+#[derive(Default)]
+struct KillFilter<'a> {
+    addr: Option<&'a [u8]>,
+    laddr: Option<&'a [u8]>,
+    kind: Option<ClientType>,
+    id: Option<u64>,
+    user: bool,
+    skip_me: bool,
+    max_age_secs: Option<u64>,
+}
+
+fn parse_kill_filter<'a>(argv: &[&'a [u8]]) -> Result<KillFilter<'a>, Error> {
+    let mut f = KillFilter { skip_me: true, ..KillFilter::default() };
+    let mut i = 2;
+    while i < argv.len() {
+        if i + 1 >= argv.len() {
+            return Err(errors::SYNTAX);
+        }
+        let (opt, value) = (argv[i], argv[i + 1]);
+        if is(opt, "id") {
+            let id = resp::number::parse_i64(value)
+                .filter(|v| *v >= 1)
+                .ok_or_else(|| Error::err("client-id should be greater than 0"))?;
+            f.id = Some(id as u64);
+        } else if is(opt, "maxage") {
+            let age =
+                resp::number::parse_i64(value).ok_or_else(|| Error::err("maxage is not an integer or out of range"))?;
+            if age <= 0 {
+                return Err(Error::err("maxage should be greater than 0"));
+            }
+            f.max_age_secs = Some(age as u64);
+        } else if is(opt, "type") {
+            f.kind = Some(
+                ClientType::parse(value)
+                    .ok_or_else(|| Error::err(format!("Unknown client type '{}'", String::from_utf8_lossy(value))))?,
+            );
+        } else if is(opt, "addr") {
+            f.addr = Some(value);
+        } else if is(opt, "laddr") {
+            f.laddr = Some(value);
+        } else if is(opt, "user") {
+            // The default user is the only user there is.
+            if value != b"default" {
+                return Err(Error::err(format!("No such user '{}'", String::from_utf8_lossy(value))));
+            }
+            f.user = true;
+        } else if is(opt, "skipme") {
+            f.skip_me = if is(value, "yes") {
+                true
+            } else if is(value, "no") {
+                false
+            } else {
+                return Err(errors::SYNTAX);
+            };
+        } else {
+            return Err(errors::SYNTAX);
+        }
+        i += 2;
+    }
+    Ok(f)
+}
+
+fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let old_form = argv.len() == 3;
+    let filter = if old_form {
+        // CLIENT KILL addr: may kill the caller too.
+        KillFilter { addr: Some(argv[2]), skip_me: false, ..KillFilter::default() }
+    } else {
+        parse_kill_filter(argv)?
+    };
+    let now = crate::util::now_ms();
+    let me = ctx.client.id();
+    let engine = ctx.engine;
+    let mut killed = 0i64;
+    let mut kill_me = false;
+    for c in engine.clients.all() {
+        let matches = filter.addr.is_none_or(|a| a == c.addr.as_bytes())
+            && filter.laddr.is_none_or(|a| a == c.laddr.as_bytes())
+            && filter.kind.is_none_or(|t| c.client_type() == t)
+            && filter.id.is_none_or(|id| c.id == id)
+            && !(filter.skip_me && c.id == me)
+            && filter.max_age_secs.is_none_or(|age| c.age_secs(now) >= age);
+        if !matches {
+            continue;
+        }
+        killed += 1;
+        if c.id == me {
+            kill_me = true;
+        } else {
+            // Gone at once, as Valkey frees it: its task closes the socket as soon as it wakes.
+            c.kill();
+            engine.clients.unregister(c.id);
+        }
+    }
+    if old_form {
+        if killed == 0 {
+            return Err(Error::err("No such client"));
+        }
+        ctx.out.ok();
+    } else {
+        ctx.out.int(killed);
+    }
+    if kill_me {
+        ctx.client.close_after_reply = true;
+    }
+    Ok(())
+}
+
+fn client_pause(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    if argv.len() > 4 {
+        return Err(client_syntax_error(argv));
+    }
+    let mut all = true;
+    if argv.len() == 4 {
+        if is(argv[3], "write") {
+            all = false;
+        } else if !is(argv[3], "all") {
+            return Err(Error::err("CLIENT PAUSE mode must be WRITE or ALL"));
+        }
+    }
+    let timeout =
+        resp::number::parse_i64(argv[2]).ok_or_else(|| Error::err("timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(Error::err("timeout is negative"));
+    }
+    let now = crate::util::now_ms() as i64;
+    let until =
+        if timeout == 0 { 0 } else { timeout.checked_add(now).ok_or_else(|| Error::err("timeout is out of range"))? };
+    ctx.engine.pause.pause(until as u64, all);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_unpause(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    ctx.engine.pause.unpause();
     ctx.out.ok();
     Ok(())
 }
@@ -428,6 +755,10 @@ fn client_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
         &[
             "CACHING (YES|NO)",
             "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "CAPA <option> [options...]",
+            "    The client claims its some capability options. Options are:",
+            "    * REDIRECT",
+            "      The client can handle redirection during primary and replica failover in standalone mode.",
             "GETREDIR",
             "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
@@ -546,5 +877,56 @@ mod tests {
         assert_eq!(run(&e, &mut c, &["client", "setinfo", "lib-name", "redis-py"]), "+OK\r\n");
         assert_eq!(run(&e, &mut c, &["client", "setinfo", "bad", "x"]), "-ERR Unrecognized option 'bad'\r\n");
         assert_eq!(run(&e, &mut c, &["client", "no-touch", "maybe"]), "-ERR syntax error\r\n");
+    }
+
+    #[test]
+    fn client_kill_pause_and_list_errors() {
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        for (args, reply) in [
+            (&["client", "kill"][..], "-ERR wrong number of arguments for 'client|kill' command\r\n"),
+            (&["client", "kill", "id", "10", "x"], "-ERR syntax error\r\n"),
+            (&["client", "kill", "id", "str"], "-ERR client-id should be greater than 0\r\n"),
+            (&["client", "kill", "id", "0"], "-ERR client-id should be greater than 0\r\n"),
+            (&["client", "kill", "type", "x"], "-ERR Unknown client type 'x'\r\n"),
+            (&["client", "kill", "user", "bob"], "-ERR No such user 'bob'\r\n"),
+            (&["client", "kill", "skipme", "maybe"], "-ERR syntax error\r\n"),
+            (
+                &["client", "kill", "maxage", "99999999999999999999"],
+                "-ERR maxage is not an integer or out of range\r\n",
+            ),
+            (&["client", "kill", "maxage", "-1"], "-ERR maxage should be greater than 0\r\n"),
+            (&["client", "kill", "127.0.0.1:"], "-ERR No such client\r\n"),
+            (&["client", "kill", "id", "12345"], ":0\r\n"),
+            (&["client", "pause", "abc"], "-ERR timeout is not an integer or out of range\r\n"),
+            (&["client", "pause", "-1"], "-ERR timeout is negative\r\n"),
+            (&["client", "pause", "10", "some"], "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"),
+            (
+                &["client", "pause", "10", "all", "x"],
+                "-ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.\r\n",
+            ),
+            (&["client", "list", "type", "nope"], "-ERR Unknown client type 'nope'\r\n"),
+            (&["client", "list", "id", "x"], "-ERR Invalid client ID\r\n"),
+            (&["client", "list", "bogus"], "-ERR syntax error\r\n"),
+            (&["client", "capa", "redirect"], "+OK\r\n"),
+        ] {
+            assert_eq!(run(&e, &mut c, args), reply, "{args:?}");
+        }
+        // The caller's line names the command it is running.
+        let r = run(&e, &mut c, &["client", "info"]);
+        assert!(r.contains(" cmd=client|info ") && r.ends_with("\n\r\n"), "{r}");
+        let r = run(&e, &mut c, &["client", "list", "type", "normal"]);
+        assert!(r.contains(&format!("id={} ", c.id())), "{r}");
+        assert_eq!(run(&e, &mut c, &["client", "list", "type", "pubsub"]), "$0\r\n\r\n");
+        // PAUSE 0 pauses nothing; UNPAUSE always succeeds.
+        assert_eq!(run(&e, &mut c, &["client", "pause", "0"]), "+OK\r\n");
+        assert!(!e.pause.is_paused());
+        assert_eq!(run(&e, &mut c, &["client", "pause", "100000", "write"]), "+OK\r\n");
+        assert!(e.pause.is_paused());
+        assert_eq!(run(&e, &mut c, &["client", "unpause"]), "+OK\r\n");
+        assert!(!e.pause.is_paused());
+        // Killing oneself: the reply, then the connection closes.
+        assert_eq!(run(&e, &mut c, &["client", "kill", "skipme", "no"]), ":1\r\n");
+        assert!(c.close_after_reply);
     }
 }

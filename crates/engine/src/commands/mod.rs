@@ -3,9 +3,13 @@
 //!
 //! One file per family; each declares its commands in a `COMMANDS` table (see `table.rs`).
 
+pub mod argtree;
 pub mod bits;
 pub mod connection;
+pub mod debug;
 pub mod expire;
+pub mod info;
+pub mod introspection;
 pub mod keys;
 pub mod lists;
 pub mod scripting;

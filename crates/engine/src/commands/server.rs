@@ -1,11 +1,18 @@
-//! Server commands: CONFIG, DBSIZE, FLUSHDB, FLUSHALL and the rest of the server family.
+//! Server commands: CONFIG, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME and SHUTDOWN. INFO lives in
+//! `info.rs` and DEBUG in `debug.rs`.
 
-use super::table::{acl, flags::*, reply_help, Command, Doc, Lock};
-use super::{is, CmdResult, Ctx, Error};
+use super::table::{acl, flags::*, reply_help, Command, Doc, DocMeta, Lock};
+use super::{errors, is, CmdResult, Ctx, Error};
+use crate::engine::{LogLevel, ShutdownRequest};
+use crate::keyspace::LockSet;
+use std::sync::atomic::Ordering::Relaxed;
 
 const fn doc(summary: &'static str, since: &'static str, complexity: &'static str, syntax: &'static str) -> Doc {
     Doc { summary, since, group: "server", complexity, syntax }
 }
+
+const FLUSH_HISTORY: &[(&str, &str)] =
+    &[("4.0.0", "Added the `ASYNC` flushing mode modifier."), ("6.2.0", "Added the `SYNC` flushing mode modifier.")];
 
 pub static COMMANDS: &[Command] = &[
     Command {
@@ -15,6 +22,7 @@ pub static COMMANDS: &[Command] = &[
         acl: acl::KEYSPACE,
         lock: Lock::Db,
         handler: Some(dbsize),
+        tips: &["request_policy:all_shards", "response_policy:agg_sum"],
         doc: doc("Returns the number of keys in the database.", "1.0.0", "O(1)", ""),
         ..Command::DEFAULT
     },
@@ -25,12 +33,14 @@ pub static COMMANDS: &[Command] = &[
         acl: acl::KEYSPACE | acl::DANGEROUS,
         lock: Lock::Db,
         handler: Some(flushdb),
+        tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
         doc: doc(
             "Remove all keys from the current database.",
             "1.0.0",
             "O(N) where N is the number of keys in the selected database",
             "[ASYNC | SYNC]",
         ),
+        doc_meta: DocMeta { history: FLUSH_HISTORY, ..DocMeta::NONE },
         ..Command::DEFAULT
     },
     Command {
@@ -40,12 +50,52 @@ pub static COMMANDS: &[Command] = &[
         acl: acl::KEYSPACE | acl::DANGEROUS,
         lock: Lock::AllDbs,
         handler: Some(flushall),
+        tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
         doc: doc(
             "Removes all keys from all databases.",
             "1.0.0",
             "O(N) where N is the total number of keys in all databases",
             "[ASYNC | SYNC]",
         ),
+        doc_meta: DocMeta { history: FLUSH_HISTORY, ..DocMeta::NONE },
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "swapdb",
+        arity: 3,
+        flags: WRITE | FAST,
+        acl: acl::KEYSPACE | acl::DANGEROUS,
+        lock: Lock::Custom(swapdb_lock),
+        handler: Some(swapdb),
+        doc: doc(
+            "Swaps two databases.",
+            "4.0.0",
+            "O(N) where N is the count of clients watching or blocking on keys from both databases.",
+            "index1:integer index2:integer",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "time",
+        arity: 1,
+        flags: LOADING | STALE | FAST,
+        handler: Some(time),
+        tips: &["nondeterministic_output"],
+        doc: doc("Returns the server time.", "2.6.0", "O(1)", ""),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "shutdown",
+        arity: -1,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+        handler: Some(shutdown),
+        doc: doc(
+            "Synchronously saves the database(s) to disk and shuts down the server.",
+            "1.0.0",
+            "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
+            "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
+        ),
+        doc_meta: DocMeta { history: &[("7.0.0", "Added the `NOW`, `FORCE` and `ABORT` modifiers.")], ..DocMeta::NONE },
         ..Command::DEFAULT
     },
     Command {
@@ -56,6 +106,8 @@ pub static COMMANDS: &[Command] = &[
         ..Command::DEFAULT
     },
 ];
+
+const ALL_NODES: &[&str] = &["request_policy:all_nodes", "response_policy:all_succeeded"];
 
 static CONFIG_SUBCOMMANDS: &[Command] = &[
     Command {
@@ -69,6 +121,10 @@ static CONFIG_SUBCOMMANDS: &[Command] = &[
             "O(N) when N is the number of configuration parameters provided",
             "parameter [parameter ...]",
         ),
+        doc_meta: DocMeta {
+            history: &[("7.0.0", "Added the ability to pass multiple pattern parameters in one call")],
+            ..DocMeta::NONE
+        },
         ..Command::DEFAULT
     },
     Command {
@@ -76,12 +132,35 @@ static CONFIG_SUBCOMMANDS: &[Command] = &[
         arity: -4,
         flags: ADMIN | NOSCRIPT | LOADING | STALE,
         handler: Some(config_set),
+        tips: ALL_NODES,
         doc: doc(
             "Sets configuration parameters in-flight.",
             "2.0.0",
             "O(N) when N is the number of configuration parameters provided",
             "parameter value [parameter value ...]",
         ),
+        doc_meta: DocMeta {
+            history: &[("7.0.0", "Added the ability to set multiple parameters in one call.")],
+            ..DocMeta::NONE
+        },
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "resetstat",
+        arity: 2,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        handler: Some(config_resetstat),
+        tips: ALL_NODES,
+        doc: doc("Resets the server's statistics.", "2.0.0", "O(1)", ""),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "rewrite",
+        arity: 2,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        handler: Some(config_rewrite),
+        tips: ALL_NODES,
+        doc: doc("Persists the effective configuration to file.", "2.8.0", "O(1)", ""),
         ..Command::DEFAULT
     },
     Command {
@@ -104,10 +183,10 @@ fn dbsize(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 /// Parses the optional ASYNC|SYNC argument of FLUSHDB/FLUSHALL.
 fn flush_async(ctx: &Ctx, argv: &[&[u8]]) -> Result<bool, Error> {
     match argv {
-        [_] => Ok(ctx.engine.config.hot.lazyfree_lazy_user_flush.load(std::sync::atomic::Ordering::Relaxed)),
+        [_] => Ok(ctx.engine.config.hot.lazyfree_lazy_user_flush.load(Relaxed)),
         [_, a] if is(a, "async") => Ok(true),
         [_, a] if is(a, "sync") => Ok(false),
-        _ => Err(super::errors::SYNTAX),
+        _ => Err(errors::SYNTAX),
     }
 }
 
@@ -141,9 +220,129 @@ fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     for db in 0..ctx.engine.keyspace.databases() {
         removed += flush_db(ctx, db, lazy);
     }
-    // FLUSHALL always counts as a change, even on an empty keyspace (Valkey: dirty += n + 1).
-    ctx.keys.effects.dirty += removed + 1;
+    // Valkey 8 counts the removed keys as changes. (With save points configured it then saves
+    // an RDB, which resets the counter: that part belongs to persistence.)
+    ctx.keys.effects.dirty += removed;
     ctx.out.ok();
+    Ok(())
+}
+
+/// Parses a database index the way SWAPDB does (`getIntFromObjectOrReply`).
+fn db_index(a: &[u8], err: &'static str) -> Result<i64, String> {
+    resp::number::parse_i64(a).filter(|v| i32::try_from(*v).is_ok()).ok_or_else(|| format!("ERR {err}"))
+}
+
+fn swap_indexes(argv: &[&[u8]], databases: usize) -> Result<(usize, usize), String> {
+    let a = db_index(argv[1], "invalid first DB index")?;
+    let b = db_index(argv[2], "invalid second DB index")?;
+    let valid = |i: i64| i >= 0 && (i as u64) < databases as u64;
+    if !valid(a) || !valid(b) {
+        return Err(String::from_utf8_lossy(errors::DB_INDEX.text()).into_owned());
+    }
+    Ok((a as usize, b as usize))
+}
+
+/// SWAPDB locks every shard of both databases.
+fn swapdb_lock(_db: usize, argv: &[&[u8]], databases: usize) -> Result<LockSet, String> {
+    let (a, b) = swap_indexes(argv, databases)?;
+    let mut set = LockSet::new();
+    set.add_db(a);
+    set.add_db(b);
+    Ok(set)
+}
+
+fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let (a, b) = swap_indexes(argv, ctx.engine.keyspace.databases()).map_err(Error::coded)?;
+    if a != b {
+        if !ctx.keys.holds_all(a) || !ctx.keys.holds_all(b) {
+            return Err(Error::internal("SWAPDB without the locks of both databases"));
+        }
+        // Shard i of one database becomes shard i of the other: keys hash to the same shard
+        // in every database, so the contents stay where lookups will look for them.
+        let from_a: Vec<_> = ctx.keys.shards(a).map(|s| s.take()).collect();
+        let from_b: Vec<_> = ctx.keys.shards(b).zip(from_a).map(|(s, new)| std::mem::replace(s, new)).collect();
+        for (s, new) in ctx.keys.shards(a).zip(from_b) {
+            *s = new;
+        }
+    }
+    ctx.keys.effects.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn time(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    let now_us = crate::util::now_us();
+    ctx.out.array(2);
+    ctx.out.bulk_i64((now_us / 1_000_000) as i64);
+    ctx.out.bulk_i64((now_us % 1_000_000) as i64);
+    Ok(())
+}
+
+/// The final save a shutdown may require. Kvasir has no persistence yet, so a save can only
+/// fail; SHUTDOWN then behaves exactly as Valkey's does when its final RDB save fails: it
+/// refuses to exit (the data would be lost) unless FORCE is given. `SHUTDOWN NOSAVE`, or a
+/// server started with `save ""`, shuts down normally.
+fn save_before_exit(_ctx: &Ctx) -> Result<(), String> {
+    Err("persistence (RDB snapshots) is not implemented in this version of Kvasir".to_string())
+}
+
+fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let mut req = ShutdownRequest::default();
+    let mut abort = false;
+    for a in &argv[1..] {
+        if is(a, "nosave") {
+            if req.save == Some(true) {
+                return Err(errors::SYNTAX);
+            }
+            req.save = Some(false);
+        } else if is(a, "save") {
+            if req.save == Some(false) {
+                return Err(errors::SYNTAX);
+            }
+            req.save = Some(true);
+        } else if is(a, "now") {
+            req.now = true;
+        } else if is(a, "force") {
+            req.force = true;
+        } else if is(a, "abort") {
+            abort = true;
+        } else {
+            return Err(errors::SYNTAX);
+        }
+    }
+    if abort && (req != ShutdownRequest::default()) {
+        return Err(errors::SYNTAX);
+    }
+    if abort {
+        // A shutdown never waits here (there are no replicas to wait for), so none is ever
+        // in progress when ABORT could reach it.
+        return Err(Error::err("No shutdown in progress."));
+    }
+    let engine = ctx.engine;
+    let mut info = String::new();
+    let hide = engine.config.get_bool("hide-user-data-from-log");
+    ctx.client.shared.write_info(&mut info, crate::util::now_ms(), &ctx.cmd.full_name, hide);
+    engine.log(LogLevel::Notice, &format!("User requested shutdown... (user request from '{info}')"));
+    let must_save = req.save == Some(true) || (req.save.is_none() && !engine.config.get("save").is_empty());
+    if must_save {
+        engine.log(LogLevel::Notice, "Saving the final RDB snapshot before exiting.");
+        if let Err(e) = save_before_exit(ctx) {
+            engine.log(LogLevel::Warning, &format!("Failed saving the DB: {e}"));
+            if req.force {
+                engine.log(LogLevel::Warning, "Error trying to save the DB. Exit anyway.");
+            } else {
+                engine.log(LogLevel::Warning, "Error trying to save the DB, can't exit.");
+                engine.log(
+                    LogLevel::Warning,
+                    "Errors trying to shut down the server. Check the logs for more information.",
+                );
+                return Err(Error::err("Errors trying to SHUTDOWN. Check logs."));
+            }
+        }
+    }
+    engine.host.shutdown(req).map_err(Error::coded)?;
+    // Like Valkey, which exits inside the command: no reply, the connection just closes.
+    ctx.client.close_after_reply = true;
     Ok(())
 }
 
@@ -160,15 +359,93 @@ fn config_get(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let rest = &argv[2..];
     if !rest.len().is_multiple_of(2) {
-        return Err(Error::err(format!(
-            "Unknown option or number of arguments for CONFIG SET - '{}'",
-            String::from_utf8_lossy(rest[rest.len() - 1])
-        )));
+        return Err(errors::SYNTAX);
     }
     let pairs: Vec<(&[u8], &[u8])> = rest.chunks(2).map(|c| (c[0], c[1])).collect();
-    ctx.engine.config.set_many(&pairs, true).map_err(Error::coded)?;
+    let config = &ctx.engine.config;
+    let protected_ok = match config.get("enable-protected-configs").as_str() {
+        "yes" => true,
+        "local" => ctx.client.shared.is_local(),
+        _ => false,
+    };
+    // Old values, to roll back if applying the new ones fails.
+    let names: Vec<&'static str> =
+        pairs.iter().filter_map(|(n, _)| config.param(&String::from_utf8_lossy(n)).map(|p| p.name)).collect();
+    let old: Vec<(&'static str, String)> = names.iter().map(|n| (*n, config.get(n))).collect();
+    config.set_many(&pairs, protected_ok).map_err(Error::coded)?;
+    if let Err((name, reason)) = apply_config(ctx, &old) {
+        ctx.engine.log(
+            LogLevel::Warning,
+            &format!(
+                "Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings."
+            ),
+        );
+        let restore: Vec<(&[u8], &[u8])> = old.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
+        if let Err(e) = ctx.engine.config.set_many(&restore, true) {
+            ctx.engine.log(LogLevel::Warning, &format!("Restoring the previous settings failed: {e}"));
+        }
+        return Err(Error::err(format!("CONFIG SET failed (possibly related to argument '{name}') - {reason}")));
+    }
     ctx.out.ok();
     Ok(())
+}
+
+/// Acts on settings that need more than storing (Valkey's apply functions): the listening
+/// sockets for `port` and `bind`, the working directory for `dir`. `old` holds the values
+/// before the change; only what changed is applied. Returns the directive and Valkey's reason
+/// on failure.
+fn apply_config(ctx: &Ctx, old: &[(&'static str, String)]) -> Result<(), (&'static str, &'static str)> {
+    let engine = ctx.engine;
+    let config = &engine.config;
+    let changed = |name: &str| old.iter().any(|(n, v)| *n == name && *v != config.get(name));
+    let mut listened = false;
+    for (name, _) in old {
+        match *name {
+            "port" | "bind" if changed(name) && !listened => {
+                listened = true;
+                let port = config.get_i64("port").clamp(0, 65535) as u16;
+                // The host logs why it could not listen.
+                if engine.host.listen(port, &config.get("bind")).is_err() {
+                    return Err(if *name == "port" {
+                        ("port", "Unable to listen on this port. Check server logs.")
+                    } else {
+                        ("bind", "Failed to bind to specified addresses.")
+                    });
+                }
+            }
+            "dir" if changed(name) && std::env::set_current_dir(config.get("dir")).is_err() => {
+                return Err(("dir", "No such file or directory"));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    let engine = ctx.engine;
+    engine.stats.reset();
+    engine.reset_lazyfree_stats();
+    engine.expired_stale_perc.store(0f64.to_bits(), Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn config_rewrite(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    let engine = ctx.engine;
+    match crate::config::file::rewrite(&engine.config) {
+        Ok(()) => {
+            engine.log(LogLevel::Notice, "CONFIG REWRITE executed with success.");
+            ctx.out.ok();
+            Ok(())
+        }
+        Err(e) => {
+            if engine.config.file.is_some() {
+                engine.log(LogLevel::Warning, &format!("CONFIG REWRITE failed: {}", e.trim_start_matches("ERR ")));
+            }
+            Err(Error::coded(e))
+        }
+    }
 }
 
 fn config_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
@@ -187,4 +464,74 @@ fn config_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
         ],
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::Engine;
+    use crate::exec::tests::{client, run};
+
+    #[test]
+    fn swapdb_swaps_contents_and_checks_indexes() {
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        run(&e, &mut c, &["set", "a", "0"]);
+        run(&e, &mut c, &["select", "1"]);
+        run(&e, &mut c, &["set", "b", "1"]);
+        run(&e, &mut c, &["set", "c", "1"]);
+        assert_eq!(run(&e, &mut c, &["swapdb", "0", "1"]), "+OK\r\n");
+        assert_eq!(run(&e, &mut c, &["dbsize"]), ":1\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "a"]), "$1\r\n0\r\n");
+        run(&e, &mut c, &["select", "0"]);
+        assert_eq!(run(&e, &mut c, &["dbsize"]), ":2\r\n");
+        assert_eq!(run(&e, &mut c, &["get", "b"]), "$1\r\n1\r\n");
+        assert_eq!(run(&e, &mut c, &["swapdb", "0", "0"]), "+OK\r\n");
+        assert_eq!(run(&e, &mut c, &["swapdb", "x", "0"]), "-ERR invalid first DB index\r\n");
+        assert_eq!(run(&e, &mut c, &["swapdb", "0", "1.5"]), "-ERR invalid second DB index\r\n");
+        assert_eq!(run(&e, &mut c, &["swapdb", "0", "16"]), "-ERR DB index is out of range\r\n");
+        assert_eq!(run(&e, &mut c, &["swapdb", "-1", "0"]), "-ERR DB index is out of range\r\n");
+        assert_eq!(run(&e, &mut c, &["swapdb", "99999999999", "0"]), "-ERR invalid first DB index\r\n");
+    }
+
+    #[test]
+    fn flushall_counts_removed_keys_as_changes() {
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        let before = e.stats.dirty();
+        assert_eq!(run(&e, &mut c, &["flushall"]), "+OK\r\n");
+        assert_eq!(e.stats.dirty(), before);
+        run(&e, &mut c, &["set", "a", "1"]);
+        run(&e, &mut c, &["set", "b", "1"]);
+        assert_eq!(run(&e, &mut c, &["flushall", "sync"]), "+OK\r\n");
+        assert_eq!(e.stats.dirty(), before + 4);
+        assert_eq!(run(&e, &mut c, &["flushall", "bad"]), "-ERR syntax error\r\n");
+        assert_eq!(run(&e, &mut c, &["flushdb", "async", "x"]), "-ERR syntax error\r\n");
+    }
+
+    #[test]
+    fn time_and_shutdown_arguments() {
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        let r = run(&e, &mut c, &["time"]);
+        assert!(r.starts_with("*2\r\n$10\r\n"), "{r}");
+        assert_eq!(run(&e, &mut c, &["shutdown", "save", "nosave"]), "-ERR syntax error\r\n");
+        assert_eq!(run(&e, &mut c, &["shutdown", "abort", "now"]), "-ERR syntax error\r\n");
+        assert_eq!(run(&e, &mut c, &["shutdown", "bogus"]), "-ERR syntax error\r\n");
+        assert_eq!(run(&e, &mut c, &["shutdown", "abort"]), "-ERR No shutdown in progress.\r\n");
+        // The default `save` points require a save, which cannot succeed without persistence.
+        assert_eq!(run(&e, &mut c, &["shutdown"]), "-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+        // NOSAVE reaches the host; the test host refuses.
+        assert_eq!(run(&e, &mut c, &["shutdown", "nosave"]), "-ERR shutdown is not available in this embedding\r\n");
+    }
+
+    #[test]
+    fn resetstat_and_rewrite_without_file() {
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        run(&e, &mut c, &["nope"]);
+        assert_eq!(run(&e, &mut c, &["config", "resetstat"]), "+OK\r\n");
+        assert!(e.stats.errors().is_empty());
+        assert_eq!(run(&e, &mut c, &["config", "rewrite"]), "-ERR The server is running without a config file\r\n");
+        assert!(run(&e, &mut c, &["config", "help"]).starts_with("*11\r\n+CONFIG <subcommand>"));
+    }
 }

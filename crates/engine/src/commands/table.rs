@@ -242,13 +242,43 @@ pub struct Doc {
     pub group: &'static str,
     pub complexity: &'static str,
     /// The argument syntax after the command name, as in the Valkey docs, e.g.
-    /// `key value [NX | XX] [GET]`. `COMMAND DOCS` derives its argument tree from it.
+    /// `key value [NX | XX] [GET]`. `COMMAND DOCS` derives its argument tree from it
+    /// (`argtree.rs`): argument types are inferred from names (`key` → key, `count` →
+    /// integer ...); write `name:type` where the name says otherwise (`increment:double`).
     pub syntax: &'static str,
 }
 
 impl Doc {
     pub const EMPTY: Doc = Doc { summary: "", since: "", group: "", complexity: "", syntax: "" };
 }
+
+/// `COMMAND DOCS` flags (`doc_flags`).
+pub mod doc_flags {
+    pub const DEPRECATED: u32 = 1 << 0;
+    /// A system command, not meant to be called by users (DEBUG, SYNC ...).
+    pub const SYSCMD: u32 = 1 << 1;
+
+    pub const NAMES: &[(u32, &str)] = &[(DEPRECATED, "deprecated"), (SYSCMD, "syscmd")];
+}
+
+/// What `COMMAND DOCS` reports beyond [`Doc`], for the few commands that have it.
+#[derive(Clone, Copy, Debug)]
+pub struct DocMeta {
+    /// [`doc_flags`].
+    pub flags: u32,
+    pub deprecated_since: &'static str,
+    pub replaced_by: &'static str,
+    /// `(version, change)` pairs.
+    pub history: &'static [(&'static str, &'static str)],
+}
+
+impl DocMeta {
+    pub const NONE: DocMeta = DocMeta { flags: 0, deprecated_since: "", replaced_by: "", history: &[] };
+}
+
+/// Extracts key argument indexes with their key-spec flags (`keyflags`), for commands whose
+/// key flags depend on the arguments (`variable_flags`, e.g. SET with or without GET).
+pub type KeysWithFlags = fn(&[&[u8]]) -> Vec<(usize, u32)>;
 
 /// One command (or subcommand).
 #[derive(Clone, Copy)]
@@ -269,6 +299,10 @@ pub struct Command {
     pub subcommands: &'static [Command],
     pub tips: &'static [&'static str],
     pub doc: Doc,
+    pub doc_meta: DocMeta,
+    /// Key positions with their flags when they depend on the arguments (COMMAND
+    /// GETKEYSANDFLAGS; key specs with `VARIABLE_FLAGS` otherwise report their declared flags).
+    pub keys_with_flags: Option<KeysWithFlags>,
 }
 
 impl Command {
@@ -285,6 +319,8 @@ impl Command {
         subcommands: &[],
         tips: &[],
         doc: Doc::EMPTY,
+        doc_meta: DocMeta::NONE,
+        keys_with_flags: None,
     };
 
     /// Explicit plus implied ACL categories (Valkey's `setImplicitACLCategories`).
@@ -418,6 +454,9 @@ pub static FAMILIES: &[&[Command]] = &[
     super::expire::COMMANDS,
     super::server::COMMANDS,
     super::scripting::COMMANDS,
+    super::info::COMMANDS,
+    super::debug::COMMANDS,
+    super::introspection::COMMANDS,
 ];
 
 /// A command resolved by the table, with what the dispatcher needs at hand.

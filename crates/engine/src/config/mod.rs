@@ -184,31 +184,39 @@ impl Config {
     /// if one fails, none changes. Returns Valkey's error text.
     pub fn set_many(&self, pairs: &[(&[u8], &[u8])], protected_ok: bool) -> Result<(), String> {
         let mut staged: Vec<(usize, String)> = Vec::with_capacity(pairs.len());
-        for (name, value) in pairs {
-            let name_s = String::from_utf8_lossy(name).to_ascii_lowercase();
-            let Some(i) = self.idx(&name_s) else {
-                return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name_s}'"));
+        // Valkey checks every name first (unknown, immutable, protected, duplicate: the first
+        // problem wins), then every value.
+        for (name, _) in pairs {
+            let typed = String::from_utf8_lossy(name);
+            let Some(i) = self.idx(&typed) else {
+                return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{typed}'"));
             };
             let p = &PARAMS[i];
             if p.flags & flags::IMMUTABLE != 0 {
                 return Err(format!(
-                    "ERR CONFIG SET failed (possibly related to argument '{name_s}') - can't set immutable config"
+                    "ERR CONFIG SET failed (possibly related to argument '{typed}') - can't set immutable config"
                 ));
             }
             if p.flags & flags::PROTECTED != 0 && !protected_ok {
                 return Err(format!(
-                    "ERR CONFIG SET failed (possibly related to argument '{name_s}') - can't set protected config"
+                    "ERR CONFIG SET failed (possibly related to argument '{typed}') - can't set protected config"
                 ));
             }
             if staged.iter().any(|(j, _)| *j == i) {
-                return Err(format!("ERR Duplicate parameter - '{name_s}'"));
+                return Err(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{typed}') - duplicate parameter"
+                ));
             }
+            staged.push((i, String::new()));
+        }
+        for ((_, value), (i, canonical)) in pairs.iter().zip(staged.iter_mut()) {
+            let p = &PARAMS[*i];
             let args = params::split_set_value(p, value);
             let arg_refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
             match params::canonicalize(p, &arg_refs) {
-                Ok(c) => staged.push((i, c)),
+                Ok(c) => *canonical = c,
                 Err(ValueError(msg)) => {
-                    return Err(format!("ERR CONFIG SET failed (possibly related to argument '{name_s}') - {msg}"))
+                    return Err(format!("ERR CONFIG SET failed (possibly related to argument '{}') - {msg}", p.name))
                 }
             }
         }
@@ -326,7 +334,10 @@ mod tests {
         c.set_many(&[(b"timeout", b"5"), (b"hz", b"20")], true).unwrap();
         assert_eq!((c.get("timeout").as_str(), c.get("hz").as_str()), ("5", "20"));
         assert_eq!(c.hot.hz.load(Relaxed), 20);
-        assert!(c.set_many(&[(b"timeout", b"1"), (b"TIMEOUT", b"2")], true).unwrap_err().contains("Duplicate"));
+        assert!(c
+            .set_many(&[(b"timeout", b"1"), (b"TIMEOUT", b"2")], true)
+            .unwrap_err()
+            .contains("duplicate parameter"));
         assert!(c.set_many(&[(b"databases", b"4")], true).unwrap_err().contains("immutable"));
     }
 

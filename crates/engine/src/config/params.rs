@@ -353,7 +353,8 @@ pub static PARAMS: &[Param] = &[
         "50 99 99.9",
     ),
     // Kvasir's own: worker threads running connections and commands (0 = one per CPU).
-    p("worker-threads", None, IMMUTABLE, Int { min: 0, max: 1024 }, "0"),
+    // Hidden from CONFIG GET patterns: tools that walk `CONFIG GET *` know Valkey's directives.
+    p("worker-threads", None, IMMUTABLE | HIDDEN, Int { min: 0, max: 1024 }, "0"),
 ];
 
 /// Parses a memory value (`100mb`, `1gb`, `4096`, `1k`), as Valkey's `memtoull`.
@@ -430,7 +431,7 @@ pub fn canonicalize(p: &Param, args: &[&[u8]]) -> Result<String, ValueError> {
                     .filter(|n| *n >= 0)
                     .ok_or_else(|| ValueError("argument must be a memory or percent value".into()))?;
                 if -n < min {
-                    return Err(ValueError(format!("argument must be between {min} and {max} inclusive")));
+                    return Err(ValueError(format!("percentage argument must be less or equal to {}", -min)));
                 }
                 return Ok(format!("{n}%"));
             }

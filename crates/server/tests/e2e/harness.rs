@@ -65,10 +65,7 @@ impl Server {
 
     /// A raw socket speaking bytes.
     pub fn raw(&self) -> Raw {
-        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.set_nodelay(true).unwrap();
-        Raw { stream: s, pending: Vec::new() }
+        Raw::connect(self.port)
     }
 
     /// Whether the process has exited, and with which status.
@@ -97,6 +94,14 @@ pub struct Raw {
 }
 
 impl Raw {
+    /// A raw connection to a local port.
+    pub fn connect(port: u16) -> Raw {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.set_nodelay(true).unwrap();
+        Raw { stream: s, pending: Vec::new() }
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).unwrap();
     }

@@ -3,9 +3,12 @@
 
 mod harness;
 
+mod atomicity;
 mod basics;
 mod bits;
 mod expire;
+mod introspection;
 mod keys;
 mod protocol;
+mod server;
 mod strings;
