@@ -23,7 +23,7 @@ mod tests;
 /// paths.
 pub use blocking::{move_instead_of_blocking, pop_instead_of_blocking};
 
-use super::table::{acl, flags::*, keyflags, Command, Doc, KeySpec, Lock};
+use super::table::{acl, doc_flags, flags::*, keyflags, Command, Doc, DocMeta, KeySpec, Lock};
 use super::{errors, is, CmdResult, Error};
 use crate::db::Keys;
 use crate::notify;
@@ -70,84 +70,102 @@ const PUSH_COMPLEXITY: &str =
 const MPOP_COMPLEXITY: &str = "O(N+M) where N is the number of provided keys and M is the number of elements returned.";
 
 pub static COMMANDS: &[Command] = &[
-    list_cmd(
-        "lpush",
-        -3,
-        WRITE | DENYOOM | FAST,
-        PUSH_KEY,
-        ends::lpush,
-        doc(
-            "Prepends one or more elements to a list. Creates the key if it doesn't exist.",
-            "1.0.0",
-            PUSH_COMPLEXITY,
-            "key element [element ...]",
-        ),
-    ),
-    list_cmd(
-        "rpush",
-        -3,
-        WRITE | DENYOOM | FAST,
-        PUSH_KEY,
-        ends::rpush,
-        doc(
-            "Appends one or more elements to a list. Creates the key if it doesn't exist.",
-            "1.0.0",
-            PUSH_COMPLEXITY,
-            "key element [element ...]",
-        ),
-    ),
-    list_cmd(
-        "lpushx",
-        -3,
-        WRITE | DENYOOM | FAST,
-        PUSH_KEY,
-        ends::lpushx,
-        doc(
-            "Prepends one or more elements to a list only when the list exists.",
-            "2.2.0",
-            PUSH_COMPLEXITY,
-            "key element [element ...]",
-        ),
-    ),
-    list_cmd(
-        "rpushx",
-        -3,
-        WRITE | DENYOOM | FAST,
-        PUSH_KEY,
-        ends::rpushx,
-        doc(
-            "Appends an element to a list only when the list exists.",
-            "2.2.0",
-            PUSH_COMPLEXITY,
-            "key element [element ...]",
-        ),
-    ),
-    list_cmd(
-        "lpop",
-        -2,
-        WRITE | FAST,
-        POP_KEY,
-        ends::lpop,
-        doc(
-            "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.",
-            "1.0.0",
-            "O(N) where N is the number of elements returned",
-            "key [count]",
-        ),
-    ),
-    list_cmd(
-        "rpop",
-        -2,
-        WRITE | FAST,
-        POP_KEY,
-        ends::rpop,
-        doc(
-            "Returns and removes the last elements of a list. Deletes the list if the last element was popped.",
-            "1.0.0",
-            "O(N) where N is the number of elements returned",
-            "key [count]",
-        ),
-    ),
+    Command {
+        doc_meta: DocMeta { history: &[("2.4.0", "Accepts multiple `element` arguments.")], ..DocMeta::NONE },
+        ..list_cmd(
+            "lpush",
+            -3,
+            WRITE | DENYOOM | FAST,
+            PUSH_KEY,
+            ends::lpush,
+            doc(
+                "Prepends one or more elements to a list. Creates the key if it doesn't exist.",
+                "1.0.0",
+                PUSH_COMPLEXITY,
+                "key element [element ...]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { history: &[("2.4.0", "Accepts multiple `element` arguments.")], ..DocMeta::NONE },
+        ..list_cmd(
+            "rpush",
+            -3,
+            WRITE | DENYOOM | FAST,
+            PUSH_KEY,
+            ends::rpush,
+            doc(
+                "Appends one or more elements to a list. Creates the key if it doesn't exist.",
+                "1.0.0",
+                PUSH_COMPLEXITY,
+                "key element [element ...]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { history: &[("4.0.0", "Accepts multiple `element` arguments.")], ..DocMeta::NONE },
+        ..list_cmd(
+            "lpushx",
+            -3,
+            WRITE | DENYOOM | FAST,
+            PUSH_KEY,
+            ends::lpushx,
+            doc(
+                "Prepends one or more elements to a list only when the list exists.",
+                "2.2.0",
+                PUSH_COMPLEXITY,
+                "key element [element ...]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { history: &[("4.0.0", "Accepts multiple `element` arguments.")], ..DocMeta::NONE },
+        ..list_cmd(
+            "rpushx",
+            -3,
+            WRITE | DENYOOM | FAST,
+            PUSH_KEY,
+            ends::rpushx,
+            doc(
+                "Appends an element to a list only when the list exists.",
+                "2.2.0",
+                PUSH_COMPLEXITY,
+                "key element [element ...]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { history: &[("6.2.0", "Added the `count` argument.")], ..DocMeta::NONE },
+        ..list_cmd(
+            "lpop",
+            -2,
+            WRITE | FAST,
+            POP_KEY,
+            ends::lpop,
+            doc(
+                "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.",
+                "1.0.0",
+                "O(N) where N is the number of elements returned",
+                "key [count]",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { history: &[("6.2.0", "Added the `count` argument.")], ..DocMeta::NONE },
+        ..list_cmd(
+            "rpop",
+            -2,
+            WRITE | FAST,
+            POP_KEY,
+            ends::rpop,
+            doc(
+                "Returns and removes the last elements of a list. Deletes the list if the last element was popped.",
+                "1.0.0",
+                "O(N) where N is the number of elements returned",
+                "key [count]",
+            ),
+        )
+    },
     list_cmd(
         "llen",
         2,
@@ -267,20 +285,28 @@ pub static COMMANDS: &[Command] = &[
             "source destination <LEFT | RIGHT> <LEFT | RIGHT>",
         ),
     ),
-    list_cmd(
-        "rpoplpush",
-        3,
-        WRITE | DENYOOM,
-        MOVE_KEYS,
-        ends::rpoplpush,
-        doc(
-            "Returns the last element of a list after removing and pushing it to another list. Deletes the list if \
-             the last element was popped.",
-            "1.2.0",
-            "O(1)",
-            "source destination",
-        ),
-    ),
+    Command {
+        doc_meta: DocMeta {
+            flags: doc_flags::DEPRECATED,
+            deprecated_since: "6.2.0",
+            replaced_by: "`LMOVE` with the `RIGHT` and `LEFT` arguments",
+            history: &[],
+        },
+        ..list_cmd(
+            "rpoplpush",
+            3,
+            WRITE | DENYOOM,
+            MOVE_KEYS,
+            ends::rpoplpush,
+            doc(
+                "Returns the last element of a list after removing and pushing it to another list. Deletes the list if \
+                 the last element was popped.",
+                "1.2.0",
+                "O(1)",
+                "source destination",
+            ),
+        )
+    },
     list_cmd(
         "lmpop",
         -4,
@@ -295,34 +321,40 @@ pub static COMMANDS: &[Command] = &[
             "numkeys key [key ...] <LEFT | RIGHT> [COUNT count]",
         ),
     ),
-    list_cmd(
-        "blpop",
-        -3,
-        WRITE | BLOCKING,
-        &[KeySpec::range(1, -2, 1, keyflags::RW | keyflags::ACCESS | keyflags::DELETE)],
-        blocking::blpop,
-        doc(
-            "Removes and returns the first element in a list. Blocks until an element is available otherwise. \
-             Deletes the list if the last element was popped.",
-            "2.0.0",
-            "O(N) where N is the number of provided keys.",
-            "key [key ...] timeout",
-        ),
-    ),
-    list_cmd(
-        "brpop",
-        -3,
-        WRITE | BLOCKING,
-        &[KeySpec::range(1, -2, 1, keyflags::RW | keyflags::ACCESS | keyflags::DELETE)],
-        blocking::brpop,
-        doc(
-            "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes \
-             the list if the last element was popped.",
-            "2.0.0",
-            "O(N) where N is the number of provided keys.",
-            "key [key ...] timeout",
-        ),
-    ),
+    Command {
+        doc_meta: DocMeta { history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")], ..DocMeta::NONE },
+        ..list_cmd(
+            "blpop",
+            -3,
+            WRITE | BLOCKING,
+            &[KeySpec::range(1, -2, 1, keyflags::RW | keyflags::ACCESS | keyflags::DELETE)],
+            blocking::blpop,
+            doc(
+                "Removes and returns the first element in a list. Blocks until an element is available otherwise. \
+                 Deletes the list if the last element was popped.",
+                "2.0.0",
+                "O(N) where N is the number of provided keys.",
+                "key [key ...] timeout",
+            ),
+        )
+    },
+    Command {
+        doc_meta: DocMeta { history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")], ..DocMeta::NONE },
+        ..list_cmd(
+            "brpop",
+            -3,
+            WRITE | BLOCKING,
+            &[KeySpec::range(1, -2, 1, keyflags::RW | keyflags::ACCESS | keyflags::DELETE)],
+            blocking::brpop,
+            doc(
+                "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes \
+                 the list if the last element was popped.",
+                "2.0.0",
+                "O(N) where N is the number of provided keys.",
+                "key [key ...] timeout",
+            ),
+        )
+    },
     list_cmd(
         "blmove",
         6,
@@ -337,20 +369,28 @@ pub static COMMANDS: &[Command] = &[
             "source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout",
         ),
     ),
-    list_cmd(
-        "brpoplpush",
-        4,
-        WRITE | DENYOOM | BLOCKING,
-        MOVE_KEYS,
-        blocking::brpoplpush,
-        doc(
-            "Pops an element from a list, pushes it to another list and returns it. Block until an element is \
-             available otherwise. Deletes the list if the last element was popped.",
-            "2.2.0",
-            "O(1)",
-            "source destination timeout",
-        ),
-    ),
+    Command {
+        doc_meta: DocMeta {
+            flags: doc_flags::DEPRECATED,
+            deprecated_since: "6.2.0",
+            replaced_by: "`BLMOVE` with the `RIGHT` and `LEFT` arguments",
+            history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")],
+        },
+        ..list_cmd(
+            "brpoplpush",
+            4,
+            WRITE | DENYOOM | BLOCKING,
+            MOVE_KEYS,
+            blocking::brpoplpush,
+            doc(
+                "Pops an element from a list, pushes it to another list and returns it. Block until an element is \
+                 available otherwise. Deletes the list if the last element was popped.",
+                "2.2.0",
+                "O(1)",
+                "source destination timeout",
+            ),
+        )
+    },
     list_cmd(
         "blmpop",
         -5,
