@@ -60,6 +60,28 @@ const REQUIRED: &[&str] = &[
     "PING",
     "ECHO",
     "HELLO",
+    "LPUSH",
+    "RPUSH",
+    "LPUSHX",
+    "RPUSHX",
+    "LPOP",
+    "RPOP",
+    "LLEN",
+    "LRANGE",
+    "LINDEX",
+    "LSET",
+    "LINSERT",
+    "LREM",
+    "LTRIM",
+    "LPOS",
+    "LMOVE",
+    "RPOPLPUSH",
+    "LMPOP",
+    "BLPOP",
+    "BRPOP",
+    "BLMOVE",
+    "BRPOPLPUSH",
+    "BLMPOP",
 ];
 
 /// (command, option) pairs that must show up somewhere in the arguments.
@@ -88,6 +110,14 @@ const REQUIRED_OPTIONS: &[(&str, &str)] = &[
     ("COPY", "REPLACE"),
     ("LCS", "IDX"),
     ("HELLO", "3"),
+    ("LPOS", "RANK"),
+    ("LPOS", "COUNT"),
+    ("LPOS", "MAXLEN"),
+    ("LMPOP", "COUNT"),
+    ("LINSERT", "BEFORE"),
+    ("LINSERT", "AFTER"),
+    ("LMOVE", "LEFT"),
+    ("LMOVE", "RIGHT"),
 ];
 
 fn sample(families: &[BoxedStrategy<Cmd>], per_family: usize) -> Vec<Cmd> {
@@ -109,6 +139,7 @@ fn generators_reach_every_command_and_option() {
         crate::keys::commands(),
         crate::expire::commands(),
         crate::connection::commands(),
+        crate::lists::commands(),
     ];
     let cmds = sample(&families, 4000);
     let upper = |a: &[u8]| String::from_utf8_lossy(a).to_ascii_uppercase();

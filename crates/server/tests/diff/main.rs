@@ -19,4 +19,5 @@ mod bits;
 mod connection;
 mod expire;
 mod keys;
+mod lists;
 mod strings;

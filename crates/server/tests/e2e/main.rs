@@ -9,6 +9,7 @@ mod bits;
 mod expire;
 mod introspection;
 mod keys;
+mod lists;
 mod protocol;
 mod server;
 mod strings;
