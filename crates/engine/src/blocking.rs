@@ -182,6 +182,48 @@ mod tests {
         })
     }
 
+    /// A write to a key with waiters serves them in order, inside the writer's command.
+    #[test]
+    fn writers_serve_waiters_first_come_first_served() {
+        use crate::engine::Engine;
+        use crate::exec::tests::{client, run};
+        use crate::keyspace::{hash_key, shard_of};
+        fn serve_once(keys: &mut Keys<'_>, w: &Waiter, key: &[u8], out: &mut Reply) -> Result<Served, Error> {
+            // Serve by deleting the key: the next waiter then finds nothing.
+            if keys.write(key)?.is_none() {
+                return Ok(Served::NotYet);
+            }
+            keys.delete(key)?;
+            out.bulk(format!("served {}", w.client_id).as_bytes());
+            Ok(Served::Yes)
+        }
+        let e = Engine::for_tests();
+        let mut c = client(&e);
+        let slots: Vec<Arc<Slot>> = (0..3).map(|_| Slot::new()).collect();
+        for (i, slot) in slots.iter().enumerate() {
+            let w = Arc::new(Waiter {
+                client_id: i as u64,
+                db: 0,
+                keys: vec![b"k".to_vec()],
+                resp3: false,
+                argv: vec![],
+                serve: serve_once,
+                timeout_reply: |out| out.null(),
+                slot: slot.clone(),
+            });
+            e.keyspace.with_shard(0, shard_of(hash_key(b"k")), |s| s.waiters.push(b"k", w));
+        }
+        assert_eq!(run(&e, &mut c, &["set", "k", "v"]), "+OK\r\n");
+        assert_eq!(slots[0].state(), SlotState::Served(b"$8\r\nserved 0\r\n".to_vec()));
+        assert!(slots[1].is_waiting() && slots[2].is_waiting());
+        assert_eq!(run(&e, &mut c, &["exists", "k"]), ":0\r\n", "the waiter took the value");
+        run(&e, &mut c, &["set", "k", "v"]);
+        assert_eq!(slots[1].state(), SlotState::Served(b"$8\r\nserved 1\r\n".to_vec()));
+        // A writer to another key serves nobody.
+        run(&e, &mut c, &["set", "other", "v"]);
+        assert!(slots[2].is_waiting());
+    }
+
     #[test]
     fn queues_are_fifo_and_skip_finished_waiters() {
         let mut q = WaitQueues::default();

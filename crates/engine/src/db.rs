@@ -117,6 +117,11 @@ impl<'a> Keys<'a> {
         self.effects
     }
 
+    /// Releases every shard lock; the effects stay readable.
+    pub fn unlock(&mut self) {
+        self.guards = Guards::none();
+    }
+
     /// The locked shard of `key` in `db`, with the key's hash.
     fn shard(&mut self, db: usize, key: &[u8]) -> Result<(&mut Shard, u64), Error> {
         let h = hash_key(key);

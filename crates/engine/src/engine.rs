@@ -145,6 +145,8 @@ pub struct Engine {
     /// Time of the last successful save (LASTSAVE); the start time until persistence exists.
     pub last_save_ms: AtomicU64,
     pub pause: PauseState,
+    /// Clients parked by blocking commands, for CLIENT UNBLOCK.
+    pub blocked: BlockedClients,
     /// Allocated memory after startup (`used_memory_startup`), set by the host once started.
     pub memory_startup: AtomicU64,
     /// Highest allocated memory seen (`used_memory_peak`), updated by the cron and by INFO.
@@ -206,6 +208,7 @@ impl Engine {
             run_id: random_hex40(),
             last_save_ms: AtomicU64::new(now),
             pause: PauseState::default(),
+            blocked: BlockedClients::default(),
             memory_startup: AtomicU64::new(0),
             memory_peak: AtomicU64::new(0),
             repl_ids: Mutex::new(ReplicationIds::fresh()),
@@ -271,8 +274,56 @@ impl Engine {
         m
     }
 
+    /// Removes a finished waiter from the queues of all its keys (one shard lock at a time).
+    pub fn unblock_cleanup(&self, waiter: &Arc<crate::blocking::Waiter>) {
+        for key in &waiter.keys {
+            let shard = crate::keyspace::shard_of(crate::keyspace::hash_key(key));
+            self.keyspace.with_shard(waiter.db, shard, |s| s.waiters.remove(key, waiter));
+        }
+    }
+
     pub fn uptime_secs(&self) -> u64 {
         self.start_instant.elapsed().as_secs()
+    }
+}
+
+/// Clients waiting in a blocking command, by client id (CLIENT UNBLOCK finds them here).
+#[derive(Default)]
+pub struct BlockedClients {
+    slots: Mutex<std::collections::HashMap<u64, Arc<crate::blocking::Slot>>>,
+}
+
+impl BlockedClients {
+    pub fn register(&self, client_id: u64, slot: Arc<crate::blocking::Slot>) {
+        self.slots.lock().insert(client_id, slot);
+    }
+
+    pub fn unregister(&self, client_id: u64, slot: &Arc<crate::blocking::Slot>) {
+        let mut slots = self.slots.lock();
+        if slots.get(&client_id).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            slots.remove(&client_id);
+        }
+    }
+
+    /// CLIENT UNBLOCK: ends the wait of `client_id` as a timeout or with an error. False if it
+    /// is not blocked (or was served meanwhile).
+    pub fn unblock(&self, client_id: u64, with_error: bool) -> bool {
+        let slot = self.slots.lock().get(&client_id).cloned();
+        slot.is_some_and(|s| {
+            s.finish(if with_error {
+                crate::blocking::SlotState::UnblockedWithError
+            } else {
+                crate::blocking::SlotState::TimedOut
+            })
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -16,7 +16,6 @@ use resp::Reply;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// What the connection should do after a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Continue,
     /// Write pending replies, then close (QUIT, a killed client).
@@ -24,6 +23,9 @@ pub enum Outcome {
     /// The command was not run because clients are paused (CLIENT PAUSE); run it again after
     /// the pause ends, without reading further commands meanwhile.
     Paused,
+    /// The command blocked its client (BLPOP & co.): wait on the request's slot until served,
+    /// timed out or unblocked, without reading further commands meanwhile.
+    Blocked(crate::blocking::BlockRequest),
 }
 
 /// Runs one command.
@@ -78,19 +80,29 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     let reply_start = out.len();
     let errors_before = out.error_count();
     client.shared.argv_mem.store(argv.iter().map(|a| a.len()).sum(), Relaxed);
-    let started = std::time::Instant::now();
-    let now_ms = crate::util::now_ms();
+    // One clock read gives both the command's frozen time and the start of its duration.
+    let started_us = crate::util::now_us();
+    let now_ms = started_us / 1000;
     let guards = engine.keyspace.lock(&locks);
     let keys = Keys::new(engine, guards, client.db, now_ms, !client.no_touch || def.name == "touch");
     let mut ctx = Ctx { keys, out, client, engine, cmd };
     let result = handler(&mut ctx, argv);
-    let Ctx { keys, out, client, .. } = ctx;
+    let Ctx { mut keys, out, client, .. } = ctx;
     if let Err(e) = result {
         out.truncate(reply_start);
         out.error_bytes(e.text());
     }
-    let effects = keys.finish();
-    let usec = started.elapsed().as_micros() as u64;
+    // Clients blocked on keys this command wrote are served now, before anyone else can
+    // see the keys.
+    if !keys.effects.ready.is_empty() {
+        keys.serve_ready();
+    }
+    keys.unlock();
+    let effects = &mut keys.effects;
+    if !effects.retry.is_empty() {
+        serve_retries(engine, std::mem::take(&mut effects.retry), client.no_touch);
+    }
+    let usec = crate::util::now_us().saturating_sub(started_us);
 
     let failed = out.error_count() > errors_before;
     engine.stats.local(|b| {
@@ -116,10 +128,41 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
             client.reply_mode = ReplyMode::On;
         }
     }
+    if let Some(req) = keys.effects.block.take() {
+        return Outcome::Blocked(req);
+    }
     if client.close_after_reply {
         Outcome::Close
     } else {
         Outcome::Continue
+    }
+}
+
+/// Serves waiters whose serving needed locks their writer did not hold (BLMOVE to a key in a
+/// shard the writer had not locked): lock their whole database, in order, and serve from the
+/// ready key again, first come first served.
+fn serve_retries(engine: &Engine, mut retry: Vec<(std::sync::Arc<crate::blocking::Waiter>, Vec<u8>)>, no_touch: bool) {
+    // Each round holds every shard of the databases involved, so a retry cannot ask for a
+    // retry again; the bound is only a safety net.
+    for _ in 0..4 {
+        if retry.is_empty() {
+            return;
+        }
+        let mut locks = LockSet::new();
+        for (w, _) in &retry {
+            locks.add_db(w.db);
+        }
+        let guards = engine.keyspace.lock(&locks);
+        let mut keys = Keys::new(engine, guards, retry[0].0.db, crate::util::now_ms(), !no_touch);
+        for (w, key) in retry.drain(..) {
+            if !keys.effects.ready.iter().any(|(d, k)| *d == w.db && *k == key) {
+                keys.effects.ready.push_back((w.db, key));
+            }
+        }
+        keys.serve_ready();
+        retry = std::mem::take(&mut keys.effects.retry);
+        let dirty = keys.effects.dirty;
+        engine.stats.local(|b| b.add(Counter::Dirty, dirty));
     }
 }
 
@@ -153,9 +196,7 @@ fn lock_set(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]]) ->
     match cmd.def.lock {
         Lock::None => {}
         Lock::Keys => {
-            for i in cmd.def.key_positions(argv) {
-                set.add_key(client.db, argv[i]);
-            }
+            cmd.def.for_each_key_position(argv, |i| set.add_key(client.db, argv[i]));
         }
         Lock::Db => set.add_db(client.db),
         Lock::AllDbs => {

@@ -58,6 +58,7 @@ pub async fn serve(engine: Arc<Engine>, stream: TcpStream, shared: Arc<ClientSha
         stream,
         client: Client::new(shared, authenticated),
         wake,
+        side: Vec::new(),
         reply_peak: 0,
         reply_peak_reset: Instant::now(),
     };
@@ -74,6 +75,8 @@ struct Connection {
     stream: TcpStream,
     client: Client,
     wake: Arc<Notify>,
+    /// What the client sent while blocked (BLPOP & co.): parsed once it is unblocked.
+    side: Vec<u8>,
     reply_peak: usize,
     reply_peak_reset: Instant,
 }
@@ -158,9 +161,20 @@ impl Connection {
                         }
                         drop(argv);
                         parser.finish();
-                        if outcome == Outcome::Close {
-                            close = true;
-                            break;
+                        match outcome {
+                            Outcome::Close => {
+                                close = true;
+                                break;
+                            }
+                            Outcome::Blocked(req) => {
+                                if !self.flush(&mut out).await {
+                                    return;
+                                }
+                                if !self.wait_blocked(&engine, req, &mut out).await {
+                                    return;
+                                }
+                            }
+                            Outcome::Continue | Outcome::Paused => {}
                         }
                         if out.len() >= FLUSH_THRESHOLD && !self.flush(&mut out).await {
                             return;
@@ -205,6 +219,13 @@ impl Connection {
     /// when the connection is over (EOF, error, killed, idle timeout). While waiting, a
     /// private buffer left idle is given back (see [`QueryBuffer`]).
     async fn read(&mut self, qb: &mut QueryBuffer, want: usize) -> Option<usize> {
+        if !self.side.is_empty() {
+            // Bytes that arrived while the client was blocked come first.
+            let n = self.side.len();
+            qb.buf.extend_from_slice(&self.side);
+            self.side.clear();
+            return Some(n);
+        }
         loop {
             if qb.buf.capacity() > 0 {
                 if qb.buf.capacity() - qb.buf.len() < want {
@@ -242,7 +263,7 @@ impl Connection {
                         return None;
                     }
                     if qb.buf.capacity() == 0 {
-                        qb.buf.reserve(want);
+                        qb.buf = pool_take(want);
                     }
                 }
                 _ = self.wake.notified() => {
@@ -264,6 +285,92 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Parks the client until a writer serves it, its timeout passes, CLIENT UNBLOCK releases
+    /// it or it goes away; then writes what it gets into `out`. Returns false if the connection
+    /// is over. Meanwhile, what the client sends is kept in `side` (and EOF noticed, so that a
+    /// client that disconnects stops waiting and can never be served an element it would
+    /// lose).
+    async fn wait_blocked(&mut self, engine: &Engine, req: engine::blocking::BlockRequest, out: &mut Reply) -> bool {
+        use engine::blocking::SlotState;
+        let waiter = req.waiter;
+        let slot = waiter.slot.clone();
+        {
+            let w = self.wake.clone();
+            slot.set_waker(Box::new(move || w.notify_one()));
+        }
+        engine.blocked.register(self.client.id(), slot.clone());
+        self.client.shared.flags.lock().blocked = true;
+        let deadline = req.deadline_ms.map(|ms| {
+            let now = engine::util::now_ms();
+            tokio::time::Instant::now() + Duration::from_millis(ms.saturating_sub(now))
+        });
+        let limit = engine.config.hot.client_query_buffer_limit.load(Relaxed) as usize;
+        let mut alive = true;
+        let mut watch_socket = true;
+        while slot.is_waiting() {
+            let timeout = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {
+                    if self.client.shared.killed.load(Relaxed) {
+                        alive = false;
+                        break;
+                    }
+                }
+                _ = timeout => {
+                    slot.finish(SlotState::TimedOut);
+                }
+                r = self.stream.readable(), if watch_socket => {
+                    if r.is_err() {
+                        alive = false;
+                        break;
+                    }
+                    if self.side.capacity() - self.side.len() < READ_CHUNK {
+                        self.side.reserve(READ_CHUNK);
+                    }
+                    match self.stream.try_read_buf(&mut self.side) {
+                        Ok(0) => {
+                            alive = false;
+                            break;
+                        }
+                        Ok(_) => {
+                            if self.side.len() > limit {
+                                // Stop reading; the kernel buffer applies back-pressure.
+                                watch_socket = false;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(_) => {
+                            alive = false;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        // A client that is going away must not be served after this point.
+        if !alive {
+            slot.finish(SlotState::TimedOut);
+        }
+        engine.blocked.unregister(self.client.id(), &slot);
+        engine.unblock_cleanup(&waiter);
+        self.client.shared.flags.lock().blocked = false;
+        if !alive {
+            return false;
+        }
+        match slot.state() {
+            SlotState::Served(bytes) => out.raw(&bytes),
+            SlotState::TimedOut => (waiter.timeout_reply)(out),
+            SlotState::UnblockedWithError => out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+            SlotState::Waiting => unreachable!("left the wait loop while still waiting"),
+        }
+        true
     }
 
     /// Writes all pending replies. Returns false if the connection failed.
@@ -318,6 +425,48 @@ const QBUF_IDLE: Duration = Duration::from_secs(3);
 /// shared query buffer); a client with a partial command keeps a private buffer, which shrinks
 /// toward its recent peak when it is much larger, and is given back after the client is idle
 /// for a while. So thousands of idle connections cost no query buffer memory.
+/// Read buffers not owned by any client, per worker thread. A client borrows one for a
+/// read and gives it back once the batch is done (unless it holds a partial command), so an
+/// idle client holds no query buffer (as with Valkey 8's shared query buffer) without an
+/// allocation and a free per request.
+mod pool {
+    use std::cell::RefCell;
+
+    /// Buffers kept per thread, and the largest one worth keeping.
+    const KEEP: usize = 8;
+    const MAX_POOLED: usize = 64 * 1024;
+
+    thread_local! {
+        static FREE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub fn take(want: usize) -> Vec<u8> {
+        let pooled = FREE.with(|f| f.borrow_mut().pop());
+        match pooled {
+            Some(mut b) => {
+                b.reserve(want);
+                b
+            }
+            None => Vec::with_capacity(want),
+        }
+    }
+
+    pub fn give(mut b: Vec<u8>) {
+        if b.capacity() == 0 || b.capacity() > MAX_POOLED {
+            return;
+        }
+        b.clear();
+        FREE.with(|f| {
+            let mut f = f.borrow_mut();
+            if f.len() < KEEP {
+                f.push(b);
+            }
+        });
+    }
+}
+
+use pool::{give as pool_give, take as pool_take};
+
 #[derive(Default)]
 struct QueryBuffer {
     buf: Vec<u8>,
@@ -336,7 +485,7 @@ impl QueryBuffer {
     /// must keep for a bulk argument being received.
     fn after_batch(&mut self, engine: &Engine, pending_bulk: Option<usize>) {
         if self.buf.is_empty() && !self.private {
-            self.buf = Vec::new();
+            pool_give(std::mem::take(&mut self.buf));
             return;
         }
         if !self.buf.is_empty() {
@@ -359,7 +508,7 @@ impl QueryBuffer {
     /// A buffer borrowed for one read that found nothing is given back at once.
     fn release_if_shared(&mut self) {
         if !self.private && self.buf.is_empty() && self.buf.capacity() > 0 {
-            self.buf = Vec::new();
+            pool_give(std::mem::take(&mut self.buf));
         }
     }
 

@@ -3,6 +3,7 @@
 
 use crate::conn;
 use crate::log::warning;
+use crate::workers::Workers;
 use engine::stats::Counter;
 use engine::Engine;
 use parking_lot::Mutex;
@@ -65,7 +66,7 @@ fn is_loopback(addr: &SocketAddr) -> bool {
 
 const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting from the same host the server is running, however MAKE SURE it's not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-async fn accept_loop(engine: Arc<Engine>, listener: tokio::net::TcpListener) {
+async fn accept_loop(engine: Arc<Engine>, workers: Arc<Workers>, listener: tokio::net::TcpListener) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
@@ -94,7 +95,25 @@ async fn accept_loop(engine: Arc<Engine>, listener: tokio::net::TcpListener) {
             continue;
         }
         let shared = conn::register(&engine, &stream);
-        tokio::spawn(conn::serve(engine.clone(), stream, shared));
+        // Move the socket to its worker's reactor: deregister here, register there.
+        let std_stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                warning!("Handing a connection to a worker: {e}");
+                engine.clients.unregister(shared.id);
+                continue;
+            }
+        };
+        let engine = engine.clone();
+        workers.next().spawn(async move {
+            match tokio::net::TcpStream::from_std(std_stream) {
+                Ok(stream) => conn::serve(engine, stream, shared).await,
+                Err(e) => {
+                    warning!("Registering a connection with its worker: {e}");
+                    engine.clients.unregister(shared.id);
+                }
+            }
+        });
     }
 }
 
@@ -116,54 +135,51 @@ struct Active {
 pub struct Listeners {
     /// The runtime the accept loops run on and the engine they serve; set once started. The
     /// engine owns the host, which owns this: a weak reference avoids the cycle.
-    runtime: OnceLock<(Handle, Weak<Engine>)>,
+    runtime: OnceLock<(Handle, Weak<Engine>, Arc<Workers>)>,
     active: Mutex<Option<Active>>,
     backlog: std::sync::atomic::AtomicI32,
 }
 
 impl Listeners {
     /// Starts accepting on `listeners` (already bound to `bind` on `port`).
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         &self,
         handle: &Handle,
         engine: &Arc<Engine>,
+        workers: &Arc<Workers>,
         listeners: Vec<std::net::TcpListener>,
         port: u16,
         bind: &str,
         backlog: i32,
     ) {
-        let _ = self.runtime.set((handle.clone(), Arc::downgrade(engine)));
+        let _ = self.runtime.set((handle.clone(), Arc::downgrade(engine), workers.clone()));
         self.backlog.store(backlog, Relaxed);
-        let tasks = spawn_loops(handle, engine, listeners);
+        let tasks = spawn_loops(handle, engine, workers, listeners);
         *self.active.lock() = Some(Active { port, bind: bind.to_string(), tasks });
     }
 
-    /// Stops accepting: every listening socket is closed when this returns.
+    /// Stops accepting: every listening socket is closed when this returns. The accept loops
+    /// live on the control event loop (another thread), so waiting here cannot deadlock.
     fn stop(handle: &Handle, tasks: Vec<JoinHandle<()>>) {
-        for t in &tasks {
-            t.abort();
-        }
-        // The sockets close when the aborted tasks are dropped; wait for that, without
-        // stalling the other connections this worker thread serves.
-        let wait = || {
-            handle.block_on(async {
-                for t in tasks {
-                    let _ = t.await;
-                }
-            })
-        };
-        if Handle::try_current().is_ok() {
-            tokio::task::block_in_place(wait);
-        } else {
-            wait();
-        }
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        handle.spawn(async move {
+            for t in &tasks {
+                t.abort();
+            }
+            for t in tasks {
+                let _ = t.await;
+            }
+            let _ = done_tx.send(());
+        });
+        let _ = done_rx.recv_timeout(std::time::Duration::from_secs(5));
     }
 
     /// Replaces the listeners with ones on `port` at `bind` (Valkey's `changeListener`: the
     /// old sockets are closed first, so the same address can be bound again). Port 0 means no
     /// TCP listener. On failure the old listeners are restored and the reason returned.
     pub fn rebind(&self, port: u16, bind: &str) -> Result<(), String> {
-        let Some((handle, engine)) = self.runtime.get() else {
+        let Some((handle, engine, workers)) = self.runtime.get() else {
             return Err("the server is not listening yet".into());
         };
         let Some(engine) = engine.upgrade() else {
@@ -178,7 +194,7 @@ impl Listeners {
         let result = if port == 0 { Ok(Vec::new()) } else { bind_listeners(bind, port, backlog) };
         match result {
             Ok(listeners) => {
-                let tasks = spawn_loops(handle, &engine, listeners);
+                let tasks = spawn_loops(handle, &engine, workers, listeners);
                 *active = Some(Active { port, bind: bind.to_string(), tasks });
                 Ok(())
             }
@@ -187,7 +203,7 @@ impl Listeners {
                 let restored =
                     if old.port == 0 { Ok(Vec::new()) } else { bind_listeners(&old.bind, old.port, backlog) };
                 let tasks = match restored {
-                    Ok(l) => spawn_loops(handle, &engine, l),
+                    Ok(l) => spawn_loops(handle, &engine, workers, l),
                     Err(e2) => {
                         warning!("Could not listen again on the previous port {}: {e2}", old.port);
                         Vec::new()
@@ -209,12 +225,17 @@ impl Listeners {
     }
 }
 
-fn spawn_loops(handle: &Handle, engine: &Arc<Engine>, listeners: Vec<std::net::TcpListener>) -> Vec<JoinHandle<()>> {
+fn spawn_loops(
+    handle: &Handle,
+    engine: &Arc<Engine>,
+    workers: &Arc<Workers>,
+    listeners: Vec<std::net::TcpListener>,
+) -> Vec<JoinHandle<()>> {
     let _guard = handle.enter();
     listeners
         .into_iter()
         .filter_map(|l| match tokio::net::TcpListener::from_std(l) {
-            Ok(l) => Some(handle.spawn(accept_loop(engine.clone(), l))),
+            Ok(l) => Some(handle.spawn(accept_loop(engine.clone(), workers.clone(), l))),
             Err(e) => {
                 warning!("Registering a listening socket: {e}");
                 None

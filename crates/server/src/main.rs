@@ -9,6 +9,7 @@ mod cron;
 mod host;
 mod listener;
 mod log;
+mod workers;
 
 use engine::config::{flags as cfg_flags, Config};
 use engine::Engine;
@@ -152,12 +153,13 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("kvasir-worker")
+    // The control event loop (accepting, signals) runs on this thread; connections run on
+    // the worker threads' own event loops.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("cannot start the worker runtime");
+        .expect("cannot start the control event loop");
+    let worker_pool = Arc::new(workers::Workers::start(workers));
     engine.memory_startup.store(engine.memory().allocated, Relaxed);
     let cron = cron::start(engine.clone());
     notice!("Running mode=standalone, port={port}, worker threads={workers}.");
@@ -171,7 +173,7 @@ fn main() {
             signal(SignalKind::interrupt()).expect("SIGINT handler"),
         )
     };
-    listeners.start(runtime.handle(), &engine, sockets, port, &bind, backlog);
+    listeners.start(runtime.handle(), &engine, &worker_pool, sockets, port, &bind, backlog);
     notice!("Ready to accept connections tcp");
     let request = runtime.block_on(async {
         tokio::select! {
@@ -201,6 +203,7 @@ fn main() {
         c.kill();
     }
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    worker_pool.shutdown();
     if !pidfile.is_empty() {
         notice!("Removing the pid file.");
         let _ = std::fs::remove_file(&pidfile);

@@ -208,6 +208,20 @@ static CLIENT_SUBCOMMANDS: &[Command] = &[
         ..Command::DEFAULT
     },
     Command {
+        name: "unblock",
+        arity: -3,
+        flags: CLIENT_FLAGS,
+        acl: CONN,
+        handler: Some(client_unblock),
+        doc: doc(
+            "Unblocks a client blocked by a blocking command from a different connection.",
+            "5.0.0",
+            "O(log N) where N is the number of client connections",
+            "client-id:integer [TIMEOUT | ERROR]",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
         name: "unpause",
         arity: 2,
         flags: CLIENT_FLAGS,
@@ -739,6 +753,20 @@ fn client_pause(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         if timeout == 0 { 0 } else { timeout.checked_add(now).ok_or_else(|| Error::err("timeout is out of range"))? };
     ctx.engine.pause.pause(until as u64, all);
     ctx.out.ok();
+    Ok(())
+}
+
+fn client_unblock(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let id = super::int_arg(argv[2])?;
+    let with_error = match argv {
+        [_, _, _] => false,
+        [_, _, _, r] if is(r, "timeout") => false,
+        [_, _, _, r] if is(r, "error") => true,
+        [_, _, _, _] => return Err(Error::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
+        _ => return Err(errors::SYNTAX),
+    };
+    let unblocked = u64::try_from(id).is_ok_and(|id| ctx.engine.blocked.unblock(id, with_error));
+    ctx.out.int(i64::from(unblocked));
     Ok(())
 }
 

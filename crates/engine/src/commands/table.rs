@@ -7,7 +7,10 @@
 
 use super::{Ctx, Reply};
 use crate::keyspace::LockSet;
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+
+/// Command names are looked up on every request: a fast hasher instead of SipHash.
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 
 /// A command implementation. It writes its reply into `ctx.out`, or returns an error which the
 /// dispatcher writes in place of anything written so far.
@@ -367,18 +370,25 @@ impl Command {
     /// do not match the arguments contribute nothing (the command's own parsing reports the
     /// error later).
     pub fn key_positions(&self, argv: &[&[u8]]) -> Vec<usize> {
-        if let Some(f) = self.get_keys {
-            return f(argv);
-        }
         let mut out = Vec::new();
-        for spec in self.keys {
-            spec_keys(spec, argv, &mut out);
-        }
+        self.for_each_key_position(argv, |i| out.push(i));
         out
+    }
+
+    /// Calls `f` with each key's argument index, without allocating (the dispatcher's path).
+    #[inline]
+    pub fn for_each_key_position(&self, argv: &[&[u8]], mut f: impl FnMut(usize)) {
+        if let Some(get) = self.get_keys {
+            get(argv).into_iter().for_each(f);
+            return;
+        }
+        for spec in self.keys {
+            spec_keys(spec, argv, &mut f);
+        }
     }
 }
 
-fn spec_keys(spec: &KeySpec, argv: &[&[u8]], out: &mut Vec<usize>) {
+fn spec_keys(spec: &KeySpec, argv: &[&[u8]], out: &mut impl FnMut(usize)) {
     let argc = argv.len() as i32;
     let first = match spec.begin {
         BeginSearch::Index(i) => i,
@@ -415,7 +425,7 @@ fn spec_keys(spec: &KeySpec, argv: &[&[u8]], out: &mut Vec<usize>) {
             };
             let mut i = first;
             while i <= last && i < argc {
-                out.push(i as usize);
+                out(i as usize);
                 i += step;
             }
         }
@@ -437,7 +447,7 @@ fn spec_keys(spec: &KeySpec, argv: &[&[u8]], out: &mut Vec<usize>) {
                 if i >= argc {
                     break;
                 }
-                out.push(i as usize);
+                out(i as usize);
             }
         }
         FindKeys::Unknown => {}
@@ -485,7 +495,7 @@ pub enum Lookup<'t> {
 
 impl CommandTable {
     pub fn build() -> CommandTable {
-        let mut t = CommandTable { entries: Vec::new(), by_name: HashMap::new() };
+        let mut t = CommandTable { entries: Vec::new(), by_name: HashMap::default() };
         for family in FAMILIES {
             for def in family.iter() {
                 let id = t.add(def, None);
@@ -505,7 +515,7 @@ impl CommandTable {
             Some(p) => format!("{}|{}", self.entries[p].def.name, def.name),
             None => def.name.to_string(),
         };
-        self.entries.push(Resolved { def, id: self.entries.len(), full_name, parent, subs: HashMap::new() });
+        self.entries.push(Resolved { def, id: self.entries.len(), full_name, parent, subs: HashMap::default() });
         self.entries.len() - 1
     }
 
@@ -594,7 +604,7 @@ mod tests {
     fn keys_of(spec: KeySpec, argv: &[&str]) -> Vec<usize> {
         let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
         let mut out = Vec::new();
-        spec_keys(&spec, &argv, &mut out);
+        spec_keys(&spec, &argv, &mut |i| out.push(i));
         out
     }
 

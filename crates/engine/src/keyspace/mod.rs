@@ -102,55 +102,72 @@ impl LockSet {
     }
 }
 
-/// The locked shards of one database.
-pub struct DbGuards<'a> {
-    db: usize,
-    shards: [Option<MutexGuard<'a, Shard>>; SHARDS],
+/// One held shard lock.
+struct Held<'a> {
+    /// `(db, shard)` packed so that held locks sort in locking order.
+    slot: u32,
+    guard: MutexGuard<'a, Shard>,
 }
 
-/// Shard locks held for the duration of a command. Dropping it unlocks everything.
+fn slot(db: usize, shard: usize) -> u32 {
+    ((db as u32) << SHARD_BITS) | shard as u32
+}
+
+/// Shard locks held for the duration of a command, sorted by `(db, shard)`. Dropping it
+/// unlocks everything. Most commands hold one to a few locks, which live inline; whole-
+/// database commands spill to the heap.
 pub struct Guards<'a> {
-    dbs: SmallVec<[DbGuards<'a>; 1]>,
+    held: SmallVec<[Held<'a>; 4]>,
 }
 
 impl<'a> Guards<'a> {
     pub fn none() -> Guards<'a> {
-        Guards { dbs: SmallVec::new() }
+        Guards { held: SmallVec::new() }
+    }
+
+    fn find(&self, db: usize, shard: usize) -> Result<usize, usize> {
+        let want = slot(db, shard);
+        if self.held.len() <= 8 {
+            // Linear is fastest for the handful of locks a typical command holds.
+            match self.held.iter().position(|h| h.slot >= want) {
+                Some(i) if self.held[i].slot == want => Ok(i),
+                Some(i) => Err(i),
+                None => Err(self.held.len()),
+            }
+        } else {
+            self.held.binary_search_by_key(&want, |h| h.slot)
+        }
     }
 
     /// The locked shard `shard` of `db`, or `None` if the command did not lock it — which is a
     /// bug in a command's key specs, reported as an error rather than a crash.
+    #[inline]
     pub fn shard(&mut self, db: usize, shard: usize) -> Option<&mut Shard> {
-        self.dbs.iter_mut().find(|g| g.db == db)?.shards[shard].as_deref_mut()
+        let i = self.find(db, shard).ok()?;
+        Some(&mut self.held[i].guard)
     }
 
     /// Tries to lock one more shard without waiting (never deadlocks, whatever the order).
     /// True if the shard is now held (or already was).
     pub fn try_add(&mut self, keyspace: &'a Keyspace, db: usize, shard: usize) -> bool {
-        if self.shard(db, shard).is_some() {
-            return true;
-        }
+        let at = match self.find(db, shard) {
+            Ok(_) => return true,
+            Err(at) => at,
+        };
         let Some(database) = keyspace.dbs.get(db) else { return false };
         let Some(guard) = database.shards[shard].0.try_lock() else { return false };
-        match self.dbs.iter_mut().find(|g| g.db == db) {
-            Some(g) => g.shards[shard] = Some(guard),
-            None => {
-                let mut g = DbGuards { db, shards: [const { None }; SHARDS] };
-                g.shards[shard] = Some(guard);
-                self.dbs.push(g);
-            }
-        }
+        self.held.insert(at, Held { slot: slot(db, shard), guard });
         true
     }
 
     /// Whether every shard of `db` is held.
     pub fn holds_all(&self, db: usize) -> bool {
-        self.dbs.iter().any(|g| g.db == db && g.shards.iter().all(Option::is_some))
+        self.held.iter().filter(|h| h.slot >> SHARD_BITS == db as u32).count() == SHARDS
     }
 
     /// All held shards of `db`, in shard order.
     pub fn shards_of(&mut self, db: usize) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
-        self.dbs.iter_mut().filter(move |g| g.db == db).flat_map(|g| g.shards.iter_mut().flatten().map(|s| &mut **s))
+        self.held.iter_mut().filter(move |h| h.slot >> SHARD_BITS == db as u32).map(|h| &mut *h.guard)
     }
 }
 
@@ -165,19 +182,15 @@ impl Keyspace {
 
     /// Locks the shards in `set`, in ascending `(db, shard)` order.
     pub fn lock(&self, set: &LockSet) -> Guards<'_> {
-        let mut guards = Guards { dbs: SmallVec::new() };
+        let mut guards = Guards { held: SmallVec::new() };
         for &(db, mask) in &set.entries {
-            let Some(database) = self.dbs.get(db) else {
-                continue;
-            };
-            let mut g = DbGuards { db, shards: [const { None }; SHARDS] };
+            let Some(database) = self.dbs.get(db) else { continue };
             let mut m = mask;
             while m != 0 {
                 let s = m.trailing_zeros() as usize;
-                g.shards[s] = Some(database.shards[s].0.lock());
+                guards.held.push(Held { slot: slot(db, s), guard: database.shards[s].0.lock() });
                 m &= m - 1;
             }
-            guards.dbs.push(g);
         }
         guards
     }
