@@ -1,10 +1,11 @@
 //! The list family: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP (with counts) LLEN LRANGE LINDEX LSET
-//! LINSERT LREM LTRIM LPOS (RANK COUNT MAXLEN) LMOVE RPOPLPUSH LMPOP, and the blocking commands'
-//! argument errors (timeouts, numkeys, sides), over the shared small key set mixed with
-//! strings so that WRONGTYPE paths are taken, with wrong-arity and syntax-error variants.
+//! LINSERT LREM LTRIM LPOS (RANK COUNT MAXLEN) LMOVE RPOPLPUSH LMPOP, and the blocking BLPOP
+//! BRPOP BLMOVE BRPOPLPUSH BLMPOP, over the shared small key set mixed with strings so that
+//! WRONGTYPE paths are taken, with wrong-arity and syntax-error variants.
 //!
-//! Blocking commands are generated only in forms that answer at once (an invalid argument):
-//! a sequence must not wait on a server.
+//! Blocking commands get a 10 ms timeout or an invalid one: a sequence never waits long, and
+//! one connection cannot push to itself while blocked, so a blocking command either finds an
+//! element at once or times out.
 
 use crate::vocab::*;
 use proptest::prelude::*;
@@ -75,9 +76,13 @@ fn numkeys_and_keys() -> G {
     .boxed()
 }
 
-/// Timeouts that blocking commands refuse: they answer at once.
-fn bad_timeout() -> G {
-    kw_of(&["-1", "-0.5", "x", "inf", "nan", "", "1e400", "9223372036854775807"])
+/// A short timeout, or one that blocking commands refuse.
+fn timeout() -> G {
+    prop_oneof![
+        3 => kw("0.01"),
+        1 => kw_of(&["-1", "-0.5", "x", "inf", "nan", "", "1e400", "9223372036854775807"]),
+    ]
+    .boxed()
 }
 
 /// Commands that create lists; other families' state checks see them too.
@@ -112,10 +117,19 @@ pub fn commands() -> BoxedStrategy<Cmd> {
                 maybe(prop_oneof![seq(vec![kw("COUNT"), small()]), kw("COUNT")].boxed()),
             ]),
         ),
-        (1, cmd(vec![kw_of(&["BLPOP", "BRPOP"]), rep(key(), 1, 2), bad_timeout()])),
-        (1, cmd(vec![kw("BLMOVE"), key(), key(), side(), side(), bad_timeout()])),
-        (1, cmd(vec![kw("BRPOPLPUSH"), key(), key(), bad_timeout()])),
-        (1, cmd(vec![kw("BLMPOP"), bad_timeout(), numkeys_and_keys(), side()])),
+        (2, cmd(vec![kw_of(&["BLPOP", "BRPOP"]), rep(key(), 1, 3), timeout()])),
+        (2, cmd(vec![kw("BLMOVE"), key(), key(), side(), side(), timeout()])),
+        (1, cmd(vec![kw("BRPOPLPUSH"), key(), key(), timeout()])),
+        (
+            2,
+            cmd(vec![
+                kw("BLMPOP"),
+                timeout(),
+                numkeys_and_keys(),
+                side(),
+                maybe(prop_oneof![seq(vec![kw("COUNT"), small()]), kw("COUNT")].boxed()),
+            ]),
+        ),
         (3, crate::strings::writes()),
         (1, cmd(vec![kw_of(&["DEL", "TYPE"]), key()])),
         (3, garbage(NAMES)),

@@ -10,6 +10,7 @@ mod expire;
 mod introspection;
 mod keys;
 mod lists;
+mod lists_blocking;
 mod protocol;
 mod server;
 mod strings;
