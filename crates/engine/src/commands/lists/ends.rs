@@ -3,12 +3,13 @@
 //! `Ctx`: a served blocked client runs them too (`blocking.rs`).
 
 use super::{
-    limits, pop_event, push_event, removal_done, reply_element, settle_after_removal, side_arg, with_list, write_len,
+    limits, modify_list, pop_event, push_event, removal_done, reply_element, settle_after_removal, side_arg, with_list,
+    write_len,
 };
 use crate::commands::{errors, is, range_arg, CmdResult, Ctx, Error};
 use crate::db::Keys;
 use crate::notify;
-use crate::types::list::List;
+use crate::types::list::{List, ListLimits};
 use crate::types::listpack::LpValue;
 use crate::types::Value;
 use resp::Reply;
@@ -19,25 +20,26 @@ fn push_generic(ctx: &mut Ctx, argv: &[&[u8]], head: bool, only_existing: bool) 
     let key = argv[1];
     let values = &argv[2..];
     let limits = limits(&ctx.keys);
-    let exists = write_len(&mut ctx.keys, key)?.is_some();
-    let dirty = ctx.keys.effects.dirty;
-    let len = if exists {
-        with_list(&mut ctx.keys, key, |l| {
-            l.push_all(values, head, limits);
-            l.len()
-        })?
-    } else {
-        if only_existing {
+    let pushed = modify_list(&mut ctx.keys, key, |l| {
+        l.push_all(values, head, limits);
+        l.len()
+    })?;
+    let len = match pushed {
+        Some(len) => len,
+        None if only_existing => {
             ctx.out.int(0);
             return Ok(());
         }
-        let mut l = List::new();
-        l.push_all(values, head, limits);
-        let len = l.len();
-        ctx.keys.add(key, Value::List(l), None)?;
-        len
+        None => {
+            let mut l = List::new();
+            l.push_all(values, head, limits);
+            let len = l.len();
+            ctx.keys.add(key, Value::List(l), None)?;
+            len
+        }
     };
     ctx.out.int(len as i64);
+    let dirty = ctx.keys.effects.dirty;
     ctx.keys.changed(key, notify::LIST, push_event(head));
     ctx.keys.effects.dirty = dirty + values.len() as u64;
     Ok(())
@@ -61,29 +63,24 @@ pub(super) fn rpushx(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 // ---- Pops ----
 
-/// Pops up to `count` elements (`None`: one, replied as a bulk string) from the list at
-/// `key`, which holds `len` elements, replying with them.
-fn pop_reply(
-    keys: &mut Keys<'_>,
+/// Pops up to `count` elements (`None`: one, replied as a bulk string) from `l`, replying
+/// with them; gives a list left non-empty its chance to shrink. Returns (removed, now empty).
+fn pop_into_reply(
+    l: &mut List,
     out: &mut Reply,
-    key: &[u8],
-    len: usize,
     head: bool,
     count: Option<usize>,
-) -> CmdResult {
-    let limits = limits(keys);
-    let (removed, empty) = with_list(keys, key, |l| {
-        let removed = match count {
-            None => l.pop_with(head, |v| reply_element(out, v)).map_or(0, |()| 1),
-            Some(n) => {
-                let n = n.min(len);
-                out.array(n);
-                l.pop_many_with(head, n, |v| reply_element(out, v))
-            }
-        };
-        (removed, settle_after_removal(l, limits))
-    })?;
-    removal_done(keys, key, pop_event(head), removed, empty)
+    limits: ListLimits,
+) -> (usize, bool) {
+    let removed = match count {
+        None => l.pop_with(head, |v| reply_element(out, v)).map_or(0, |()| 1),
+        Some(n) => {
+            let n = n.min(l.len());
+            out.array(n);
+            l.pop_many_with(head, n, |v| reply_element(out, v))
+        }
+    };
+    (removed, settle_after_removal(l, limits))
 }
 
 fn pop_generic(ctx: &mut Ctx, argv: &[&[u8]], head: bool) -> CmdResult {
@@ -95,19 +92,22 @@ fn pop_generic(ctx: &mut Ctx, argv: &[&[u8]], head: bool) -> CmdResult {
         None => None,
     };
     let key = argv[1];
-    let Some(len) = write_len(&mut ctx.keys, key)? else {
-        if count.is_some() {
-            ctx.out.null_array();
-        } else {
-            ctx.out.null();
+    let limits = limits(&ctx.keys);
+    let out = &mut *ctx.out;
+    let popped = modify_list(&mut ctx.keys, key, |l| {
+        if count == Some(0) {
+            out.array(0);
+            return None;
         }
-        return Ok(());
-    };
-    if count == Some(0) {
-        ctx.out.array(0);
-        return Ok(());
+        Some(pop_into_reply(l, out, head, count, limits))
+    })?;
+    match popped {
+        None if count.is_some() => ctx.out.null_array(),
+        None => ctx.out.null(),
+        Some(None) => {}
+        Some(Some((removed, empty))) => removal_done(&mut ctx.keys, key, pop_event(head), removed, empty)?,
     }
-    pop_reply(&mut ctx.keys, ctx.out, key, len, head, count)
+    Ok(())
 }
 
 pub(super) fn lpop(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -131,10 +131,12 @@ pub(super) fn pop_first(
     for key in list_keys {
         match write_len(keys, key)? {
             None | Some(0) => continue,
-            Some(len) => {
+            Some(_) => {
                 out.array(2);
                 out.bulk(key);
-                pop_reply(keys, out, key, len, head, count)?;
+                let limits = limits(keys);
+                let (removed, empty) = with_list(keys, key, |l| pop_into_reply(l, out, head, count, limits))?;
+                removal_done(keys, key, pop_event(head), removed, empty)?;
                 return Ok(true);
             }
         }

@@ -430,6 +430,20 @@ pub(super) fn write_len(keys: &mut Keys<'_>, key: &[u8]) -> Result<Option<usize>
     }
 }
 
+/// Runs `f` on the list at `key` with a single lookup (Valkey's `lookupKeyWrite` and
+/// `checkType`): `None` if there is no such key, WRONGTYPE if it holds something else.
+pub(super) fn modify_list<R>(
+    keys: &mut Keys<'_>,
+    key: &[u8],
+    f: impl FnOnce(&mut List) -> R,
+) -> Result<Option<R>, Error> {
+    let r = keys.modify(key, |v| match v {
+        Value::List(l) => Ok(f(l)),
+        _ => Err(errors::WRONGTYPE),
+    })?;
+    r.transpose()
+}
+
 /// Runs `f` on the list at `key`, which the caller found to be one.
 pub(super) fn with_list<R>(keys: &mut Keys<'_>, key: &[u8], f: impl FnOnce(&mut List) -> R) -> Result<R, Error> {
     let r = keys.modify(key, |v| match v {
