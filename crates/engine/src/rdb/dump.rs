@@ -121,8 +121,8 @@ mod tests {
         };
         assert!(matches!(restore_value(&frame(&[0x08]), &LoadOptions::default()), Err(PayloadError::BadData(_))));
         assert_eq!(
-            restore_value(&frame(&[0x0e, 0x01]), &LoadOptions::default()),
-            Err(PayloadError::BadData(RdbError::UnsupportedType(0x0e)))
+            restore_value(&frame(&[0x07, 0x01]), &LoadOptions::default()),
+            Err(PayloadError::BadData(RdbError::UnsupportedType(0x07)))
         );
         assert!(matches!(restore_value(&frame(&[0x00, 0xc4]), &LoadOptions::default()), Err(PayloadError::BadData(_))));
         // A string running into the footer reads footer bytes, as Valkey's reader does; one

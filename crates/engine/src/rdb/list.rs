@@ -6,11 +6,13 @@
 //! LZF-compressed in memory is written as that LZF string as it is. Loading accepts type 18 and
 //! the old linked-list type 1 (one string per element); it builds a quicklist with the
 //! server's current limits and turns it into a listpack if it is a single small node, as
-//! Valkey does after loading. The ziplist-based types 10 and 14 are refused for now.
+//! Valkey does after loading. The ziplist-based types of Redis 6.2 and older load too: 14 (a
+//! quicklist of ziplists, each turned into a listpack node) and 10 (one ziplist, whose
+//! elements are pushed into a quicklist that, as in Valkey, is left a quicklist).
 
 use super::len::{load_plain_len, save_len};
 use super::string::{load_string, save_bytes};
-use super::{RdbError, Reader};
+use super::{ziplist, RdbError, Reader};
 use crate::types::list::{List, ListLimits, ListRef};
 use crate::types::listpack;
 use crate::types::quicklist::Quicklist;
@@ -66,6 +68,44 @@ pub fn load_quicklist2(r: &mut Reader<'_>, limits: ListLimits) -> Result<List, R
         return Err(RdbError::Corrupt("empty list"));
     }
     Ok(List::from_loaded(ql, limits))
+}
+
+/// Reads the body of a type 14 list: a node count, then each node as a ziplist.
+pub fn load_quicklist_of_ziplists(r: &mut Reader<'_>, limits: ListLimits) -> Result<List, RdbError> {
+    let nodes = load_plain_len(r)?;
+    if nodes == 0 {
+        return Err(RdbError::Corrupt("empty list"));
+    }
+    let mut ql = Quicklist::new(limits.fill, limits.compress_depth);
+    for _ in 0..nodes {
+        let zl = load_string(r)?.into_bytes();
+        let lp = ziplist_to_listpack(&zl)?;
+        // Empty ziplists are skipped, as Valkey does.
+        ql.append_listpack(lp);
+    }
+    if ql.is_empty() {
+        return Err(RdbError::Corrupt("empty list"));
+    }
+    Ok(List::from_loaded(ql, limits))
+}
+
+/// Reads the body of a type 10 list: one ziplist.
+pub fn load_ziplist(r: &mut Reader<'_>, limits: ListLimits) -> Result<List, RdbError> {
+    let zl = load_string(r)?.into_bytes();
+    let mut ql = Quicklist::new(limits.fill, limits.compress_depth);
+    ziplist::for_each(&zl, |v| v.with_bytes(|b| ql.push_tail(b)))
+        .ok_or(RdbError::Corrupt("ziplist integrity check failed"))?;
+    if ql.is_empty() {
+        return Err(RdbError::Corrupt("empty list"));
+    }
+    Ok(List::Quicklist(Box::new(ql)))
+}
+
+/// The elements of a ziplist as a listpack (each re-encoded the way Valkey appends it).
+fn ziplist_to_listpack(zl: &[u8]) -> Result<Vec<u8>, RdbError> {
+    let mut elements: Vec<Vec<u8>> = Vec::new();
+    ziplist::for_each(zl, |v| elements.push(v.to_vec())).ok_or(RdbError::Corrupt("ziplist integrity check failed"))?;
+    Ok(listpack::from_values(elements.iter().map(|e| e.as_slice())))
 }
 
 /// Reads the body of a type 1 list: a length, then that many strings.
@@ -194,8 +234,60 @@ mod tests {
         for cut in 0..out.len() {
             assert!(load(crate::rdb::types::LIST_QUICKLIST_2, &out[..cut]).is_err());
         }
+    }
+
+    #[test]
+    fn lists_of_ziplists_load() {
+        use crate::rdb::ziplist::tests::build;
+        let opts = LoadOptions::default();
+        let big = vec![b'b'; 500];
+        let zl1 = build(&[b"a", b"1", &big]);
+        let zl2 = build(&[b"-300", b"z"]);
+        let empty = build(&[]);
+        // Type 14: node count, then each ziplist as a string.
+        let mut body = vec![3u8];
+        for zl in [&zl1, &empty, &zl2] {
+            crate::rdb::string::save_bytes(&mut body, zl, false);
+        }
+        let v = load_value(crate::rdb::types::LIST_QUICKLIST, &mut Reader::new(&body), &opts).unwrap();
+        let want: Vec<Vec<u8>> = vec![b"a".to_vec(), b"1".to_vec(), big.clone(), b"-300".to_vec(), b"z".to_vec()];
+        assert_eq!(elements(&v), want);
+        match &v {
+            Value::List(List::Quicklist(ql)) => {
+                assert_eq!(ql.nodes().map(|n| n.count).collect::<Vec<_>>(), vec![3, 2]);
+                ql.check().unwrap();
+            }
+            other => panic!("two nodes stay a quicklist: {other:?}"),
+        }
+        // A single small node becomes a listpack; the listpack re-encodes "1" as an integer.
+        let mut body = vec![1u8];
+        crate::rdb::string::save_bytes(&mut body, &zl2, false);
+        match load_value(crate::rdb::types::LIST_QUICKLIST, &mut Reader::new(&body), &opts).unwrap() {
+            Value::List(List::Listpack(lp)) => assert_eq!(lp, listpack::from_values([&b"-300"[..], b"z"])),
+            other => panic!("{other:?}"),
+        }
+        // Type 10: one ziplist; Valkey leaves it a quicklist even when small.
+        let mut body = Vec::new();
+        crate::rdb::string::save_bytes(&mut body, &zl1, false);
+        let v = load_value(crate::rdb::types::LIST_ZIPLIST, &mut Reader::new(&body), &opts).unwrap();
+        assert_eq!(elements(&v)[..2], want[..2]);
+        assert_eq!(
+            match &v {
+                Value::List(l) => l.encoding(),
+                _ => "",
+            },
+            "quicklist"
+        );
+        // Damaged or empty ziplists are refused.
+        let mut bad = zl1.clone();
+        bad[8] = 9;
         for t in [crate::rdb::types::LIST_ZIPLIST, crate::rdb::types::LIST_QUICKLIST] {
-            assert_eq!(load(t, &out), Err(RdbError::UnsupportedType(t)));
+            let mut body = if t == crate::rdb::types::LIST_QUICKLIST { vec![1u8] } else { vec![] };
+            crate::rdb::string::save_bytes(&mut body, &bad, false);
+            assert!(load_value(t, &mut Reader::new(&body), &opts).is_err());
+            let mut body = if t == crate::rdb::types::LIST_QUICKLIST { vec![1u8] } else { vec![] };
+            crate::rdb::string::save_bytes(&mut body, &empty, false);
+            assert!(load_value(t, &mut Reader::new(&body), &opts).is_err());
         }
     }
 }

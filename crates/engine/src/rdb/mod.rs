@@ -7,7 +7,7 @@
 //! [`dump`]; a full RDB file writer/loader adds its header, opcodes and per-key framing around
 //! [`save_type`] / [`save_value`] and [`load_type`] / [`load_value`].
 //!
-//! Strings and lists load so far. The other object types are recognised (so that a valid
+//! Strings and lists (all their encodings since RDB 1) load so far. The other object types are recognised (so that a valid
 //! payload of another type is told apart from garbage) but refused with
 //! [`RdbError::UnsupportedType`] until their encodings are written: each new type adds a match
 //! arm in [`save_type`], [`save_value`] and [`load_value`] and a file of its own here.
@@ -19,6 +19,7 @@ pub mod len;
 pub mod list;
 pub mod lzf;
 pub mod string;
+pub mod ziplist;
 
 use crate::types::{Value, ValueRef};
 
@@ -197,6 +198,8 @@ pub fn load_value(t: u8, r: &mut Reader<'_>, opts: &LoadOptions) -> Result<Value
         types::STRING => Ok(string::load_string(r)?.into_value()),
         types::LIST => Ok(Value::List(list::load_linked_list(r, opts.list)?)),
         types::LIST_QUICKLIST_2 => Ok(Value::List(list::load_quicklist2(r, opts.list)?)),
+        types::LIST_QUICKLIST => Ok(Value::List(list::load_quicklist_of_ziplists(r, opts.list)?)),
+        types::LIST_ZIPLIST => Ok(Value::List(list::load_ziplist(r, opts.list)?)),
         t if types::is_object_type(t) => Err(RdbError::UnsupportedType(t)),
         _ => Err(RdbError::Corrupt("unknown object type")),
     }

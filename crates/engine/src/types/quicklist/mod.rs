@@ -23,8 +23,8 @@ mod node;
 
 use crate::types::listpack::{self, LpValue};
 use node::{
-    allows_insert, allows_merge, entries_of, is_large, listpack_of_entries, position_of, walk_listpack, Node, DEPTH_MAX,
-    FILL_MAX, MIN_COMPRESS_BYTES,
+    allows_insert, allows_merge, entries_of, is_large, listpack_of_entries, position_of, walk_listpack, Node,
+    DEPTH_MAX, FILL_MAX, MIN_COMPRESS_BYTES,
 };
 pub use node::{exceeds_limit, node_limit, set_packed_threshold, NodeView, SIZE_SAFETY_LIMIT};
 use std::collections::VecDeque;
