@@ -194,10 +194,11 @@ impl List {
         }
     }
 
-    /// Pushes one element that came out of a list (LMOVE): Valkey counts the bytes of a
-    /// popped element towards the conversion check only when it was not an integer.
-    pub fn push_moved(&mut self, v: &[u8], was_int: bool, head: bool, limits: ListLimits) {
-        self.grow_for(if was_int { 0 } else { v.len() }, 1, limits);
+    /// Pushes one element that came out of a list (LMOVE). Valkey's conversion check does not
+    /// count the bytes of an element that came out as an integer object (`int_object`: an
+    /// integer popped from a quicklist; a listpack gives every element back as a string).
+    pub fn push_moved(&mut self, v: &[u8], int_object: bool, head: bool, limits: ListLimits) {
+        self.grow_for(if int_object { 0 } else { v.len() }, 1, limits);
         self.push_raw(v, head);
     }
 

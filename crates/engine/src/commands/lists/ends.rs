@@ -204,7 +204,10 @@ pub(super) fn lmove_core(
     let dirty = keys.effects.dirty;
     let same = src == dst;
     let popped = with_list(keys, src, |l| {
-        let popped = l.pop_with(from_head, |v| (v.to_vec(), matches!(v, LpValue::Int(_))));
+        // Valkey pops an integer out of a quicklist as an integer object, which its conversion
+        // check does not count; out of a listpack, every element comes out as a string.
+        let from_quicklist = matches!(l, List::Quicklist(_));
+        let popped = l.pop_with(from_head, |v| (v.to_vec(), from_quicklist && matches!(v, LpValue::Int(_))));
         // A rotation converts (or not) after the push, as in Valkey.
         (popped, !same && settle_after_removal(l, limits))
     })?;

@@ -310,6 +310,29 @@ fn lmove_in_every_direction() {
 }
 
 #[test]
+fn lmove_counts_popped_integers_as_valkey_does() {
+    let (e, mut c) = setup();
+    run(&e, &mut c, &["config", "set", "list-max-listpack-size", "-1"]);
+    let enc = |e: &Engine, c: &mut Client, k: &str| run(e, c, &["object", "encoding", k]);
+    // Two destinations of 4090 bytes: 6 more bytes fit a 4 KiB listpack, 7 more do not.
+    let filler = "f".repeat(4079);
+    for dst in ["d1", "d2"] {
+        run(&e, &mut c, &["rpush", dst, &filler]);
+        assert_eq!(enc(&e, &mut c, dst), "$8\r\nlistpack\r\n");
+    }
+    // From a quicklist, the integer comes out as an integer object: its 7 digits are not
+    // counted and the destination stays a listpack.
+    run(&e, &mut c, &["rpush", "q", &"x".repeat(5000), "1234567"]);
+    assert_eq!(enc(&e, &mut c, "q"), "$9\r\nquicklist\r\n");
+    assert_eq!(run(&e, &mut c, &["lmove", "q", "d1", "right", "left"]), "$7\r\n1234567\r\n");
+    assert_eq!(enc(&e, &mut c, "d1"), "$8\r\nlistpack\r\n");
+    // From a listpack it comes out as a string and counts.
+    run(&e, &mut c, &["rpush", "p", "1234567"]);
+    assert_eq!(run(&e, &mut c, &["lmove", "p", "d2", "right", "left"]), "$7\r\n1234567\r\n");
+    assert_eq!(enc(&e, &mut c, "d2"), "$9\r\nquicklist\r\n");
+}
+
+#[test]
 fn lmpop_cases() {
     let (e, mut c) = setup();
     assert_eq!(run(&e, &mut c, &["lmpop", "0", "a", "left"]), "-ERR numkeys should be greater than 0\r\n");
