@@ -6,15 +6,17 @@
 #     --mode threads    kvasir --worker-threads 1 vs kvasir --worker-threads 2 (scaling)
 #     --rounds N        rounds (default 3); every round runs every cell on both servers,
 #                       alternating which server goes first
-#     --tests LIST      tests (default set,get,incr,mset,sadd,spop,hset,zadd,zrange):
-#                       redis-benchmark's own (mset is MSET of 10 keys; spop pops from a set
-#                       filled beforehand with as many members as the run pops; zadd adds
-#                       random members to one sorted set), plus zrange: ZRANGE of the top 10
-#                       of a 1000-member sorted set (REV WITHSCORES), loaded before each run
+#     --tests LIST      tests (default set,get,incr,mset,lpush,lpop,rpop,sadd,spop,hset,
+#                       zadd,zrange,lrange_100): redis-benchmark's own (mset is MSET of 10
+#                       keys; lpop/rpop pop from a list pushed first with as many elements;
+#                       spop pops from a set filled beforehand with as many members as the run
+#                       pops; zadd adds random members to one sorted set; lrange_100 reads the
+#                       first 100 of a list pushed first), plus zrange: ZRANGE of the top 10 of
+#                       a 1000-member sorted set (REV WITHSCORES), loaded before each run
 #     --pipelines LIST  pipeline depths (default "1 16")
 #     --clients N       parallel connections (default 50)
-#     --requests N      requests per run at pipeline 1; deeper pipelines get N*8, mset N/4
-#                       (default 200000)
+#     --requests N      requests per run at pipeline 1; deeper pipelines get N*8, mset N/4,
+#                       lrange_100 N/4 (default 200000)
 #     --keyspace N      -r: random keys out of N (default 100000)
 #     --save            also write the report to bench/results/<date>-<mode>-<host>.txt
 #     --no-build        use the existing release binary
@@ -27,7 +29,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MODE=redis ROUNDS=3 TESTS=set,get,incr,mset,sadd,spop,hset,zadd,zrange PIPELINES="1 16" CLIENTS=50 REQUESTS=200000 KEYSPACE=100000
+MODE=redis ROUNDS=3 TESTS=set,get,incr,mset,lpush,lpop,rpop,sadd,spop,hset,zadd,zrange,lrange_100 PIPELINES="1 16" CLIENTS=50 REQUESTS=200000 KEYSPACE=100000
 SAVE=0 BUILD=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
     --keyspace) KEYSPACE=$2; shift 2 ;;
     --save) SAVE=1; shift ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -131,11 +133,16 @@ run_one() {
   out="$WORK/out" err="$WORK/err"
   redis-cli -p "$port" flushall >/dev/null
   what=(-t "$test")
-  if [ "$test" = spop ]; then fill_set "$port" "$n"; fi
-  if [ "$test" = zrange ]; then
-    redis-cli -p "$port" ZADD bench:zrange "${ZRANGE_ARGS[@]}" >/dev/null
-    what=(ZRANGE bench:zrange 0 9 REV WITHSCORES)
-  fi
+  # A pop test needs something to pop: as many elements as it will pop, pushed first.
+  case "$test" in
+    lpop|rpop)
+      timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -P 16 -t lpush -q >/dev/null 2>&1 ||
+        { echo "ERR could not fill the list for $test"; return; } ;;
+    spop) fill_set "$port" "$n" ;;
+    zrange)
+      redis-cli -p "$port" ZADD bench:zrange "${ZRANGE_ARGS[@]}" >/dev/null
+      what=(ZRANGE bench:zrange 0 9 REV WITHSCORES) ;;
+  esac
   if ! timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" \
       -P "$pipeline" --csv "${what[@]}" >"$out" 2>"$err"; then
     echo "ERR redis-benchmark failed: $(head -c 200 "$err" | tr '\n' ' ')"
@@ -145,8 +152,9 @@ run_one() {
     echo "ERR $(grep -i -h -m1 "error" "$err" "$out" | head -c 200)"
     return
   fi
-  # CSV: "test","rps",... with a header line first.
-  rps=$(grep -v '^"test"' "$out" | head -1 | cut -d, -f2 | tr -d '"')
+  # CSV: "test","rps",... with a header line first. LRANGE tests first report the LPUSH that
+  # filled their list ("LPUSH (needed to benchmark LRANGE)"): skip it.
+  rps=$(grep -v '^"test"' "$out" | grep -v 'needed to benchmark' | head -1 | cut -d, -f2 | tr -d '"')
   if [ -z "$rps" ]; then echo "ERR no result line: $(head -c 200 "$out")"; else echo "$rps"; fi
 }
 
@@ -172,8 +180,10 @@ for round in $(seq 1 "$ROUNDS"); do
     for p in $PIPELINES; do
       n=$REQUESTS
       [ "$p" -gt 1 ] && n=$((REQUESTS * 8))
-      # An MSET of 10 keys is about ten times the work of a SET: keep its runs as short.
+      # An MSET of 10 keys is about ten times the work of a SET, an LRANGE of 100 elements
+      # more: keep their runs as short.
       [ "$test" = mset ] && n=$((n / 4))
+      [ "$test" = lrange_100 ] && n=$((n / 4))
       order=("A" "B")
       [ $((round % 2)) = 0 ] && order=("B" "A")
       for side in "${order[@]}"; do

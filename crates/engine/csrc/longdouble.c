@@ -1,15 +1,17 @@
 /*
- * INCRBYFLOAT arithmetic in C `long double`.
+ * Arithmetic Valkey does in C `long double`: INCRBYFLOAT, and blocking commands' timeouts.
  *
  * Valkey parses INCRBYFLOAT operands with strtold(), adds them as `long double` (x87 80-bit
  * extended precision on x86-64) and formats the sum with "%.17Lf" before trimming trailing
- * zeros. Rust has no 80-bit float, and reproducing the rounding of that type by hand would be
- * fragile, so this one function does exactly those libc steps. The Rust side
- * (types/string.rs, `long_double_add`) is the only caller.
+ * zeros; it reads a blocking command's timeout in seconds the same way and rounds
+ * seconds * 1000 up to whole milliseconds. Rust has no 80-bit float, and reproducing the
+ * rounding of that type by hand would be fragile, so these functions do exactly those libc
+ * steps. The Rust side is types/string.rs (`long_double_add`, `seconds_to_ms_ceil`).
  */
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,4 +70,23 @@ long kv_ld_add(const char *cur, size_t cur_len, const char *incr, size_t incr_le
         len = 1;
     }
     return (long)len;
+}
+
+/*
+ * A timeout in seconds (any strtold syntax) as whole milliseconds, rounded up, as Valkey's
+ * getTimeoutFromObjectOrReply computes it: `(long long)ceill(seconds * 1000)`.
+ *
+ * Returns 0 and sets `*out`, -1 if the text is not a valid float, -2 if the milliseconds are
+ * above LLONG_MAX. Values below LLONG_MIN (down to -inf) give LLONG_MIN, which is what the
+ * conversion yields on x86-64.
+ */
+int kv_ld_seconds_to_ms(const char *s, size_t len, long long *out) {
+    long double v;
+
+    if (!kv_parse_ld(s, len, &v)) return -1;
+    v *= 1000.0L;
+    if (v > (long double)LLONG_MAX) return -2;
+    v = ceill(v);
+    *out = v < (long double)LLONG_MIN ? LLONG_MIN : (long long)v;
+    return 0;
 }

@@ -557,6 +557,7 @@ impl<'a> Keys<'a> {
                 ValueRef::Hash(h) => h.is_empty(),
                 ValueRef::Set(s) => s.is_empty(),
                 ValueRef::ZSet(z) => z.is_empty(),
+                ValueRef::List(l) => l.is_empty(),
                 ValueRef::Str(_) => false,
             },
             None => false,

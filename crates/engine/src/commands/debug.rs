@@ -128,6 +128,18 @@ static SUBCOMMANDS: &[Sub] = &[
         ],
     },
     Sub {
+        name: "quicklist-packed-threshold",
+        arity: 3,
+        max: 0,
+        locks: Locks::Nothing,
+        handler: quicklist_packed_threshold,
+        help: &[
+            "QUICKLIST-PACKED-THRESHOLD <size>",
+            "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+            "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+        ],
+    },
+    Sub {
         name: "set-active-expire",
         arity: 3,
         max: 0,
@@ -263,6 +275,16 @@ fn sleep(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let usec = secs * 1_000_000.0;
     if usec.is_finite() && usec >= 1.0 {
         std::thread::sleep(std::time::Duration::from_micros(usec.min(u64::MAX as f64) as u64));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// List elements of at least this size go into plain quicklist nodes (0: the usual rule).
+fn quicklist_packed_threshold(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let set = crate::config::params::parse_memory(argv[2]).is_some_and(crate::types::quicklist::set_packed_threshold);
+    if !set {
+        return Err(Error::err("argument must be a memory value bigger than 1 and smaller than 4gb"));
     }
     ctx.out.ok();
     Ok(())
@@ -472,6 +494,20 @@ mod tests {
             "-ERR unknown subcommand or wrong number of arguments for 'sleep'. Try DEBUG HELP.\r\n"
         );
         assert_eq!(run(&e, &mut c, &["debug"]), "-ERR wrong number of arguments for 'debug' command\r\n");
+    }
+
+    #[test]
+    fn quicklist_packed_threshold_refuses_bad_sizes() {
+        // Only refusals here: the threshold is process-wide and other tests build lists.
+        let e = debug_engine();
+        let mut c = client(&e);
+        for bad in ["4gb", "x", "-1", "1tb"] {
+            assert_eq!(
+                run(&e, &mut c, &["debug", "quicklist-packed-threshold", bad]),
+                "-ERR argument must be a memory value bigger than 1 and smaller than 4gb\r\n",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod hashes;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod lists;
 pub mod replication;
 pub mod scripting;
 pub mod server;
@@ -117,6 +118,25 @@ impl Ctx<'_> {
     }
 }
 
+/// Where a write runs: as the client's own command, or serving a blocked client (in database
+/// `db`) inside another client's write, whose own propagation must stay as it is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Run {
+    Command,
+    Served(usize),
+}
+
+impl Run {
+    /// Propagates `argv` as what this run did (Valkey's `rewriteClientCommandVector` in a
+    /// blocking command): in place of the command, or, served, after the writer's command.
+    pub fn propagate(self, keys: &mut Keys<'_>, argv: Vec<Vec<u8>>) {
+        match self {
+            Run::Command => keys.propagate_as(argv),
+            Run::Served(db) => keys.propagate_also(db, argv),
+        }
+    }
+}
+
 pub fn arity_error(full_name: &str) -> Error {
     Error::err(format!("wrong number of arguments for '{full_name}' command"))
 }
@@ -124,6 +144,45 @@ pub fn arity_error(full_name: &str) -> Error {
 /// Parses an integer argument (`ERR value is not an integer or out of range` otherwise).
 pub fn int_arg(a: &[u8]) -> Result<i64, Error> {
     resp::number::parse_i64(a).ok_or(errors::NOT_INTEGER)
+}
+
+/// An integer argument within `[min, max]` (Valkey's `getRangeLongFromObjectOrReply`). `msg`,
+/// when given, is the error for both a non-integer and an out-of-range value.
+pub fn range_arg(a: &[u8], min: i64, max: i64, msg: Option<&str>) -> Result<i64, Error> {
+    let v = match resp::number::parse_i64(a) {
+        Some(v) => v,
+        None => return Err(msg.map_or(errors::NOT_INTEGER, Error::err)),
+    };
+    if v < min || v > max {
+        return Err(match msg {
+            Some(m) => Error::err(m),
+            None => Error::err(format!("value is out of range, value must between {min} and {max}")),
+        });
+    }
+    Ok(v)
+}
+
+/// A blocking command's timeout in seconds, as Valkey's `getTimeoutFromObjectOrReply` reads
+/// it: a float (rounded up to whole milliseconds in `long double`), not negative, not so large
+/// that the deadline overflows. `None` is 0, waiting forever; otherwise the absolute deadline
+/// in ms since the epoch.
+pub fn timeout_secs_arg(a: &[u8], now_ms: u64) -> Result<Option<u64>, Error> {
+    use crate::types::string::{seconds_to_ms_ceil, SecondsError};
+    let ms = seconds_to_ms_ceil(a).map_err(|e| match e {
+        SecondsError::NotFloat => Error::err("timeout is not a float or out of range"),
+        SecondsError::OutOfRange => Error::err("timeout is out of range"),
+    })?;
+    if ms < 0 {
+        return Err(Error::err("timeout is negative"));
+    }
+    if ms == 0 {
+        return Ok(None);
+    }
+    let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+    if ms > i64::MAX - now {
+        return Err(Error::err("timeout is out of range"));
+    }
+    Ok(Some((ms + now) as u64))
 }
 
 /// A database index argument, with Valkey's errors (`getIntFromObjectOrReply`, then
@@ -170,5 +229,27 @@ mod tests {
         for bad in [&b""[..], b" 1", b"1 ", b"nan", b"abc", b"1.2.3", b"1e400"] {
             assert_eq!(parse_float(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn range_and_timeout_arguments() {
+        assert_eq!(range_arg(b"5", 1, 10, None), Ok(5));
+        assert_eq!(range_arg(b"x", 1, 10, None), Err(errors::NOT_INTEGER));
+        assert_eq!(range_arg(b"0", 1, 10, None), Err(Error::err("value is out of range, value must between 1 and 10")));
+        assert_eq!(
+            range_arg(b"x", 1, 10, Some("count should be greater than 0")),
+            Err(Error::err("count should be greater than 0"))
+        );
+        let now = 1_700_000_000_000;
+        assert_eq!(timeout_secs_arg(b"0", now), Ok(None));
+        assert_eq!(timeout_secs_arg(b"0.0001", now), Ok(Some(now + 1)));
+        assert_eq!(timeout_secs_arg(b"-0.0001", now), Ok(None));
+        assert_eq!(timeout_secs_arg(b"1.5", now), Ok(Some(now + 1500)));
+        assert_eq!(timeout_secs_arg(b"-1", now), Err(Error::err("timeout is negative")));
+        assert_eq!(timeout_secs_arg(b"-inf", now), Err(Error::err("timeout is negative")));
+        assert_eq!(timeout_secs_arg(b"abc", now), Err(Error::err("timeout is not a float or out of range")));
+        assert_eq!(timeout_secs_arg(b"inf", now), Err(Error::err("timeout is out of range")));
+        // Fits in milliseconds, but not once added to the clock.
+        assert_eq!(timeout_secs_arg(b"9223372036854775", now), Err(Error::err("timeout is out of range")));
     }
 }

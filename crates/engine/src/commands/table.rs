@@ -437,6 +437,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::strings::COMMANDS,
     super::bits::COMMANDS,
     super::keys::COMMANDS,
+    super::lists::COMMANDS,
     super::expire::COMMANDS,
     super::hashes::COMMANDS,
     super::sets::COMMANDS,

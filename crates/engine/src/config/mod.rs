@@ -78,6 +78,13 @@ impl Hot {
         }
     }
 
+    pub fn list_limits(&self) -> crate::types::list::ListLimits {
+        crate::types::list::ListLimits {
+            fill: self.list_max_listpack_size.load(Relaxed),
+            compress_depth: self.list_compress_depth.load(Relaxed),
+        }
+    }
+
     pub fn set_limits(&self) -> crate::types::set::SetLimits {
         crate::types::set::SetLimits {
             max_intset_entries: self.set_max_intset_entries.load(Relaxed) as usize,

@@ -9,6 +9,8 @@ use super::entry::Kind;
 use crate::keyspace::dict::Dict;
 use crate::types::hash::{Hash, HashRef};
 use crate::types::item::Item;
+use crate::types::list::{List, ListRef};
+use crate::types::quicklist::Quicklist;
 use crate::types::set::{Set, SetRef};
 use crate::types::zset::skiplist::SkipList;
 use crate::types::zset::{ZSet, ZSetRef};
@@ -55,6 +57,8 @@ pub(super) fn into_raw(v: Value) -> Result<(Kind, *mut u8), Value> {
         Value::Set(Set::Table(d)) => (Kind::SetTable, Box::into_raw(d) as *mut u8),
         Value::ZSet(ZSet::Listpack(lp)) => (Kind::ZSetListpack, blob_into_raw(lp)),
         Value::ZSet(ZSet::Skiplist(s)) => (Kind::ZSetSkiplist, Box::into_raw(s) as *mut u8),
+        Value::List(List::Listpack(lp)) => (Kind::ListListpack, blob_into_raw(lp)),
+        Value::List(List::Quicklist(ql)) => (Kind::ListQuicklist, Box::into_raw(ql) as *mut u8),
     })
 }
 
@@ -72,6 +76,8 @@ pub(super) unsafe fn from_raw(kind: Kind, p: *mut u8) -> Value {
         Kind::SetTable => Value::Set(Set::Table(Box::from_raw(p as *mut Dict<Item>))),
         Kind::ZSetListpack => Value::ZSet(ZSet::Listpack(blob_from_raw(p, false))),
         Kind::ZSetSkiplist => Value::ZSet(ZSet::Skiplist(Box::from_raw(p as *mut SkipList))),
+        Kind::ListListpack => Value::List(List::Listpack(blob_from_raw(p, false))),
+        Kind::ListQuicklist => Value::List(List::Quicklist(Box::from_raw(p as *mut Quicklist))),
         Kind::StrInline | Kind::StrInt => unreachable!("{kind:?} is not stored by pointer"),
     }
 }
@@ -90,6 +96,8 @@ pub(super) unsafe fn view<'a>(kind: Kind, p: *mut u8) -> ValueRef<'a> {
         Kind::SetTable => ValueRef::Set(SetRef::Table(&*(p as *const Dict<Item>))),
         Kind::ZSetListpack => ValueRef::ZSet(ZSetRef::Listpack(blob_slice(p, false))),
         Kind::ZSetSkiplist => ValueRef::ZSet(ZSetRef::Skiplist(&*(p as *const SkipList))),
+        Kind::ListListpack => ValueRef::List(ListRef::Listpack(blob_slice(p, false))),
+        Kind::ListQuicklist => ValueRef::List(ListRef::Quicklist(&*(p as *const Quicklist))),
         Kind::StrInline | Kind::StrInt => unreachable!("{kind:?} is not stored by pointer"),
     }
 }

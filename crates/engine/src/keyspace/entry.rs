@@ -68,6 +68,10 @@ pub enum Kind {
     ZSetListpack = 10,
     /// A sorted set as a member dict plus an ordered index (`Box<SkipList>`).
     ZSetSkiplist = 11,
+    /// A small list as a listpack (pointer to the listpack bytes).
+    ListListpack = 8,
+    /// A list as a quicklist (`Box<Quicklist>`).
+    ListQuicklist = 9,
 }
 
 impl Kind {
@@ -83,6 +87,8 @@ impl Kind {
             7 => Kind::SetTable,
             10 => Kind::ZSetListpack,
             11 => Kind::ZSetSkiplist,
+            8 => Kind::ListListpack,
+            9 => Kind::ListQuicklist,
             other => unreachable!("corrupt entry tag {other}"),
         }
     }
@@ -471,6 +477,7 @@ impl EntryPtr {
             ValueRef::Hash(h) => own + h.heap_bytes(),
             ValueRef::Set(s) => own + s.heap_bytes(),
             ValueRef::ZSet(z) => own + z.heap_bytes(),
+            ValueRef::List(l) => own + l.heap_bytes(),
         }
     }
 }

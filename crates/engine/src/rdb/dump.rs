@@ -159,6 +159,16 @@ mod tests {
                 }
                 assert!(copy.is_empty());
             }
+            Value::List(l) => {
+                let items = l.as_ref().to_vec();
+                assert_eq!(items.len(), l.len());
+                for (i, x) in items.iter().enumerate() {
+                    assert_eq!(l.as_ref().with_index(i as i64, |v| v.to_vec()).as_ref(), Some(x));
+                }
+                let mut copy = l.clone();
+                assert_eq!(copy.pop_many_with(true, items.len(), |_| {}), items.len());
+                assert!(copy.is_empty());
+            }
             Value::Str(_) | Value::Int(_) => {}
         }
         // And it dumps to a payload that restores to the same value.
@@ -228,8 +238,8 @@ mod tests {
         };
         assert!(matches!(restore_value(&frame(&[0x08]), limits()), Err(PayloadError::BadData(_))));
         assert_eq!(
-            restore_value(&frame(&[0x0e, 0x01]), limits()),
-            Err(PayloadError::BadData(RdbError::UnsupportedType(0x0e)))
+            restore_value(&frame(&[0x07, 0x01]), limits()),
+            Err(PayloadError::BadData(RdbError::UnsupportedType(0x07)))
         );
         assert!(matches!(restore_value(&frame(&[0x00, 0xc4]), limits()), Err(PayloadError::BadData(_))));
         // A string running into the footer reads footer bytes, as Valkey's reader does; one

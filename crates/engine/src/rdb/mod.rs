@@ -7,8 +7,9 @@
 //! [`dump`]; a full RDB file writer/loader adds its header, opcodes and per-key framing around
 //! [`save_type`] / [`save_value`] and [`load_type`] / [`load_value`].
 //!
-//! Strings, hashes ([`hash`]), sets ([`set`]) and sorted sets ([`zset`]) load; the other object types are recognised
-//! (so that a valid payload of another type is told apart from garbage) but refused with
+//! Strings, lists ([`list`], every encoding since RDB 1, [`ziplist`] for the old ones), hashes
+//! ([`hash`]), sets ([`set`]) and sorted sets ([`zset`]) load; the other object types are
+//! recognised (so that a valid payload of another type is told apart from garbage) but refused with
 //! [`RdbError::UnsupportedType`] until their encodings are written: each new type adds a match
 //! arm in [`save_type`], [`save_value`] and [`load_value`] and a file of its own here. Loaded
 //! collections are converted to the encoding the configured limits ([`Limits`]) give them.
@@ -17,12 +18,15 @@ pub mod dump;
 pub mod file;
 pub mod hash;
 pub mod len;
+pub mod list;
 pub mod lzf;
 pub mod set;
 pub mod string;
+pub mod ziplist;
 pub mod zset;
 
 use crate::types::hash::HashLimits;
+use crate::types::list::ListLimits;
 use crate::types::set::SetLimits;
 use crate::types::zset::{ZSetLimits, ZSetRef};
 use crate::types::{Value, ValueRef};
@@ -34,11 +38,18 @@ pub struct Limits {
     pub hash: HashLimits,
     pub set: SetLimits,
     pub zset: ZSetLimits,
+    pub list: ListLimits,
 }
 
 impl Limits {
     pub fn from_config(hot: &crate::config::Hot) -> Limits {
-        Limits { hash: hot.hash_limits(), set: hot.set_limits(), zset: hot.zset_limits() }
+        Limits { hash: hot.hash_limits(), set: hot.set_limits(), zset: hot.zset_limits(), list: hot.list_limits() }
+    }
+
+    /// Valkey's default limits (for tests).
+    #[cfg(test)]
+    pub(crate) fn valkey_defaults() -> Limits {
+        Limits::from_config(&crate::config::Config::defaults().hot)
     }
 }
 
@@ -165,6 +176,7 @@ pub fn save_type(out: &mut Vec<u8>, value: ValueRef<'_>) {
         ValueRef::Set(SetRef::Table(_)) => types::SET,
         ValueRef::ZSet(ZSetRef::Listpack(_)) => types::ZSET_LISTPACK,
         ValueRef::ZSet(ZSetRef::Skiplist(_)) => types::ZSET_2,
+        ValueRef::List(_) => types::LIST_QUICKLIST_2,
     });
 }
 
@@ -190,6 +202,7 @@ pub fn save_value(out: &mut Vec<u8>, value: ValueRef<'_>, opts: SaveOptions) {
             s.for_each(|m| m.with_bytes(|b| string::save_bytes(out, b, opts.compress)));
         }
         ValueRef::ZSet(z) => zset::save(out, z, opts.compress),
+        ValueRef::List(l) => list::save_list(out, l, opts.compress),
     }
 }
 
@@ -215,6 +228,10 @@ pub fn load_value(t: u8, r: &mut Reader<'_>, limits: Limits) -> Result<Value, Rd
         types::ZSET => Ok(Value::ZSet(zset::load_pairs(r, false, limits.zset)?)),
         types::ZSET_2 => Ok(Value::ZSet(zset::load_pairs(r, true, limits.zset)?)),
         types::ZSET_LISTPACK => Ok(Value::ZSet(zset::load_listpack(r, limits.zset)?)),
+        types::LIST => Ok(Value::List(list::load_linked_list(r, limits.list)?)),
+        types::LIST_QUICKLIST_2 => Ok(Value::List(list::load_quicklist2(r, limits.list)?)),
+        types::LIST_QUICKLIST => Ok(Value::List(list::load_quicklist_of_ziplists(r, limits.list)?)),
+        types::LIST_ZIPLIST => Ok(Value::List(list::load_ziplist(r, limits.list)?)),
         t if types::is_object_type(t) => Err(RdbError::UnsupportedType(t)),
         _ => Err(RdbError::Corrupt("unknown object type")),
     }
@@ -235,9 +252,9 @@ mod tests {
             let known = t <= 7 || (9..=21).contains(&t);
             assert_eq!(types::is_object_type(t), known, "{t}");
         }
-        let mut r = Reader::new(&[types::LIST, 0]);
+        let mut r = Reader::new(&[types::MODULE_2, 0]);
         let t = load_type(&mut r).unwrap();
-        assert_eq!(load_value(t, &mut r, test_limits()), Err(RdbError::UnsupportedType(types::LIST)));
+        assert_eq!(load_value(t, &mut r, test_limits()), Err(RdbError::UnsupportedType(types::MODULE_2)));
         assert_eq!(load_type(&mut Reader::new(&[8])), Err(RdbError::Corrupt("unknown object type")));
         assert_eq!(load_type(&mut Reader::new(&[])), Err(RdbError::Truncated));
     }

@@ -6,13 +6,16 @@ pub mod bitmap;
 pub mod hash;
 pub mod intset;
 pub mod item;
+pub mod list;
 pub mod listpack;
+pub mod quicklist;
 pub mod sample;
 pub mod set;
 pub mod string;
 pub mod zset;
 
 use hash::{Hash, HashRef};
+use list::{List, ListRef};
 use set::{Set, SetRef};
 use zset::{ZSet, ZSetRef};
 
@@ -26,10 +29,11 @@ pub enum Value {
     Hash(Hash),
     Set(Set),
     ZSet(ZSet),
+    List(List),
 }
 
 /// Equality of contents: strings byte for byte (an `Int` equals only an `Int`), collections
-/// by their elements regardless of encoding or order.
+/// by their elements regardless of encoding or order (lists: in order).
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
         match (self, other) {
@@ -38,6 +42,7 @@ impl PartialEq for Value {
             (Value::Hash(a), Value::Hash(b)) => a.as_ref().sorted_pairs() == b.as_ref().sorted_pairs(),
             (Value::Set(a), Value::Set(b)) => a.as_ref().sorted_members() == b.as_ref().sorted_members(),
             (Value::ZSet(a), Value::ZSet(b)) => a.as_ref().pairs() == b.as_ref().pairs(),
+            (Value::List(a), Value::List(b)) => a.as_ref().to_vec() == b.as_ref().to_vec(),
             _ => false,
         }
     }
@@ -51,6 +56,7 @@ impl std::fmt::Debug for Value {
             Value::Hash(h) => write!(f, "Hash({} fields, {})", h.len(), h.encoding()),
             Value::Set(s) => write!(f, "Set({} members, {})", s.len(), s.encoding()),
             Value::ZSet(z) => write!(f, "ZSet({} members, {})", z.len(), z.encoding()),
+            Value::List(l) => write!(f, "List({} elements, {})", l.len(), l.encoding()),
         }
     }
 }
@@ -62,6 +68,7 @@ pub enum ValueRef<'a> {
     Hash(HashRef<'a>),
     Set(SetRef<'a>),
     ZSet(ZSetRef<'a>),
+    List(ListRef<'a>),
 }
 
 /// A string value: either bytes or an integer kept in binary form.
@@ -139,6 +146,7 @@ impl Value {
             Value::Hash(h) => ValueRef::Hash(h.as_ref()),
             Value::Set(s) => ValueRef::Set(s.as_ref()),
             Value::ZSet(z) => ValueRef::ZSet(z.as_ref()),
+            Value::List(l) => ValueRef::List(l.as_ref()),
         }
     }
 
@@ -149,6 +157,7 @@ impl Value {
             Value::Hash(Hash::Table(d)) => d.len(),
             Value::Set(Set::Table(d)) => d.len(),
             Value::ZSet(ZSet::Skiplist(s)) => s.len(),
+            Value::List(List::Quicklist(ql)) => ql.node_count(),
             _ => 1,
         }
     }
@@ -170,6 +179,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Hash(_) => "hash",
             ValueRef::Set(_) => "set",
             ValueRef::ZSet(_) => "zset",
+            ValueRef::List(_) => "list",
         }
     }
 
@@ -181,6 +191,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Hash(h) => Value::Hash(h.to_owned_hash()),
             ValueRef::Set(s) => Value::Set(s.to_owned_set()),
             ValueRef::ZSet(z) => Value::ZSet(z.to_owned_zset()),
+            ValueRef::List(l) => Value::List(l.to_owned_list()),
         }
     }
 }

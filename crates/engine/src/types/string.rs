@@ -68,6 +68,31 @@ extern "C" {
         out: *mut libc::c_char,
         out_cap: libc::size_t,
     ) -> libc::c_long;
+
+    fn kv_ld_seconds_to_ms(s: *const libc::c_char, len: libc::size_t, out: *mut libc::c_longlong) -> libc::c_int;
+}
+
+/// Why a number of seconds could not be turned into milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondsError {
+    /// Not a float in `strtold` syntax (or NaN, or out of `long double` range).
+    NotFloat,
+    /// More milliseconds than an `i64` holds.
+    OutOfRange,
+}
+
+/// `seconds` (text) as whole milliseconds rounded up, computed in C `long double` as Valkey
+/// reads the timeout of a blocking command. Very negative values saturate at `i64::MIN`.
+pub fn seconds_to_ms_ceil(seconds: &[u8]) -> Result<i64, SecondsError> {
+    let mut out: libc::c_longlong = 0;
+    // SAFETY: the shim reads exactly `seconds.len()` bytes at `seconds` (a borrowed slice) and
+    // writes one `long long` to `out`, a local; it keeps no pointer after returning.
+    let rc = unsafe { kv_ld_seconds_to_ms(seconds.as_ptr().cast::<libc::c_char>(), seconds.len(), &mut out) };
+    match rc {
+        0 => Ok(out),
+        -2 => Err(SecondsError::OutOfRange),
+        _ => Err(SecondsError::NotFloat),
+    }
 }
 
 /// `current + incr` computed as Valkey's INCRBYFLOAT does: both parsed with `strtold`, added
@@ -215,6 +240,26 @@ mod tests {
 
     fn add(cur: Option<&str>, incr: &str) -> Result<String, FloatIncrError> {
         long_double_add(cur.map(str::as_bytes), incr.as_bytes()).map(|v| String::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn seconds_round_up_to_milliseconds_like_valkey() {
+        let ms = |s: &str| seconds_to_ms_ceil(s.as_bytes());
+        assert_eq!(ms("0"), Ok(0));
+        assert_eq!(ms("1"), Ok(1000));
+        assert_eq!(ms("0.001"), Ok(1));
+        assert_eq!(ms("0.0001"), Ok(1));
+        assert_eq!(ms("1.5e-3"), Ok(2));
+        assert_eq!(ms("-0.0001"), Ok(0));
+        assert_eq!(ms("-1"), Ok(-1000));
+        assert_eq!(ms("0x10"), Ok(16000));
+        assert_eq!(ms("-inf"), Ok(i64::MIN));
+        assert_eq!(ms("9223372036854775"), Ok(9_223_372_036_854_775_000));
+        assert_eq!(ms("inf"), Err(SecondsError::OutOfRange));
+        assert_eq!(ms("9223372036854776"), Err(SecondsError::OutOfRange));
+        for bad in ["", " 1", "1 ", "nan", "abc", "1e99999", "1\0"] {
+            assert_eq!(ms(bad), Err(SecondsError::NotFloat), "{bad:?}");
+        }
     }
 
     #[test]

@@ -127,6 +127,28 @@ const REQUIRED: &[&str] = &[
     "ZINTERCARD",
     "ZRANDMEMBER",
     "ZSCAN",
+    "LPUSH",
+    "RPUSH",
+    "LPUSHX",
+    "RPUSHX",
+    "LPOP",
+    "RPOP",
+    "LLEN",
+    "LRANGE",
+    "LINDEX",
+    "LSET",
+    "LINSERT",
+    "LREM",
+    "LTRIM",
+    "LPOS",
+    "LMOVE",
+    "RPOPLPUSH",
+    "LMPOP",
+    "BLPOP",
+    "BRPOP",
+    "BLMOVE",
+    "BRPOPLPUSH",
+    "BLMPOP",
 ];
 
 /// (command, option) pairs that must show up somewhere in the arguments.
@@ -190,6 +212,14 @@ const REQUIRED_OPTIONS: &[(&str, &str)] = &[
     ("ZSCAN", "NOSCORES"),
     ("ZSCAN", "MATCH"),
     ("CONFIG", "ZSET-MAX-LISTPACK-ENTRIES"),
+    ("LPOS", "RANK"),
+    ("LPOS", "COUNT"),
+    ("LPOS", "MAXLEN"),
+    ("LMPOP", "COUNT"),
+    ("LINSERT", "BEFORE"),
+    ("LINSERT", "AFTER"),
+    ("LMOVE", "LEFT"),
+    ("LMOVE", "RIGHT"),
 ];
 
 fn sample(families: &[BoxedStrategy<Cmd>], per_family: usize) -> Vec<Cmd> {
@@ -214,6 +244,7 @@ fn generators_reach_every_command_and_option() {
         crate::hashes::commands(),
         crate::sets::commands(),
         crate::zsets::commands(),
+        crate::lists::commands(),
     ];
     let cmds = sample(&families, 4000);
     let upper = |a: &[u8]| String::from_utf8_lossy(a).to_ascii_uppercase();

@@ -1,6 +1,6 @@
 //! The generic key family: DEL UNLINK EXISTS TYPE RENAME RENAMENX COPY MOVE TOUCH DBSIZE,
-//! across databases (SELECT), on strings with and without TTLs, with wrong-arity and
-//! syntax-error variants.
+//! across databases (SELECT), on strings (with and without TTLs) and lists, with wrong-arity
+//! and syntax-error variants.
 
 use crate::vocab::*;
 use proptest::prelude::*;
@@ -20,6 +20,7 @@ fn copy_option() -> G {
 pub fn commands() -> BoxedStrategy<Cmd> {
     one_of(vec![
         (6, crate::strings::writes()),
+        (2, crate::lists::writes()),
         (1, cmd(vec![kw("GET"), key()])),
         (3, cmd(vec![kw_of(&["DEL", "UNLINK"]), rep(key(), 1, 3)])),
         (3, cmd(vec![kw_of(&["EXISTS", "TOUCH"]), rep(key(), 1, 4)])),

@@ -155,6 +155,41 @@ pub static KNOWN: &[KnownDifference] = &[
         reply: Some(zrank_fourth_argument),
     },
     KnownDifference {
+        id: "blocking-timeout-out-of-range",
+        summary: "A blocking command's timeout whose milliseconds do not fit in a long long (inf, \
+                  1e400, 9223372036854775807 seconds) is 'ERR timeout is out of range'. Redis \
+                  7.0 converts the overflowing value to LLONG_MIN and answers 'ERR timeout is \
+                  negative'.",
+        valkey_reference: "src/timeout.c getTimeoutFromObjectOrReply (ftval > LLONG_MAX check); \
+                           tests/unit/type/list.tcl 'BLPOP: timeout value out of range'",
+        request: None,
+        reply: Some(blocking_timeout_out_of_range),
+    },
+    KnownDifference {
+        id: "lrem-count-range",
+        summary: "LREM refuses the count -9223372036854775808 (its opposite does not exist) with \
+                  'value is out of range, value must between -9223372036854775807 and \
+                  9223372036854775807', before looking at the key. Redis 7.0 accepts it. Sent \
+                  to the peer with a count that is not a number (an error that changes \
+                  nothing), then answered with Valkey's error.",
+        valkey_reference: "src/t_list.c lremCommand (getRangeLongFromObjectOrReply with \
+                           -LONG_MAX, LONG_MAX)",
+        request: Some(lrem_long_min_request),
+        reply: Some(lrem_long_min_reply),
+    },
+    KnownDifference {
+        id: "lpos-rank-range",
+        summary: "LPOS refuses RANK -9223372036854775808 (its opposite does not exist) with \
+                  'value is out of range, value must between -9223372036854775807 and \
+                  9223372036854775807' as soon as its option parsing reaches it. Redis 7.0 \
+                  accepts it (and then reports a later syntax error, or searches).",
+        valkey_reference: "src/t_list.c lposCommand (getRangeLongFromObjectOrReply with -LONG_MAX, \
+                           LONG_MAX); tests/unit/type/list.tcl 'LPOS RANK (positive, negative and \
+                           zero rank) option'",
+        request: None,
+        reply: Some(lpos_rank_long_min),
+    },
+    KnownDifference {
         id: "hello-server-identity",
         summary: "HELLO reports server 'valkey' and version '8.0.1' (with the default \
                   extended-redis-compatibility no) where Redis 7.0.15 reports 'redis' / \
@@ -509,6 +544,83 @@ fn zrank_fourth_argument(argv: &[Vec<u8>], _peer: &Value) -> Option<Value> {
     None
 }
 
+fn is_lrem_long_min(argv: &[Vec<u8>]) -> bool {
+    is_cmd(argv, "lrem") && argv.len() == 4 && resp::number::parse_i64(&argv[2]) == Some(i64::MIN)
+}
+
+fn lrem_long_min_request(argv: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    is_lrem_long_min(argv).then(|| vec![argv[0].clone(), argv[1].clone(), b"not-a-count".to_vec(), argv[3].clone()])
+}
+
+fn lrem_long_min_reply(argv: &[Vec<u8>], _peer: &Value) -> Option<Value> {
+    is_lrem_long_min(argv).then(|| {
+        Value::Error(
+            b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807".to_vec(),
+        )
+    })
+}
+
+/// Valkey's LPOS option parsing, as far as its first error: whether that error is RANK's
+/// -9223372036854775808.
+fn lpos_fails_on_rank_long_min(argv: &[Vec<u8>]) -> bool {
+    if !is_cmd(argv, "lpos") || argv.len() < 3 {
+        return false;
+    }
+    let mut j = 3;
+    while j < argv.len() {
+        if j + 1 >= argv.len() {
+            return false;
+        }
+        let v = resp::number::parse_i64(&argv[j + 1]);
+        if is(&argv[j], "rank") {
+            match v {
+                Some(i64::MIN) => return true,
+                Some(0) | None => return false,
+                Some(_) => {}
+            }
+        } else if is(&argv[j], "count") || is(&argv[j], "maxlen") {
+            if v.is_none_or(|n| n < 0) {
+                return false;
+            }
+        } else {
+            return false;
+        }
+        j += 2;
+    }
+    false
+}
+
+fn lpos_rank_long_min(argv: &[Vec<u8>], _peer: &Value) -> Option<Value> {
+    lpos_fails_on_rank_long_min(argv).then(|| {
+        Value::Error(
+            b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807".to_vec(),
+        )
+    })
+}
+
+/// The timeout argument of a blocking list command, if `argv` is one.
+fn blocking_timeout(argv: &[Vec<u8>]) -> Option<&[u8]> {
+    let name = argv.first()?;
+    let at = if is(name, "blmpop") {
+        1
+    } else if ["blpop", "brpop", "blmove", "brpoplpush"].iter().any(|n| is(name, n)) {
+        argv.len().checked_sub(1)?
+    } else {
+        return None;
+    };
+    argv.get(at).filter(|_| argv.len() > 2).map(|a| a.as_slice())
+}
+
+fn blocking_timeout_out_of_range(argv: &[Vec<u8>], peer: &Value) -> Option<Value> {
+    let timeout = blocking_timeout(argv)?;
+    if *peer != Value::Error(b"ERR timeout is negative".to_vec()) {
+        return None;
+    }
+    // Decimal and `inf` spellings: what the generators use.
+    let secs: f64 = std::str::from_utf8(timeout).ok()?.parse().ok()?;
+    (secs * 1000.0 > i64::MAX as f64).then(|| Value::Error(b"ERR timeout is out of range".to_vec()))
+}
+
 fn hello_identity(argv: &[Vec<u8>], peer: &Value) -> Option<Value> {
     if !is_cmd(argv, "hello") {
         return None;
@@ -617,6 +729,30 @@ mod tests {
             Some(args(&["ZSCAN", "k", "0", "MATCH", "noscores", "COUNT", "5"]))
         );
         assert_eq!(zscan_without_noscores(&args(&["ZSCAN", "k", "0", "MATCH", "noscores"])), None);
+    }
+
+    #[test]
+    fn lpos_rank_range_only_where_parsing_reaches_it() {
+        let min = "-9223372036854775808";
+        assert!(lpos_fails_on_rank_long_min(&args(&["LPOS", "k", "e", "RANK", min])));
+        assert!(lpos_fails_on_rank_long_min(&args(&["LPOS", "k", "e", "COUNT", "1", "rank", min, "x"])));
+        assert!(!lpos_fails_on_rank_long_min(&args(&["LPOS", "k", "e", "COUNT", "-1", "RANK", min])));
+        assert!(!lpos_fails_on_rank_long_min(&args(&["LPOS", "k", "e", "FOO", "1", "RANK", min])));
+        assert!(!lpos_fails_on_rank_long_min(&args(&["LPOS", "k", "e", "RANK", "-1"])));
+        assert!(!lpos_fails_on_rank_long_min(&args(&["LPOS", "k", "e", "RANK"])));
+    }
+
+    #[test]
+    fn out_of_range_timeouts_are_told_from_negative_ones() {
+        let negative = Value::Error(b"ERR timeout is negative".to_vec());
+        let fix = |s: &[&str]| blocking_timeout_out_of_range(&args(s), &negative);
+        let out_of_range = Some(Value::Error(b"ERR timeout is out of range".to_vec()));
+        assert_eq!(fix(&["BLPOP", "a", "inf"]), out_of_range);
+        assert_eq!(fix(&["blmove", "a", "b", "left", "left", "1e400"]), out_of_range);
+        assert_eq!(fix(&["BLMPOP", "9223372036854775807", "1", "a", "left"]), out_of_range);
+        assert_eq!(fix(&["BLPOP", "a", "-1"]), None);
+        assert_eq!(fix(&["BRPOPLPUSH", "a", "b", "-inf"]), None);
+        assert_eq!(fix(&["GET", "inf"]), None);
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod connection;
 mod expire;
 mod hashes;
 mod keys;
+mod lists;
 mod sets;
 mod strings;
 mod zsets;

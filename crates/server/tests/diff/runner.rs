@@ -137,7 +137,7 @@ impl Pair {
     }
 
     /// Compares the keyspace of every database the generators can reach: DBSIZE, KEYS *
-    /// (as a set), and TYPE / GET / PTTL of every key.
+    /// (as a set), and TYPE / GET / LRANGE / PTTL of every key.
     fn check_state(&mut self, k: &mut Conn, r: &mut Conn, mut survey: Option<&mut Survey>) -> Result<(), String> {
         for db in DBS {
             let db_arg = db.to_string().into_bytes();
@@ -162,6 +162,7 @@ impl Pair {
             for key in &keys {
                 probes.push(vec![b"TYPE".to_vec(), key.clone()]);
                 probes.push(vec![b"GET".to_vec(), key.clone()]);
+                probes.push(vec![b"LRANGE".to_vec(), key.clone(), b"0".to_vec(), b"-1".to_vec()]);
                 probes.push(vec![b"PTTL".to_vec(), key.clone()]);
                 // Collections' contents, compared in any order.
                 probes.push(vec![b"HGETALL".to_vec(), key.clone()]);

@@ -145,3 +145,21 @@ impl Raw {
         out
     }
 }
+
+/// Waits until exactly `n` clients are blocked (INFO clients), or fails after 10 s.
+pub fn wait_blocked(c: &mut redis::Connection, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
+        let blocked = info
+            .lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(usize::MAX);
+        if blocked == n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never saw {n} blocked clients: {info}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

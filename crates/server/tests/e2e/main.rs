@@ -11,6 +11,8 @@ mod expire;
 mod hashes;
 mod introspection;
 mod keys;
+mod lists;
+mod lists_blocking;
 mod protocol;
 mod replication;
 mod server;

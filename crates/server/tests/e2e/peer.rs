@@ -65,7 +65,7 @@ impl Drop for Peer {
 }
 
 /// CRC-64/Jones, bit by bit: an implementation independent of the server's.
-fn crc64_jones(bytes: &[u8]) -> u64 {
+pub fn crc64_jones(bytes: &[u8]) -> u64 {
     let mut crc = 0u64;
     for &b in bytes {
         crc ^= u64::from(b);

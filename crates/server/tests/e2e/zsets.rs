@@ -3,8 +3,8 @@
 //! a model, RESP3 doubles, both encodings, and DUMP/RESTORE payloads exchanged with a real
 //! redis-server in both directions.
 
-use crate::harness::Server;
-use crate::peer::Peer;
+use crate::harness::{wait_blocked, Server};
+use crate::peer::{crc64_jones, footer_version, restamp, Peer};
 use redis::{cmd, Connection, RedisResult};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -227,26 +227,6 @@ fn interop_sets() -> Vec<Vec<(Vec<u8>, String)>> {
     sets
 }
 
-/// CRC-64/Jones, bit by bit (independent of the server's).
-fn crc64_jones(bytes: &[u8]) -> u64 {
-    let mut crc = 0u64;
-    for &b in bytes {
-        crc ^= u64::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5 } else { crc >> 1 };
-        }
-    }
-    crc
-}
-
-fn restamp(payload: &[u8], version: u16) -> Vec<u8> {
-    let mut p = payload[..payload.len() - 10].to_vec();
-    p.extend_from_slice(&version.to_le_bytes());
-    let crc = crc64_jones(&p);
-    p.extend_from_slice(&crc.to_le_bytes());
-    p
-}
-
 fn contents(c: &mut Connection, key: &str) -> Vec<(Vec<u8>, f64)> {
     cmd("ZRANGE").arg(key).arg(0).arg(-1).arg("WITHSCORES").query(c).unwrap()
 }
@@ -283,7 +263,7 @@ fn dump_payloads_interoperate_with_redis_server() {
         let _: () = cmd("RESTORE").arg(&copy).arg(0).arg(&their_dump).query(&mut ours).unwrap();
         assert_eq!(contents(&mut ours, &copy), want, "set #{i} restored from redis-server");
         assert_eq!(encoding(&mut ours, &copy), encoding(&mut ours, &key));
-        let peer_version = u16::from_le_bytes([their_dump[their_dump.len() - 10], their_dump[their_dump.len() - 9]]);
+        let peer_version = footer_version(&their_dump);
         let payload = if peer_version < 11 { restamp(&our_dump, peer_version) } else { our_dump.clone() };
         let copy = format!("from-kvasir-{i}");
         let _: () = cmd("RESTORE").arg(&copy).arg(0).arg(&payload).query(&mut theirs).unwrap();
@@ -303,24 +283,6 @@ fn dump_payloads_interoperate_with_redis_server() {
         p
     };
     assert_eq!(err_text(cmd("RESTORE").arg("bad").arg(0).arg(&stamped).query::<()>(&mut ours)), "ERR Bad data format");
-}
-
-/// Waits until `n` clients are blocked (INFO clients), or fails.
-fn wait_blocked(c: &mut Connection, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let info: String = cmd("INFO").arg("clients").query(c).unwrap();
-        let blocked = info
-            .lines()
-            .find_map(|l| l.strip_prefix("blocked_clients:"))
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(0);
-        if blocked >= n {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{n} clients never blocked: {info}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]

@@ -114,6 +114,7 @@ pub(crate) fn encoding_name(e: &Entry<'_>) -> &'static str {
         ValueRef::Hash(h) => h.encoding(),
         ValueRef::Set(s) => s.encoding(),
         ValueRef::ZSet(z) => z.encoding(),
+        ValueRef::List(l) => l.encoding(),
     }
 }
 

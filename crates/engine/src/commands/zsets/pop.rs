@@ -10,7 +10,7 @@
 use super::basic::delete_emptied;
 use super::{changed, positive_arg, ranged_arg};
 use crate::blocking::{BlockRequest, Served, Slot, Waiter};
-use crate::commands::{errors, is, CmdResult, Ctx, Error};
+use crate::commands::{errors, is, CmdResult, Ctx, Error, Run};
 use crate::db::Keys;
 use crate::types::{Value, ValueRef};
 use resp::Reply;
@@ -30,14 +30,6 @@ struct Pop {
     nil_when_empty: bool,
     /// Propagated as the ZPOPMIN/ZPOPMAX it amounts to (ZMPOP and the blocking pops).
     rewrite: bool,
-}
-
-/// Where a pop runs: a command of its own, or a blocked command served by a writer (whose
-/// propagation must not be touched: the pop joins the stream after it).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Run {
-    Command,
-    Served(usize),
 }
 
 /// Pops from `key`, which holds a non-empty sorted set, and writes the reply.
@@ -85,10 +77,7 @@ fn pop_and_reply(keys: &mut Keys<'_>, out: &mut Reply, key: &[u8], pop: Pop, run
             if pop.count != -1 {
                 argv.push(n.to_string().into_bytes());
             }
-            match run {
-                Run::Command => keys.propagate_as(argv),
-                Run::Served(db) => keys.propagate_also(db, argv),
-            }
+            run.propagate(keys, argv);
         }
     }
     Ok(())
