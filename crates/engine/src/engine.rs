@@ -84,6 +84,17 @@ pub trait Host: Send + Sync {
     fn executable(&self) -> String {
         String::new()
     }
+
+    /// The allocator's own statistics report (MEMORY MALLOC-STATS), if it has one.
+    fn malloc_stats(&self) -> Option<String> {
+        None
+    }
+
+    /// Asks the allocator to give dirty pages back to the OS (MEMORY PURGE); false if it
+    /// failed.
+    fn purge(&self) -> bool {
+        true
+    }
 }
 
 /// A host that does nothing: for tests and embedded use.

@@ -41,7 +41,49 @@ fn frag_smallbins() -> u64 {
     frag
 }
 
+/// jemalloc's statistics report, as `malloc_stats_print` writes it.
+fn jemalloc_report() -> String {
+    unsafe extern "C" fn append(opaque: *mut libc::c_void, text: *const libc::c_char) {
+        // SAFETY: `opaque` is the `String` passed below, alive for the whole call; jemalloc
+        // hands a NUL-terminated string.
+        unsafe {
+            let out = &mut *(opaque as *mut String);
+            out.push_str(&std::ffi::CStr::from_ptr(text).to_string_lossy());
+        }
+    }
+    let mut out = String::new();
+    // SAFETY: the callback only appends to `out`, which outlives the call; null options mean
+    // the default report.
+    unsafe {
+        tikv_jemalloc_sys::malloc_stats_print(
+            Some(append),
+            &mut out as *mut String as *mut libc::c_void,
+            std::ptr::null(),
+        )
+    };
+    out
+}
+
 impl Host for ServerHost {
+    fn malloc_stats(&self) -> Option<String> {
+        Some(jemalloc_report())
+    }
+
+    fn purge(&self) -> bool {
+        let name = format!("arena.{ARENAS_ALL}.purge\0");
+        // SAFETY: a void mallctl (no old or new value) on a NUL-terminated name.
+        let rc = unsafe {
+            tikv_jemalloc_sys::mallctl(
+                name.as_ptr().cast(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        rc == 0
+    }
+
     fn memory(&self) -> MemoryStats {
         use tikv_jemalloc_ctl::{epoch, stats};
         let _ = epoch::advance();

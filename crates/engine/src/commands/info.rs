@@ -259,16 +259,45 @@ pub fn total_system_memory() -> u64 {
 }
 
 /// Memory of the keyspace's own structures: bucket arrays and the TTL index.
+/// What a shard's tables cost beyond the entries: its bucket array and the shard itself.
+pub(crate) fn shard_overhead(s: &crate::keyspace::shard::Shard) -> u64 {
+    (s.buckets() * 8 + std::mem::size_of_val(s)) as u64
+}
+
 fn keyspace_overhead(engine: &Engine) -> u64 {
     let mut total = 0u64;
     for db in 0..engine.keyspace.databases() {
         for shard in 0..SHARDS {
-            total += engine
-                .keyspace
-                .with_shard(db, shard, |s| (s.buckets() * 8 + s.volatile_len() * 8 + std::mem::size_of_val(s)) as u64);
+            total += engine.keyspace.with_shard(db, shard, |s| shard_overhead(s) + s.volatile_len() as u64 * 8);
         }
     }
     total
+}
+
+/// The memory figures INFO memory and MEMORY STATS report (Valkey's `getMemoryOverheadData`).
+pub(crate) struct MemoryFigures {
+    pub allocator: MemoryStats,
+    /// `used_memory`: what the allocator handed out.
+    pub used: u64,
+    pub peak: u64,
+    pub startup: u64,
+    pub clients_normal: u64,
+    pub overhead: u64,
+    pub dataset: u64,
+    /// Used beyond startup (at least 1, a divisor).
+    pub net: u64,
+}
+
+pub(crate) fn memory_figures(engine: &Engine) -> MemoryFigures {
+    let m: MemoryStats = engine.memory();
+    let used = m.allocated;
+    let peak = engine.memory_peak.load(Relaxed).max(used);
+    let startup = engine.memory_startup.load(Relaxed);
+    let clients_normal: u64 = engine.clients.all().iter().map(|c| c.total_memory() as u64).sum();
+    let overhead = startup + clients_normal + keyspace_overhead(engine);
+    let dataset = used.saturating_sub(overhead);
+    let net = if used > startup { used - startup } else { 1 };
+    MemoryFigures { allocator: m, used, peak, startup, clients_normal, overhead, dataset, net }
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -280,14 +309,8 @@ fn ratio(a: u64, b: u64) -> f64 {
 }
 
 fn memory(engine: &Engine, o: &mut String) {
-    let m: MemoryStats = engine.memory();
-    let used = m.allocated;
-    let peak = engine.memory_peak.load(Relaxed).max(used);
-    let startup = engine.memory_startup.load(Relaxed);
-    let clients_normal: u64 = engine.clients.all().iter().map(|c| c.total_memory() as u64).sum();
-    let overhead = startup + clients_normal + keyspace_overhead(engine);
-    let dataset = used.saturating_sub(overhead);
-    let net = if used > startup { used - startup } else { 1 };
+    let MemoryFigures { allocator: m, used, peak, startup, clients_normal, overhead, dataset, net } =
+        memory_figures(engine);
     let system = total_system_memory();
     let maxmemory = engine.config.get_i64("maxmemory").max(0) as u64;
     field(o, "used_memory", used);

@@ -14,6 +14,7 @@ pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
+pub mod memory;
 pub mod replication;
 pub mod scripting;
 pub mod server;

@@ -7,17 +7,19 @@
 //! BY and GET patterns name arbitrary keys, so both commands lock the whole database. Every
 //! pattern lookup is a read of that key (hits, misses, expiry), as in Valkey.
 //!
-//! Each source type is loaded by a function of its own (`source_len` / `load_source`): sets
-//! are here; lists and sorted sets (with their BY-nosort path that keeps the native order and
-//! applies DESC and LIMIT while loading) plug in next to them. STORE builds a list through
-//! `store_list`.
+//! Each source type is loaded by `source_len` / `load_source`: a set in its storage order, a
+//! list or sorted set in its native order (reversed for DESC when not sorting, as Valkey walks
+//! them from the tail; the LIMIT range is then cut from that vector, which gives Valkey's
+//! "direct load" result). STORE builds a list the way a push would (a listpack while it fits).
 
 use super::coll::ReplyBudget;
 use super::table::{acl, flags::*, keyflags, BeginSearch, Command, Doc, FindKeys, KeySpec, Lock};
 use super::{errors, int_arg, is, CmdResult, Ctx, Error};
+use crate::db::Ttl;
 use crate::notify;
+use crate::types::list::List;
 use crate::types::set::SetRef;
-use crate::types::ValueRef;
+use crate::types::{Value, ValueRef};
 use crate::util::strtod::sort_score;
 use std::cmp::Ordering;
 
@@ -375,8 +377,9 @@ fn lookup_by_pattern(ctx: &mut Ctx, pattern: &[u8], element: &[u8]) -> Result<Op
 fn source_len(v: ValueRef<'_>) -> Result<(usize, bool), Error> {
     match v {
         ValueRef::Set(s) => Ok((s.len(), true)),
-        // Lists and sorted sets: their length here.
-        _ => Err(errors::WRONGTYPE),
+        ValueRef::List(l) => Ok((l.len(), false)),
+        ValueRef::ZSet(z) => Ok((z.len(), false)),
+        ValueRef::Str(_) | ValueRef::Hash(_) => Err(errors::WRONGTYPE),
     }
 }
 
@@ -384,11 +387,29 @@ fn source_len(v: ValueRef<'_>) -> Result<(usize, bool), Error> {
 /// (it has no order to reverse); lists and sorted sets, when not sorting, come in their native
 /// order reversed for DESC (Valkey walks them from the tail), and the LIMIT range is then cut
 /// from that as from any other vector.
-fn load_source(v: ValueRef<'_>, _dont_sort: bool, _desc: bool) -> Result<Vec<Vec<u8>>, Error> {
+fn load_source(v: ValueRef<'_>, dont_sort: bool, desc: bool) -> Result<Vec<Vec<u8>>, Error> {
+    let reverse = dont_sort && desc;
     match v {
         ValueRef::Set(s) => Ok(set_elements(s)),
-        // Lists and sorted sets: their elements here.
-        _ => Err(errors::WRONGTYPE),
+        ValueRef::List(l) => {
+            let mut out = Vec::with_capacity(l.len());
+            let first = if reverse { l.len().saturating_sub(1) } else { 0 };
+            l.walk(first, reverse, |e| {
+                out.push(e.to_vec());
+                std::ops::ControlFlow::Continue(())
+            });
+            Ok(out)
+        }
+        ValueRef::ZSet(z) => {
+            let mut out = Vec::with_capacity(z.len());
+            let first = if reverse { z.len().saturating_sub(1) } else { 0 };
+            z.walk(first, reverse, |m, _| {
+                out.push(m.to_vec());
+                true
+            });
+            Ok(out)
+        }
+        ValueRef::Str(_) | ValueRef::Hash(_) => Err(errors::WRONGTYPE),
     }
 }
 
@@ -421,8 +442,12 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], values: Vec<Vec<u8>>) -> CmdResult {
 /// Creates the list at `dst` (replacing any value and TTL). The list type is being written on
 /// its own branch; until it is merged there is no list value to store, and SORT ... STORE of a
 /// non-empty result says so rather than store something else.
-fn store_list(_ctx: &mut Ctx, _dst: &[u8], _values: Vec<Vec<u8>>) -> CmdResult {
-    Err(Error::err("SORT STORE needs the list type, which this build does not have yet"))
+fn store_list(ctx: &mut Ctx, dst: &[u8], values: Vec<Vec<u8>>) -> CmdResult {
+    let limits = ctx.engine.config.hot.list_limits();
+    let mut list = List::new();
+    let refs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+    list.push_all(&refs, false, limits);
+    ctx.keys.set(dst, Value::List(list), Ttl::Clear)
 }
 
 #[cfg(test)]

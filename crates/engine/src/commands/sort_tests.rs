@@ -1,4 +1,4 @@
-//! Unit tests of SORT and SORT_RO over sets, through the dispatcher.
+//! Unit tests of SORT and SORT_RO over sets, lists and sorted sets, through the dispatcher.
 
 use crate::commands::hashes::tests::{bulks, events, setup, value, WRONGTYPE};
 use crate::exec::tests::run;
@@ -171,4 +171,28 @@ fn get_patterns_cannot_multiply_the_output_without_bound() {
     let reply = run(&e, &mut c, &["sort", "s", "by", "nosort", "get", "v_*", "get", "#"]);
     assert!(reply.starts_with("*400\r\n"), "{}", &reply[..20]);
     assert!(!c.close_after_reply);
+}
+
+#[test]
+fn lists_and_sorted_sets_sort_and_keep_their_order_by_a_constant() {
+    let (e, mut c) = setup();
+    run(&e, &mut c, &["rpush", "l", "3", "1", "2", "10"]);
+    assert_eq!(sorted_reply(&e, &mut c, &["sort", "l"]), strs(&["1", "2", "3", "10"]));
+    assert_eq!(sorted_reply(&e, &mut c, &["sort", "l", "alpha", "desc"]), strs(&["3", "2", "10", "1"]));
+    // BY a pattern without `*`: the list's own order, from the tail for DESC, then LIMIT.
+    assert_eq!(sorted_reply(&e, &mut c, &["sort", "l", "by", "nosort"]), strs(&["3", "1", "2", "10"]));
+    assert_eq!(sorted_reply(&e, &mut c, &["sort", "l", "by", "nosort", "desc"]), strs(&["10", "2", "1", "3"]));
+    assert_eq!(sorted_reply(&e, &mut c, &["sort", "l", "by", "nosort", "desc", "limit", "1", "2"]), strs(&["2", "1"]));
+    run(&e, &mut c, &["zadd", "z", "1", "c", "2", "a", "3", "b"]);
+    assert_eq!(sorted_reply(&e, &mut c, &["sort", "z", "by", "nosort"]), strs(&["c", "a", "b"]));
+    assert_eq!(sorted_reply(&e, &mut c, &["sort", "z", "by", "nosort", "desc", "limit", "0", "2"]), strs(&["b", "a"]));
+    assert_eq!(sorted_reply(&e, &mut c, &["sort", "z", "alpha"]), strs(&["a", "b", "c"]));
+    // STORE makes a list (listpack while small), replacing what was there and its TTL.
+    run(&e, &mut c, &["set", "dst", "x", "ex", "100"]);
+    let (reply, evs, _) = events(&e, &mut c, &["sort", "l", "store", "dst"]);
+    assert_eq!(reply, ":4\r\n");
+    assert!(evs.iter().any(|ev| ev.contains("sortstore")), "{evs:?}");
+    assert_eq!(sorted_reply(&e, &mut c, &["lrange", "dst", "0", "-1"]), strs(&["1", "2", "3", "10"]));
+    assert_eq!(run(&e, &mut c, &["ttl", "dst"]), ":-1\r\n");
+    assert_eq!(run(&e, &mut c, &["object", "encoding", "dst"]), "$8\r\nlistpack\r\n");
 }

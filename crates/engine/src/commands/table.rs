@@ -446,6 +446,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::scripting::COMMANDS,
     super::replication::COMMANDS,
     super::info::COMMANDS,
+    super::memory::COMMANDS,
     super::debug::COMMANDS,
     super::introspection::COMMANDS,
     super::zsets::COMMANDS,

@@ -159,6 +159,10 @@ impl Shard {
         self.dict.buckets()
     }
 
+    pub fn is_rehashing(&self) -> bool {
+        self.dict.is_rehashing()
+    }
+
     #[cfg(test)]
     pub(crate) fn check_volatile_index(&self) {
         for (i, e) in self.volatile.iter().enumerate() {
