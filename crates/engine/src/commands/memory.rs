@@ -182,7 +182,7 @@ fn stats(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     int(out, "overhead.total", f.overhead as i64);
     int(out, "db.dict.rehashing.count", rehashing as i64);
     int(out, "keys.count", keys as i64);
-    int(out, "keys.bytes-per-key", if keys == 0 { 0 } else { (f.net / keys) as i64 });
+    int(out, "keys.bytes-per-key", f.net.checked_div(keys).unwrap_or(0) as i64);
     int(out, "dataset.bytes", f.dataset as i64);
     double(out, "dataset.percentage", ratio(f.dataset, f.net) * 100.0);
     double(out, "peak.percentage", ratio(f.used, f.peak) * 100.0);
