@@ -248,9 +248,21 @@ impl ClientShared {
 }
 
 /// The engine's per-connection state.
+/// A transaction being queued (MULTI ... EXEC).
+#[derive(Default)]
+pub struct Transaction {
+    pub queued: Vec<Vec<Vec<u8>>>,
+    /// A command was refused while queuing (unknown, wrong arity...): EXEC aborts.
+    pub aborted: bool,
+}
+
 pub struct Client {
     pub shared: Arc<ClientShared>,
     pub db: usize,
+    /// Inside MULTI: what EXEC will run.
+    pub multi: Option<Transaction>,
+    /// The keys this client WATCHes, as (database, key).
+    pub watched: Vec<(usize, Vec<u8>)>,
     pub resp3: bool,
     pub authenticated: bool,
     pub reply_mode: ReplyMode,
@@ -264,6 +276,8 @@ impl Client {
         Client {
             shared,
             db: 0,
+            multi: None,
+            watched: Vec::new(),
             resp3: false,
             authenticated,
             reply_mode: ReplyMode::On,

@@ -32,6 +32,9 @@ pub enum Propagate {
     As(Vec<Vec<u8>>),
     /// Not at all.
     Nothing,
+    /// As it was called, even if it changed nothing (FLUSHDB/FLUSHALL of empty databases:
+    /// Valkey's `forceCommandPropagation`).
+    Forced,
 }
 
 #[derive(Default)]
@@ -118,13 +121,25 @@ pub struct Keys<'a> {
     lru_clock: u32,
     /// Whether reads refresh the LRU clock (off for CLIENT NO-TOUCH clients).
     touch: bool,
+    /// Inside EXEC (and scripts) a client may not block: a blocking command that finds
+    /// nothing answers as if it timed out at once.
+    pub may_block: bool,
     pub effects: Effects,
     engine: &'a Engine,
 }
 
 impl<'a> Keys<'a> {
     pub fn new(engine: &'a Engine, guards: Guards<'a>, db: usize, now_ms: u64, touch: bool) -> Keys<'a> {
-        Keys { guards, db, now_ms, lru_clock: Engine::lru_clock_at(now_ms), touch, effects: Effects::default(), engine }
+        Keys {
+            guards,
+            db,
+            now_ms,
+            lru_clock: Engine::lru_clock_at(now_ms),
+            touch,
+            may_block: true,
+            effects: Effects::default(),
+            engine,
+        }
     }
 
     pub fn engine(&self) -> &'a Engine {
@@ -187,6 +202,7 @@ impl<'a> Keys<'a> {
     fn key_expired(&mut self, db: usize, key: &[u8]) {
         self.effects.expired += 1;
         self.notify(notify::EXPIRED, "expired", db, key);
+        self.touch_watched(db, key);
         self.propagate_deletion(db, key);
     }
 
@@ -211,6 +227,11 @@ impl<'a> Keys<'a> {
         if self.propagating() {
             self.effects.own = Propagate::As(argv);
         }
+    }
+
+    /// Propagates this command as called even if it changed nothing.
+    pub fn propagate_always(&mut self) {
+        self.effects.own = Propagate::Forced;
     }
 
     /// Propagates nothing for this command itself even if it changed something (the change
@@ -242,6 +263,18 @@ impl<'a> Keys<'a> {
     pub fn peek(&mut self, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
         let db = self.db;
         self.peek_in(db, key)
+    }
+
+    /// Looks a key up without touching it, and without deleting it if its TTL has passed
+    /// (it is reported missing then): what serving a blocked client sees, as in Valkey, where
+    /// the deletion is left to the next command that looks at the key.
+    pub fn peek_unexpired(&mut self, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
+        let (db, now) = (self.db, self.now_ms);
+        let (shard, h) = self.shard(db, key)?;
+        Ok(shard
+            .find(h, key)
+            .filter(|e| e.expire_at_ms().is_none_or(|t| now <= t))
+            .map(|ptr| Entry { ptr, _shard: PhantomData }))
     }
 
     pub fn peek_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
@@ -400,11 +433,28 @@ impl<'a> Keys<'a> {
     pub fn changed_in(&mut self, db: usize, key: &[u8], class: u32, event: &'static str) {
         self.effects.dirty += 1;
         self.notify(class, event, db, key);
+        self.touch_watched(db, key);
         self.signal_ready(db, key);
     }
 
+    /// Fails the transactions of clients watching `key` (Valkey's `touchWatchedKey`).
+    fn touch_watched(&mut self, db: usize, key: &[u8]) {
+        if let Some(s) = self.guards.shard(db, shard_of(hash_key(key))) {
+            if !s.watchers.is_empty() {
+                s.watchers.touch(key);
+            }
+        }
+    }
+
+    /// Registers `client` as watching `key` in `db` (whose shard the command holds).
+    pub fn watch(&mut self, db: usize, key: &[u8], client: &std::sync::Arc<crate::client::ClientShared>) -> CmdResult {
+        let (shard, _) = self.shard(db, key)?;
+        shard.watchers.add(key, client);
+        Ok(())
+    }
+
     /// Marks `key` ready if clients are blocked on it.
-    fn signal_ready(&mut self, db: usize, key: &[u8]) {
+    pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
         let h = hash_key(key);
         let waiting = self.guards.shard(db, shard_of(h)).is_some_and(|s| s.waiters.has(key));
         if waiting && !self.effects.ready.iter().any(|(d, k)| *d == db && k == key) {
@@ -415,6 +465,11 @@ impl<'a> Keys<'a> {
     /// Blocks the client: registers `req.waiter` on each of its keys (their shards are locked
     /// by the command) and tells the dispatcher to park the connection.
     pub fn block(&mut self, req: crate::blocking::BlockRequest) -> CmdResult {
+        if !self.may_block {
+            // Not registered anywhere: the caller answers with the waiter's timeout reply.
+            self.effects.block = Some(req);
+            return Ok(());
+        }
         let w = req.waiter.clone();
         for key in &w.keys {
             let (shard, _) = self.shard(w.db, key)?;
@@ -428,6 +483,10 @@ impl<'a> Keys<'a> {
     /// while the command's locks are still held. Waiters that need more locks are left in
     /// `effects.retry`.
     pub fn serve_ready(&mut self) {
+        // A served command runs now, not when the writer started: a key the writer gave a TTL
+        // that has passed since (DEBUG SLEEP in a transaction) is expired for it.
+        self.now_ms = crate::util::now_ms();
+        self.lru_clock = Engine::lru_clock_at(self.now_ms);
         while let Some((db, key)) = self.effects.ready.pop_front() {
             loop {
                 let front = match self.guards.shard(db, shard_of(hash_key(&key))) {
@@ -439,6 +498,13 @@ impl<'a> Keys<'a> {
                 let saved_db = std::mem::replace(&mut self.db, db);
                 let result = (w.serve)(self, &w, &key, &mut out);
                 self.db = saved_db;
+                // A served blocked command is an execution unit of its own; so is a key found
+                // expired when serving was attempted (its deletion goes to replicas even if
+                // nobody was served).
+                if !self.effects.propagate.is_empty() {
+                    let ops = std::mem::take(&mut self.effects.propagate);
+                    self.engine.propagation.append(&ops, true);
+                }
                 let done = match result {
                     Ok(Served::Yes) => true,
                     Ok(Served::NotYet) => break,
@@ -453,11 +519,6 @@ impl<'a> Keys<'a> {
                     }
                 };
                 if done {
-                    // A served blocked command is an execution unit of its own.
-                    if !self.effects.propagate.is_empty() {
-                        let ops = std::mem::take(&mut self.effects.propagate);
-                        self.engine.propagation.append(&ops, true);
-                    }
                     w.slot.finish(SlotState::Served(out.as_bytes().to_vec()));
                     if let Some(s) = self.guards.shard(db, shard_of(hash_key(&key))) {
                         s.waiters.remove(&key, &w);

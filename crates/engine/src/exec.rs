@@ -37,12 +37,14 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     let cmd = match engine.commands.lookup(argv) {
         Lookup::Found(c) => c,
         Lookup::UnknownCommand => {
+            flag_transaction(client);
             client.shared.last_cmd.store(0, Relaxed);
             out.error_bytes(&unknown_command_text(argv));
             record_errors(engine, out);
             return Outcome::Continue;
         }
         Lookup::UnknownSubcommand(parent) => {
+            flag_transaction(client);
             client.shared.last_cmd.store(0, Relaxed);
             let mut text = b"ERR unknown subcommand '".to_vec();
             text.extend_from_slice(truncated(argv[1], 128));
@@ -56,25 +58,40 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     // What CLIENT LIST shows as `cmd`, for this client too while the command runs.
     client.shared.last_cmd.store(cmd.id + 1, Relaxed);
     if (def.arity > 0 && argv.len() as i32 != def.arity) || (argv.len() as i32) < -def.arity {
-        return reject(engine, cmd, out, arity_error(&cmd.full_name));
+        return reject(engine, client, cmd, out, arity_error(&cmd.full_name));
     }
     if def.flags & flags::PROTECTED != 0 && !protected_allowed(engine, client, def.name) {
-        return reject(engine, cmd, out, protected_error(def.name));
+        return reject(engine, client, cmd, out, protected_error(def.name));
     }
     if !client.authenticated && def.flags & flags::NO_AUTH == 0 {
-        return reject(engine, cmd, out, errors::NOAUTH);
+        return reject(engine, client, cmd, out, errors::NOAUTH);
+    }
+    if let Some(tx) = client.multi.as_mut() {
+        if def.flags & flags::NO_MULTI != 0 {
+            return reject(engine, client, cmd, out, Error::err("Command not allowed inside a transaction"));
+        }
+        let name = cmd.def.name;
+        if !matches!(name, "exec" | "discard" | "quit" | "reset") || cmd.parent.is_some() {
+            tx.queued.push(argv.iter().map(|a| a.to_vec()).collect());
+            client.shared.multi.store(tx.queued.len() as i64, Relaxed);
+            out.simple("QUEUED");
+            return Outcome::Continue;
+        }
+    }
+    if def.name == "exec" && cmd.parent.is_none() {
+        return exec_transaction(engine, client, cmd, out);
     }
     if engine.pause.blocks(def.flags) {
         return Outcome::Paused;
     }
     let locks = match lock_set(engine, client, cmd, argv) {
         Ok(l) => l,
-        Err(e) => return reject(engine, cmd, out, e),
+        Err(e) => return reject(engine, client, cmd, out, e),
     };
     let Some(handler) = def.handler else {
         // A container without a subcommand argument has arity -2, so this is unreachable for
         // well-formed tables; report rather than crash.
-        return reject(engine, cmd, out, Error::internal("command has no handler"));
+        return reject(engine, client, cmd, out, Error::internal("command has no handler"));
     };
 
     if client.reply_mode == ReplyMode::SkipNext {
@@ -149,6 +166,151 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     }
 }
 
+/// A command was refused while the client queues a transaction: EXEC will abort.
+fn flag_transaction(client: &mut Client) {
+    if let Some(tx) = client.multi.as_mut() {
+        tx.aborted = true;
+    }
+}
+
+/// EXEC: runs the queued commands under the union of their locks (see `commands/multi.rs`).
+fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: &mut Reply) -> Outcome {
+    use crate::commands::multi::end_transaction;
+    let started_us = crate::util::now_us();
+    let Some(tx) = client.multi.take() else {
+        return reject(engine, client, exec, out, Error::err("EXEC without MULTI"));
+    };
+    if tx.aborted {
+        end_transaction(engine, client);
+        return reject(
+            engine,
+            client,
+            exec,
+            out,
+            Error::coded("EXECABORT Transaction discarded because of previous errors.".to_string()),
+        );
+    }
+    if client.shared.flags.lock().dirty_cas {
+        end_transaction(engine, client);
+        out.null_array();
+        engine.stats.local(|b| b.call(exec.id, 0, false));
+        return Outcome::Continue;
+    }
+    // Resolve every queued command and the shards they need. SELECT inside the transaction
+    // changes the database of the commands after it.
+    let mut db = client.db;
+    let mut locks = LockSet::new();
+    let mut all_flags = 0;
+    let mut resolved = Vec::with_capacity(tx.queued.len());
+    for argv in &tx.queued {
+        let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+        let Lookup::Found(cmd) = engine.commands.lookup(&args) else {
+            // Unknown commands were refused while queuing.
+            continue;
+        };
+        all_flags |= cmd.def.flags;
+        let saved = client.db;
+        client.db = db;
+        if let Ok(set) = lock_set(engine, client, cmd, &args) {
+            locks.merge(&set);
+        }
+        client.db = saved;
+        if cmd.def.name == "select" && args.len() == 2 {
+            if let Ok(d) = crate::commands::db_index_arg(args[1], engine.keyspace.databases()) {
+                db = d;
+            }
+        }
+        resolved.push((cmd, args));
+    }
+    if engine.pause.blocks(all_flags) {
+        // Run again once the pause ends, as it was queued.
+        client.multi = Some(tx);
+        return Outcome::Paused;
+    }
+    client.shared.flags.lock().multi = false;
+    client.shared.multi.store(-1, Relaxed);
+
+    let now_ms = started_us / 1000;
+    let guards = engine.keyspace.lock(&locks);
+    let mut keys = Keys::new(engine, guards, client.db, now_ms, !client.no_touch);
+    keys.may_block = false;
+    let mut ops = Vec::new();
+    out.array(resolved.len());
+    // One context for the whole transaction: each command gets the same locks, the client's
+    // current database, and its own place in the reply.
+    let mut ctx = Ctx { keys, out, client, engine, cmd: exec };
+    for (cmd, args) in &resolved {
+        ctx.cmd = cmd;
+        ctx.keys.db = ctx.client.db;
+        let db_before = ctx.client.db;
+        let dirty_before = ctx.keys.effects.dirty;
+        let reply_start = ctx.out.len();
+        let errors_before = ctx.out.error_count();
+        let cmd_started = crate::util::now_us();
+        let result = match cmd.def.handler {
+            Some(handler) => handler(&mut ctx, args),
+            None => Err(Error::internal("command has no handler")),
+        };
+        if let Err(e) = result {
+            ctx.out.truncate(reply_start);
+            ctx.out.error_bytes(e.text());
+        }
+        if let Some(req) = ctx.keys.effects.block.take() {
+            // A blocking command that found nothing answers as if it timed out.
+            (req.waiter.timeout_reply)(ctx.out);
+        }
+        let effects = &mut ctx.keys.effects;
+        let own = std::mem::take(&mut effects.own);
+        if engine.propagation.is_active() {
+            ops.append(&mut effects.propagate);
+            if effects.dirty > dirty_before || matches!(own, crate::db::Propagate::Forced) {
+                match own {
+                    crate::db::Propagate::AsCalled | crate::db::Propagate::Forced => ops
+                        .push(crate::propagate::Op { db: db_before, argv: args.iter().map(|a| a.to_vec()).collect() }),
+                    crate::db::Propagate::As(rewritten) => {
+                        ops.push(crate::propagate::Op { db: db_before, argv: rewritten })
+                    }
+                    crate::db::Propagate::Nothing => {}
+                }
+            }
+        }
+        let usec = crate::util::now_us().saturating_sub(cmd_started);
+        let failed = ctx.out.error_count() > errors_before;
+        engine.stats.local(|b| {
+            b.call(cmd.id, usec, failed);
+            b.add(Counter::CommandsProcessed, 1);
+        });
+    }
+    let Ctx { mut keys, out, client, .. } = ctx;
+    engine.propagation.append(&ops, true);
+    if !keys.effects.ready.is_empty() {
+        keys.serve_ready();
+    }
+    keys.unlock();
+    let effects = &mut keys.effects;
+    if !effects.retry.is_empty() {
+        serve_retries(engine, std::mem::take(&mut effects.retry), client.no_touch);
+    }
+    let usec = crate::util::now_us().saturating_sub(started_us);
+    engine.stats.local(|b| {
+        b.call(exec.id, usec, false);
+        b.add(Counter::CommandsProcessed, 1);
+        b.add(Counter::CommandUsec, usec);
+        b.add(Counter::KeyspaceHits, effects.hits);
+        b.add(Counter::KeyspaceMisses, effects.misses);
+        b.add(Counter::ExpiredKeys, effects.expired);
+        b.add(Counter::Dirty, effects.dirty);
+    });
+    record_errors(engine, out);
+    client.shared.db.store(client.db, Relaxed);
+    crate::commands::multi::unwatch_all(engine, client);
+    if client.close_after_reply {
+        Outcome::Close
+    } else {
+        Outcome::Continue
+    }
+}
+
 /// Serves waiters whose serving needed locks their writer did not hold (BLMOVE to a key in a
 /// shard the writer had not locked): lock their whole database, in order, and serve from the
 /// ready key again, first come first served.
@@ -209,9 +371,9 @@ fn propagate(engine: &Engine, keys: &mut Keys<'_>, cmd: &Resolved, argv: &[&[u8]
     use crate::db::Propagate;
     let mut ops = std::mem::take(&mut keys.effects.propagate);
     let own = std::mem::take(&mut keys.effects.own);
-    if keys.effects.dirty > 0 {
+    if keys.effects.dirty > 0 || matches!(own, Propagate::Forced) {
         match own {
-            Propagate::AsCalled => {
+            Propagate::AsCalled | Propagate::Forced => {
                 ops.push(crate::propagate::Op { db, argv: argv.iter().map(|a| a.to_vec()).collect() })
             }
             Propagate::As(rewritten) => ops.push(crate::propagate::Op { db, argv: rewritten }),
@@ -241,8 +403,10 @@ fn lock_set(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]]) ->
     Ok(set)
 }
 
-/// Replies with an error for a command that was refused before running.
-fn reject(engine: &Engine, cmd: &Resolved, out: &mut Reply, e: Error) -> Outcome {
+/// Replies with an error for a command that was refused before running (which makes a
+/// transaction being queued fail at EXEC).
+fn reject(engine: &Engine, client: &mut Client, cmd: &Resolved, out: &mut Reply, e: Error) -> Outcome {
+    flag_transaction(client);
     out.error_bytes(e.text());
     engine.stats.local(|b| b.rejected(cmd.id));
     record_errors(engine, out);

@@ -84,6 +84,9 @@ pub fn run_cycle(engine: &Engine, cursor: &mut ExpireCursor) -> ExpireRun {
                     if e.expire_at_ms().is_some_and(|t| now > t) {
                         let key = e.key().to_vec();
                         s.remove(crate::keyspace::hash_key(&key), &key);
+                        if !s.watchers.is_empty() {
+                            s.watchers.touch(&key);
+                        }
                         if engine.propagation.is_active() {
                             // Propagated while the shard is still locked, like every write.
                             let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };

@@ -19,6 +19,7 @@ pub mod rdb;
 pub mod stats;
 pub mod types;
 pub mod util;
+pub mod watch;
 
 pub use engine::Engine;
 

@@ -63,6 +63,8 @@ pub async fn serve(engine: Arc<Engine>, stream: TcpStream, shared: Arc<ClientSha
         reply_peak_reset: Instant::now(),
     };
     conn.run().await;
+    // A closed connection's watches go with it.
+    engine::commands::multi::unwatch_all(&engine, &mut conn.client);
     engine.clients.unregister(id);
 }
 

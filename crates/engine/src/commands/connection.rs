@@ -340,6 +340,7 @@ fn quit(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    super::multi::end_transaction(ctx.engine, ctx.client);
     let c = &mut *ctx.client;
     c.db = 0;
     c.resp3 = false;
@@ -368,7 +369,7 @@ const WRONGPASS: Error = Error::coded_static("WRONGPASS invalid username-passwor
 
 /// Checks a username/password pair against the (single, default) user.
 fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> Result<(), Error> {
-    let ok = (user.eq_ignore_ascii_case(b"default") || user == b"default")
+    let ok = user == b"default"
         && match ctx.engine.config.requirepass() {
             None => true,
             Some(p) => constant_time_eq(&p, pass),

@@ -15,6 +15,7 @@ pub mod introspection;
 pub mod keys;
 pub mod lists;
 pub mod memory;
+pub mod multi;
 pub mod replication;
 pub mod scripting;
 pub mod server;

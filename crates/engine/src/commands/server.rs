@@ -210,6 +210,7 @@ fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.keys.db;
     let removed = flush_db(ctx, db, lazy);
     ctx.keys.effects.dirty += removed;
+    ctx.keys.propagate_always();
     ctx.out.ok();
     Ok(())
 }
@@ -223,6 +224,7 @@ fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     // Valkey 8 counts the removed keys as changes. (With save points configured it then saves
     // an RDB, which resets the counter: that part belongs to persistence.)
     ctx.keys.effects.dirty += removed;
+    ctx.keys.propagate_always();
     ctx.out.ok();
     Ok(())
 }
@@ -258,11 +260,31 @@ fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             return Err(Error::internal("SWAPDB without the locks of both databases"));
         }
         // Shard i of one database becomes shard i of the other: keys hash to the same shard
-        // in every database, so the contents stay where lookups will look for them.
-        let from_a: Vec<_> = ctx.keys.shards(a).map(|s| s.take()).collect();
-        let from_b: Vec<_> = ctx.keys.shards(b).zip(from_a).map(|(s, new)| std::mem::replace(s, new)).collect();
-        for (s, new) in ctx.keys.shards(a).zip(from_b) {
-            *s = new;
+        // in every database, so the contents stay where lookups will look for them. Blocked
+        // and watching clients stay with their database (`take` and `swap_contents` leave
+        // them, touching watched keys on the way).
+        let mut from_a: Vec<_> = ctx.keys.shards(a).map(|s| s.take()).collect();
+        let mut from_b: Vec<_> = ctx.keys.shards(b).map(|s| s.take()).collect();
+        for (s, data) in ctx.keys.shards(a).zip(from_b.iter_mut()) {
+            s.swap_contents(data);
+        }
+        for (s, data) in ctx.keys.shards(b).zip(from_a.iter_mut()) {
+            s.swap_contents(data);
+        }
+        // Clients blocked on a key that now exists may be served (Valkey's
+        // `scanDatabaseForReadyKeys`).
+        for db in [a, b] {
+            let ready: Vec<Vec<u8>> = ctx
+                .keys
+                .shards(db)
+                .flat_map(|s| {
+                    let keys = s.waiters.keys();
+                    keys.into_iter().filter(|k| s.find(crate::keyspace::hash_key(k), k).is_some()).collect::<Vec<_>>()
+                })
+                .collect();
+            for key in ready {
+                ctx.keys.signal_ready(db, &key);
+            }
         }
     }
     ctx.keys.effects.dirty += 1;

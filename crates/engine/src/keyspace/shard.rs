@@ -15,6 +15,8 @@ pub struct Shard {
     volatile: Vec<EntryPtr>,
     /// Clients blocked on keys of this shard (see `blocking.rs`).
     pub waiters: crate::blocking::WaitQueues,
+    /// Clients watching keys of this shard (see `watch.rs`).
+    pub watchers: crate::watch::Watchers,
 }
 
 impl Shard {
@@ -136,18 +138,35 @@ impl Shard {
     }
 
     /// Empties the shard of keys, returning the old contents (to be dropped here or
-    /// elsewhere). Blocked clients stay registered.
+    /// elsewhere). Blocked and watching clients stay registered; watched keys that existed are
+    /// touched.
     pub fn take(&mut self) -> Shard {
+        self.touch_watched_present();
         let waiters = std::mem::take(&mut self.waiters);
+        let watchers = std::mem::take(&mut self.watchers);
         let old = std::mem::take(self);
         self.waiters = waiters;
+        self.watchers = watchers;
         old
     }
 
-    /// Exchanges keys (not waiters) with another shard (SWAPDB).
+    /// Exchanges keys (not waiters or watchers) with another shard (SWAPDB). A watched key
+    /// present on either side is touched.
     pub fn swap_contents(&mut self, other: &mut Shard) {
+        self.touch_watched_present();
+        other.touch_watched_present();
         std::mem::swap(&mut self.dict, &mut other.dict);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
+        self.touch_watched_present();
+        other.touch_watched_present();
+    }
+
+    fn touch_watched_present(&mut self) {
+        if self.watchers.is_empty() {
+            return;
+        }
+        let dict = &mut self.dict;
+        self.watchers.touch_where(|k| dict.find(super::hash_key(k), k).is_some());
     }
 
     /// Cron work: advance an ongoing resize. Returns whether more work remains.

@@ -18,4 +18,5 @@ mod replication;
 mod server;
 mod sets;
 mod strings;
+mod transactions;
 mod zsets;

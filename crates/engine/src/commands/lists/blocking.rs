@@ -139,9 +139,10 @@ fn block(
     ctx.keys.block(BlockRequest { waiter: Arc::new(waiter), deadline_ms })
 }
 
-/// Whether `key` holds a list now (Valkey serves a blocked list client only then).
+/// Whether `key` holds a list now (Valkey serves a blocked list client only then). A key past
+/// its TTL counts as missing and is left for the next command to delete, as in Valkey.
 fn holds_list(keys: &mut Keys<'_>, key: &[u8]) -> Result<bool, Error> {
-    Ok(keys.peek(key)?.is_some_and(|e| matches!(e.value(), ValueRef::List(l) if !l.is_empty())))
+    Ok(keys.peek_unexpired(key)?.is_some_and(|e| matches!(e.value(), ValueRef::List(l) if !l.is_empty())))
 }
 
 /// Takes the shards of `list_keys` too, if free; false if one is not.

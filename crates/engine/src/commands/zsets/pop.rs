@@ -283,7 +283,8 @@ fn blocking_pop(
 /// something else wakes nobody): the keys in order, every one locked first (a key whose shard
 /// the writer does not hold and cannot take now means trying again later).
 fn serve_pop(keys: &mut Keys<'_>, w: &Waiter, ready: &[u8], out: &mut Reply, pop: Pop) -> Result<Served, Error> {
-    match keys.peek(ready)? {
+    // A key past its TTL counts as missing and is left for the next command to delete.
+    match keys.peek_unexpired(ready)? {
         Some(e) if matches!(e.value(), ValueRef::ZSet(_)) => {}
         _ => return Ok(Served::NotYet),
     }
