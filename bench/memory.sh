@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Memory comparison: loads the same hashes into kvasir and into Debian's redis-server and
-# reports each server's resident memory after the load.
+# Memory comparison: loads the same hashes (or sorted sets) into kvasir and into Debian's
+# redis-server and reports each server's resident memory after the load.
 #
 #   bench/memory.sh [options]
-#     --keys N      hashes to load (default 100000)
-#     --fields F    fields per hash (default 10); field names f0, f1 ..., values v<number>
-#                   (short, so every hash is a listpack in both servers)
+#     --type T      hash (default) or zset
+#     --keys N      keys to load (default 100000)
+#     --fields F    fields per hash or members per sorted set (default 10); hash fields f0,
+#                   f1 ... with values v<number>, sorted set members m0, m1 ... with integer
+#                   scores (short, so every key is a listpack in both servers)
 #     --save        also write the report to bench/results/<date>-memory-<host>.txt
 #     --no-build    use the existing release binary
 #
@@ -17,14 +19,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-KEYS=100000 FIELDS=10 SAVE=0 BUILD=1
+TYPE=hash KEYS=100000 FIELDS=10 SAVE=0 BUILD=1
 while [ $# -gt 0 ]; do
   case "$1" in
+    --type) TYPE=$2; shift 2 ;;
     --keys) KEYS=$2; shift 2 ;;
     --fields) FIELDS=$2; shift 2 ;;
     --save) SAVE=1; shift ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -56,14 +59,20 @@ free_port() {
   done
 }
 
-# The load, as RESP: HSET hash:<i> f0 v<..> f1 v<..> ...
-awk -v n="$KEYS" -v f="$FIELDS" 'BEGIN {
+# The load, as RESP: HSET hash:<i> f0 v<..> f1 v<..> ... or ZADD zset:<i> <score> m0 ...
+case "$TYPE" in
+  hash) CMD=HSET ;;
+  zset) CMD=ZADD ;;
+  *) echo "unknown type $TYPE (hash or zset)" >&2; exit 2 ;;
+esac
+awk -v n="$KEYS" -v f="$FIELDS" -v type="$TYPE" -v cmd="$CMD" 'BEGIN {
   for (i = 0; i < n; i++) {
-    key = "hash:" i
-    printf "*%d\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n", 2 + 2 * f, length(key), key
+    key = type ":" i
+    printf "*%d\r\n$4\r\n%s\r\n$%d\r\n%s\r\n", 2 + 2 * f, cmd, length(key), key
     for (j = 0; j < f; j++) {
-      name = "f" j; value = "v" ((i * f + j) % 100000)
-      printf "$%d\r\n%s\r\n$%d\r\n%s\r\n", length(name), name, length(value), value
+      if (type == "hash") { a = "f" j; b = "v" ((i * f + j) % 100000) }
+      else { a = (i * f + j) % 100000; b = "m" j }
+      printf "$%d\r\n%s\r\n$%d\r\n%s\r\n", length(a), a, length(b), b
     }
   }
 }' >"$WORK/load.resp"
@@ -73,12 +82,12 @@ info_field() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: -v k="$2" '$
 
 REPORT="$WORK/report"
 {
-  echo "# kvasir memory comparison: $KEYS hashes of $FIELDS fields"
+  echo "# kvasir memory comparison: $KEYS keys of type $TYPE with $FIELDS fields/members each"
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "machine: nproc=$(nproc), kernel=$(uname -r)"
   echo "kvasir: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty'), $KVASIR"
   echo "peer: $(redis-server --version | head -1)"
-  echo "load: $(wc -c <"$WORK/load.resp") bytes of HSET commands through redis-cli --pipe"
+  echo "load: $(wc -c <"$WORK/load.resp") bytes of $CMD commands through redis-cli --pipe"
   echo
   printf '%-8s %12s %12s %12s %14s %14s %10s\n' server rss_before rss_after rss_delta used_memory used_mem_rss bytes/hash
 } | tee "$REPORT"
@@ -121,10 +130,10 @@ measure redis redis-server --daemonize no
 
 if [ "$SAVE" = 1 ]; then
   mkdir -p bench/results
-  dest="bench/results/$(date -u +%Y-%m-%d)-memory-$(hostname -s).txt"
+  dest="bench/results/$(date -u +%Y-%m-%d)-memory-$TYPE-$(hostname -s).txt"
   # Never overwrite an earlier report of the same day: number the new one.
   i=2
-  while [ -e "$dest" ]; do dest="bench/results/$(date -u +%Y-%m-%d)-memory-$(hostname -s)-$i.txt"; i=$((i + 1)); done
+  while [ -e "$dest" ]; do dest="bench/results/$(date -u +%Y-%m-%d)-memory-$TYPE-$(hostname -s)-$i.txt"; i=$((i + 1)); done
   cp "$REPORT" "$dest"
   echo "saved to $dest"
 fi

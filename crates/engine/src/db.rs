@@ -171,11 +171,16 @@ impl<'a> Keys<'a> {
     fn lookup(&mut self, db: usize, key: &[u8], access: Access) -> Result<Option<EntryPtr>, Error> {
         let now = self.now_ms;
         let (lru, touch) = (self.lru_clock, self.touch && access != Access::Peek);
+        let engine = self.engine;
         let (shard, h) = self.shard(db, key)?;
         let found = match shard.find(h, key) {
             Some(e) if e.expire_at_ms().is_some_and(|t| now > t) => {
-                shard.remove(h, key);
-                self.key_expired(db, key);
+                // While clients are paused nothing is deleted (it would be a write replicas
+                // see): the key only reads as missing until the pause ends.
+                if !engine.pause.expiry_paused() {
+                    shard.remove(h, key);
+                    self.key_expired(db, key);
+                }
                 None
             }
             Some(e) => {

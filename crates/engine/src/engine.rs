@@ -394,6 +394,12 @@ impl PauseState {
         self.active.store(false, Relaxed);
     }
 
+    /// Whether any pause is in effect, cheaply (one relaxed load when none is): expired keys
+    /// are then reported missing but not deleted, since deleting is a write.
+    pub fn expiry_paused(&self) -> bool {
+        self.active.load(Relaxed) && self.is_paused()
+    }
+
     /// Whether any pause is in effect (the active expiry cycle stops meanwhile, as Valkey's
     /// pauses also pause expiry).
     pub fn is_paused(&self) -> bool {

@@ -97,7 +97,9 @@ impl Raw {
     /// A raw connection to a local port.
     pub fn connect(port: u16) -> Raw {
         let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // Generous: the whole e2e binary runs its servers in parallel on two cores, and a
+        // reply that never comes still fails the test, only later.
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         s.set_nodelay(true).unwrap();
         Raw { stream: s, pending: Vec::new() }
     }
