@@ -89,7 +89,7 @@ REPORT="$WORK/report"
   echo "peer: $(redis-server --version | head -1)"
   echo "load: $(wc -c <"$WORK/load.resp") bytes of $CMD commands through redis-cli --pipe"
   echo
-  printf '%-8s %12s %12s %12s %14s %14s %10s\n' server rss_before rss_after rss_delta used_memory used_mem_rss bytes/hash
+  printf '%-8s %12s %12s %12s %14s %14s %10s\n' server rss_before rss_after rss_delta used_memory used_mem_rss bytes/key
 } | tee "$REPORT"
 
 declare -A AFTER DELTA
