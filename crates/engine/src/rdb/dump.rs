@@ -76,10 +76,6 @@ mod tests {
 
     const PLAIN: SaveOptions = SaveOptions { compress: true };
 
-    fn limits() -> Limits {
-        Limits::from_config(&crate::config::Config::defaults().hot)
-    }
-
     #[test]
     fn crc_is_jones_as_in_valkey() {
         // The check value Valkey's crc64 test asserts.
@@ -92,7 +88,7 @@ mod tests {
         assert_eq!(&p[..5], b"\x00\x03bar");
         assert_eq!(&p[5..7], &[11, 0]);
         assert_eq!(u64::from_le_bytes(p[7..].try_into().unwrap()), crc64(&p[..7]));
-        assert_eq!(restore_value(&p, limits()), Ok(Value::Str(b"bar".to_vec())));
+        assert_eq!(restore_value(&p, Limits::valkey_defaults()), Ok(Value::Str(b"bar".to_vec())));
     }
 
     #[test]
@@ -104,14 +100,14 @@ mod tests {
             let crc = crc64(&p[..body + 2]);
             p[body + 2..].copy_from_slice(&crc.to_le_bytes());
             let want = if version <= 11 { Ok(Value::Int(42)) } else { Err(PayloadError::VersionOrChecksum) };
-            assert_eq!(restore_value(&p, limits()), want, "version {version}");
+            assert_eq!(restore_value(&p, Limits::valkey_defaults()), want, "version {version}");
         }
         for short in 0..FOOTER_LEN {
             assert_eq!(verify_payload(&vec![0; short]), Err(PayloadError::VersionOrChecksum));
         }
         let mut flipped = create_payload(ValueRef::Str(StrRef::Bytes(b"x")), PLAIN);
         flipped[1] ^= 1;
-        assert_eq!(restore_value(&flipped, limits()), Err(PayloadError::VersionOrChecksum));
+        assert_eq!(restore_value(&flipped, Limits::valkey_defaults()), Err(PayloadError::VersionOrChecksum));
     }
 
     /// Exercises a restored value the way commands would: every read path must work on
@@ -173,7 +169,7 @@ mod tests {
         }
         // And it dumps to a payload that restores to the same value.
         let again = create_payload(v.as_ref(), PLAIN);
-        assert_eq!(&restore_value(&again, limits()).expect("a dumped value restores"), v);
+        assert_eq!(&restore_value(&again, Limits::valkey_defaults()).expect("a dumped value restores"), v);
     }
 
     fn reframe(body: &[u8]) -> Vec<u8> {
@@ -193,7 +189,7 @@ mod tests {
             edits in proptest::collection::vec((0usize..4096, proptest::num::u8::ANY, 0u8..3), 1..6),
         ) {
             use crate::types::{hash::Hash, set::Set};
-            let l = limits();
+            let l = Limits::valkey_defaults();
             let members = |n: usize| (0..n).map(|i| if i % 3 == 0 { i.to_string().into_bytes() } else { format!("m{i}").into_bytes() }).collect::<Vec<_>>();
             let value = match which {
                 0 => Value::Set(Set::from_members(&(0..20).map(|i| (i * 7919).to_string().into_bytes()).collect::<Vec<_>>(), l.set)),
@@ -236,15 +232,21 @@ mod tests {
             p.extend_from_slice(&crc.to_le_bytes());
             p
         };
-        assert!(matches!(restore_value(&frame(&[0x08]), limits()), Err(PayloadError::BadData(_))));
+        assert!(matches!(restore_value(&frame(&[0x08]), Limits::valkey_defaults()), Err(PayloadError::BadData(_))));
         assert_eq!(
-            restore_value(&frame(&[0x07, 0x01]), limits()),
+            restore_value(&frame(&[0x07, 0x01]), Limits::valkey_defaults()),
             Err(PayloadError::BadData(RdbError::UnsupportedType(0x07)))
         );
-        assert!(matches!(restore_value(&frame(&[0x00, 0xc4]), limits()), Err(PayloadError::BadData(_))));
+        assert!(matches!(
+            restore_value(&frame(&[0x00, 0xc4]), Limits::valkey_defaults()),
+            Err(PayloadError::BadData(_))
+        ));
         // A string running into the footer reads footer bytes, as Valkey's reader does; one
         // running past the end is truncated.
-        assert!(restore_value(&frame(&[0x00, 0x05, b'a']), limits()).is_ok());
-        assert!(matches!(restore_value(&frame(&[0x00, 0x20, b'a']), limits()), Err(PayloadError::BadData(_))));
+        assert!(restore_value(&frame(&[0x00, 0x05, b'a']), Limits::valkey_defaults()).is_ok());
+        assert!(matches!(
+            restore_value(&frame(&[0x00, 0x20, b'a']), Limits::valkey_defaults()),
+            Err(PayloadError::BadData(_))
+        ));
     }
 }

@@ -53,23 +53,11 @@ pub fn load_listpack(r: &mut Reader<'_>, limits: HashLimits) -> Result<Value, Rd
 
 #[cfg(test)]
 mod tests {
-    use super::super::{load_type, load_value, save_type, save_value, types, Limits, SaveOptions};
+    use super::super::{save_type, save_value, types, Limits, SaveOptions};
     use super::*;
     use crate::rdb::len::save_len;
     use crate::rdb::string::save_bytes;
     use crate::types::listpack;
-
-    fn limits() -> Limits {
-        Limits::from_config(&crate::config::Config::defaults().hot)
-    }
-
-    fn load(bytes: &[u8], l: Limits) -> Result<Value, RdbError> {
-        let mut r = Reader::new(bytes);
-        let t = load_type(&mut r)?;
-        let v = load_value(t, &mut r, l)?;
-        assert_eq!(r.remaining(), 0);
-        Ok(v)
-    }
 
     fn plain_hash(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
         let mut out = vec![types::HASH];
@@ -90,28 +78,28 @@ mod tests {
 
     #[test]
     fn plain_hashes_get_their_encoding_from_the_limits() {
-        let l = limits();
-        let v = load(&plain_hash(&[(b"a", b"1"), (b"b", b"")]), l).unwrap();
+        let l = Limits::valkey_defaults();
+        let v = crate::rdb::load_whole(&plain_hash(&[(b"a", b"1"), (b"b", b"")]), l).unwrap();
         assert_eq!(encoding(&v), "listpack");
         if let Value::Hash(h) = &v {
             assert_eq!(h.get(b"a").map(|x| x.to_vec()), Some(b"1".to_vec()));
         }
-        assert_eq!(encoding(&load(&plain_hash(&[(b"a", &[b'v'; 65])]), l).unwrap()), "hashtable");
+        assert_eq!(encoding(&crate::rdb::load_whole(&plain_hash(&[(b"a", &[b'v'; 65])]), l).unwrap()), "hashtable");
         // Valkey 8's default: 512 fields.
         let many: Vec<Vec<u8>> = (0..513).map(|i| format!("f{i}").into_bytes()).collect();
         let pairs: Vec<(&[u8], &[u8])> = many.iter().map(|f| (f.as_slice(), &b"v"[..])).collect();
-        assert_eq!(encoding(&load(&plain_hash(&pairs), l).unwrap()), "hashtable");
-        assert_eq!(encoding(&load(&plain_hash(&pairs[..512]), l).unwrap()), "listpack");
+        assert_eq!(encoding(&crate::rdb::load_whole(&plain_hash(&pairs), l).unwrap()), "hashtable");
+        assert_eq!(encoding(&crate::rdb::load_whole(&plain_hash(&pairs[..512]), l).unwrap()), "listpack");
     }
 
     #[test]
     fn bad_hashes_are_refused() {
-        let l = limits();
+        let l = Limits::valkey_defaults();
         let dup = RdbError::Corrupt("Duplicate hash fields detected");
-        assert_eq!(load(&plain_hash(&[(b"a", b"1"), (b"a", b"2")]), l), Err(dup));
+        assert_eq!(crate::rdb::load_whole(&plain_hash(&[(b"a", b"1"), (b"a", b"2")]), l), Err(dup));
         let long = [b'y'; 100];
-        assert_eq!(load(&plain_hash(&[(&long, b"1"), (b"b", b"2"), (&long, b"3")]), l), Err(dup));
-        assert_eq!(load(&plain_hash(&[]), l), Err(RdbError::EmptyKey));
+        assert_eq!(crate::rdb::load_whole(&plain_hash(&[(&long, b"1"), (b"b", b"2"), (&long, b"3")]), l), Err(dup));
+        assert_eq!(crate::rdb::load_whole(&plain_hash(&[]), l), Err(RdbError::EmptyKey));
         // An odd number of listpack elements, a duplicate field (a value may repeat a field).
         let odd = listpack::from_values([&b"a"[..], b"1", b"b"]);
         let dup_field = listpack::from_values([&b"a"[..], b"1", b"a", b"2"]);
@@ -119,22 +107,22 @@ mod tests {
         for (lp, ok) in [(odd, false), (dup_field, false), (fine, true)] {
             let mut bytes = vec![types::HASH_LISTPACK];
             save_bytes(&mut bytes, &lp, false);
-            assert_eq!(load(&bytes, l).is_ok(), ok);
+            assert_eq!(crate::rdb::load_whole(&bytes, l).is_ok(), ok);
         }
         let mut empty = vec![types::HASH_LISTPACK];
         save_bytes(&mut empty, &listpack::new(), false);
-        assert_eq!(load(&empty, l), Err(RdbError::EmptyKey));
+        assert_eq!(crate::rdb::load_whole(&empty, l), Err(RdbError::EmptyKey));
         // Old encodings are recognised and refused.
         for t in [types::HASH_ZIPMAP, types::HASH_ZIPLIST] {
             let mut bytes = vec![t];
             save_bytes(&mut bytes, b"whatever", false);
-            assert_eq!(load(&bytes, l), Err(RdbError::UnsupportedType(t)));
+            assert_eq!(crate::rdb::load_whole(&bytes, l), Err(RdbError::UnsupportedType(t)));
         }
     }
 
     #[test]
     fn both_encodings_roundtrip_and_convert_on_load() {
-        let mut l = limits();
+        let mut l = Limits::valkey_defaults();
         let mut small = Hash::default();
         let mut big = Hash::default();
         for i in 0..600 {
@@ -151,7 +139,7 @@ mod tests {
                 let mut out = Vec::new();
                 save_type(&mut out, v.as_ref());
                 save_value(&mut out, v.as_ref(), SaveOptions { compress });
-                let back = load(&out, l).unwrap();
+                let back = crate::rdb::load_whole(&out, l).unwrap();
                 assert_eq!(back, v);
                 assert_eq!(encoding(&back), h.encoding());
             }
@@ -161,6 +149,6 @@ mod tests {
         let mut out = Vec::new();
         save_type(&mut out, v.as_ref());
         save_value(&mut out, v.as_ref(), SaveOptions { compress: false });
-        assert_eq!(encoding(&load(&out, l).unwrap()), "hashtable");
+        assert_eq!(encoding(&crate::rdb::load_whole(&out, l).unwrap()), "hashtable");
     }
 }

@@ -53,6 +53,16 @@ impl Limits {
     }
 }
 
+/// Loads one whole serialized object (type byte and body), which must use every byte.
+#[cfg(test)]
+pub(crate) fn load_whole(bytes: &[u8], l: Limits) -> Result<Value, RdbError> {
+    let mut r = Reader::new(bytes);
+    let t = load_type(&mut r)?;
+    let v = load_value(t, &mut r, l)?;
+    assert_eq!(r.remaining(), 0);
+    Ok(v)
+}
+
 /// The RDB format version Valkey 8.0 writes (and the newest it reads).
 pub const RDB_VERSION: u16 = 11;
 
@@ -242,10 +252,6 @@ mod tests {
     use super::*;
     use crate::types::StrRef;
 
-    fn test_limits() -> Limits {
-        Limits::from_config(&crate::config::Config::defaults().hot)
-    }
-
     #[test]
     fn object_types_are_recognised_but_unwritten_ones_refused() {
         for t in 0..=255u8 {
@@ -254,7 +260,7 @@ mod tests {
         }
         let mut r = Reader::new(&[types::MODULE_2, 0]);
         let t = load_type(&mut r).unwrap();
-        assert_eq!(load_value(t, &mut r, test_limits()), Err(RdbError::UnsupportedType(types::MODULE_2)));
+        assert_eq!(load_value(t, &mut r, Limits::valkey_defaults()), Err(RdbError::UnsupportedType(types::MODULE_2)));
         assert_eq!(load_type(&mut Reader::new(&[8])), Err(RdbError::Corrupt("unknown object type")));
         assert_eq!(load_type(&mut Reader::new(&[])), Err(RdbError::Truncated));
     }
@@ -276,7 +282,7 @@ mod tests {
                 save_value(&mut out, v, SaveOptions { compress });
                 let mut r = Reader::new(&out);
                 let t = load_type(&mut r).unwrap();
-                assert_eq!(load_value(t, &mut r, test_limits()).unwrap(), v.to_owned_value());
+                assert_eq!(load_value(t, &mut r, Limits::valkey_defaults()).unwrap(), v.to_owned_value());
                 assert_eq!(r.remaining(), 0);
             }
         }

@@ -76,22 +76,10 @@ pub fn validate_unique(lp: &[u8], stride: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{load_type, load_value, save_type, save_value, types, Limits, SaveOptions};
+    use super::super::{save_type, save_value, types, Limits, SaveOptions};
     use super::*;
     use crate::rdb::len::save_len;
     use crate::rdb::string::save_bytes;
-
-    fn limits() -> Limits {
-        Limits::from_config(&crate::config::Config::defaults().hot)
-    }
-
-    fn load(bytes: &[u8], l: Limits) -> Result<Value, RdbError> {
-        let mut r = Reader::new(bytes);
-        let t = load_type(&mut r)?;
-        let v = load_value(t, &mut r, l)?;
-        assert_eq!(r.remaining(), 0);
-        Ok(v)
-    }
 
     fn plain_set(members: &[&[u8]]) -> Vec<u8> {
         let mut out = vec![types::SET];
@@ -111,50 +99,50 @@ mod tests {
 
     #[test]
     fn plain_sets_get_their_encoding_from_the_limits() {
-        let l = limits();
-        assert_eq!(encoding(&load(&plain_set(&[b"1", b"2", b"-3"]), l).unwrap()), "intset");
-        assert_eq!(encoding(&load(&plain_set(&[b"1", b"a"]), l).unwrap()), "listpack");
-        assert_eq!(encoding(&load(&plain_set(&[b"1", &[b'x'; 65]]), l).unwrap()), "hashtable");
+        let l = Limits::valkey_defaults();
+        assert_eq!(encoding(&crate::rdb::load_whole(&plain_set(&[b"1", b"2", b"-3"]), l).unwrap()), "intset");
+        assert_eq!(encoding(&crate::rdb::load_whole(&plain_set(&[b"1", b"a"]), l).unwrap()), "listpack");
+        assert_eq!(encoding(&crate::rdb::load_whole(&plain_set(&[b"1", &[b'x'; 65]]), l).unwrap()), "hashtable");
         let many: Vec<Vec<u8>> = (0..600).map(|i| i.to_string().into_bytes()).collect();
         let refs: Vec<&[u8]> = many.iter().map(|m| m.as_slice()).collect();
-        assert_eq!(encoding(&load(&plain_set(&refs), l).unwrap()), "hashtable");
-        assert_eq!(encoding(&load(&plain_set(&refs[..512]), l).unwrap()), "intset");
+        assert_eq!(encoding(&crate::rdb::load_whole(&plain_set(&refs), l).unwrap()), "hashtable");
+        assert_eq!(encoding(&crate::rdb::load_whole(&plain_set(&refs[..512]), l).unwrap()), "intset");
         let words: Vec<Vec<u8>> = (0..129).map(|i| format!("w{i}").into_bytes()).collect();
         let refs: Vec<&[u8]> = words.iter().map(|m| m.as_slice()).collect();
-        assert_eq!(encoding(&load(&plain_set(&refs), l).unwrap()), "hashtable");
-        assert_eq!(encoding(&load(&plain_set(&refs[..128]), l).unwrap()), "listpack");
+        assert_eq!(encoding(&crate::rdb::load_whole(&plain_set(&refs), l).unwrap()), "hashtable");
+        assert_eq!(encoding(&crate::rdb::load_whole(&plain_set(&refs[..128]), l).unwrap()), "listpack");
     }
 
     #[test]
     fn bad_sets_are_refused() {
-        let l = limits();
+        let l = Limits::valkey_defaults();
         let dup = RdbError::Corrupt("Duplicate set members detected");
-        assert_eq!(load(&plain_set(&[b"1", b"1"]), l), Err(dup));
-        assert_eq!(load(&plain_set(&[b"a", b"b", b"a"]), l), Err(dup));
+        assert_eq!(crate::rdb::load_whole(&plain_set(&[b"1", b"1"]), l), Err(dup));
+        assert_eq!(crate::rdb::load_whole(&plain_set(&[b"a", b"b", b"a"]), l), Err(dup));
         let long = [b'y'; 100];
-        assert_eq!(load(&plain_set(&[&long, b"a", &long]), l), Err(dup));
-        assert_eq!(load(&plain_set(&[]), l), Err(RdbError::EmptyKey));
+        assert_eq!(crate::rdb::load_whole(&plain_set(&[&long, b"a", &long]), l), Err(dup));
+        assert_eq!(crate::rdb::load_whole(&plain_set(&[]), l), Err(RdbError::EmptyKey));
         // A count larger than what follows.
         let mut lying = plain_set(&[b"a"]);
         lying[1] = 50;
-        assert_eq!(load(&lying, l), Err(RdbError::Truncated));
+        assert_eq!(crate::rdb::load_whole(&lying, l), Err(RdbError::Truncated));
         // Blobs: an intset out of order, a listpack with a duplicate (as int and as string).
         let mut bad_intset = vec![types::SET_INTSET];
         save_bytes(&mut bad_intset, &[2, 0, 0, 0, 2, 0, 0, 0, 5, 0, 1, 0], false);
-        assert!(matches!(load(&bad_intset, l), Err(RdbError::Corrupt(_))));
+        assert!(matches!(crate::rdb::load_whole(&bad_intset, l), Err(RdbError::Corrupt(_))));
         let lp_dup: Vec<u8> = vec![12, 0, 0, 0, 2, 0, 0x01, 1, 0x81, b'1', 2, 0xFF];
         assert_eq!(listpack::validate(&lp_dup), Some(2));
         let mut bad_lp = vec![types::SET_LISTPACK];
         save_bytes(&mut bad_lp, &lp_dup, false);
-        assert!(matches!(load(&bad_lp, l), Err(RdbError::Corrupt(_))));
+        assert!(matches!(crate::rdb::load_whole(&bad_lp, l), Err(RdbError::Corrupt(_))));
         let mut empty_lp = vec![types::SET_LISTPACK];
         save_bytes(&mut empty_lp, &listpack::new(), false);
-        assert_eq!(load(&empty_lp, l), Err(RdbError::EmptyKey));
+        assert_eq!(crate::rdb::load_whole(&empty_lp, l), Err(RdbError::EmptyKey));
     }
 
     #[test]
     fn every_encoding_roundtrips_and_converts_on_load() {
-        let mut l = limits();
+        let mut l = Limits::valkey_defaults();
         let sets = [
             Set::from_members(&[b"5".to_vec(), b"-70000".to_vec(), b"1".to_vec()], l.set),
             Set::from_members(&[b"a".to_vec(), b"12".to_vec(), b"".to_vec()], l.set),
@@ -166,7 +154,7 @@ mod tests {
                 let mut out = Vec::new();
                 save_type(&mut out, v.as_ref());
                 save_value(&mut out, v.as_ref(), SaveOptions { compress });
-                let back = load(&out, l).unwrap();
+                let back = crate::rdb::load_whole(&out, l).unwrap();
                 assert_eq!(back, v);
                 assert_eq!(encoding(&back), s.encoding());
             }
@@ -179,7 +167,7 @@ mod tests {
             let mut out = Vec::new();
             save_type(&mut out, v.as_ref());
             save_value(&mut out, v.as_ref(), SaveOptions { compress: false });
-            assert_eq!(encoding(&load(&out, l).unwrap()), "hashtable");
+            assert_eq!(encoding(&crate::rdb::load_whole(&out, l).unwrap()), "hashtable");
         }
     }
 }
