@@ -6,7 +6,7 @@
 //! in `types/bitmap.rs`.
 
 use super::strings::{out_of_memory, string_value};
-use super::table::{acl, flags::*, keyflags, BeginSearch, Command, Doc, FindKeys, Handler, KeySpec, Lock};
+use super::table::{acl, flags::*, keyflags, BeginSearch, Command, Doc, FindKeys, KeySpec};
 use super::{errors, int_arg, is, CmdResult, Ctx, Error};
 use crate::db::{Keys, Ttl};
 use crate::notify;
@@ -25,20 +25,10 @@ const fn bit_cmd(
     arity: i32,
     flags: u32,
     keys: &'static [KeySpec],
-    handler: Handler,
+    handler: super::table::Handler,
     doc: Doc,
 ) -> Command {
-    Command {
-        name,
-        arity,
-        flags,
-        acl: acl::BITMAP,
-        keys,
-        lock: Lock::Keys,
-        handler: Some(handler),
-        doc,
-        ..Command::DEFAULT
-    }
+    Command::keyed(acl::BITMAP, name, arity, flags, keys, handler, doc)
 }
 
 const RO_ACCESS: &[KeySpec] = &[KeySpec::single(1, keyflags::RO | keyflags::ACCESS)];

@@ -8,7 +8,7 @@
 //! `types/sample.rs`.
 
 use super::coll::{self, ReplyBudget, ScanOf};
-use super::table::{acl, doc_flags, flags::*, keyflags, Command, Doc, DocMeta, KeySpec, Lock};
+use super::table::{acl, doc_flags, flags::*, keyflags, Command, Doc, DocMeta, KeySpec};
 use super::{errors, int_arg, CmdResult, Ctx, Error};
 use crate::db::Keys;
 use crate::notify;
@@ -32,17 +32,7 @@ const fn hash_cmd(
     handler: super::table::Handler,
     doc: Doc,
 ) -> Command {
-    Command {
-        name,
-        arity,
-        flags,
-        acl: acl::HASH,
-        keys,
-        lock: Lock::Keys,
-        handler: Some(handler),
-        doc,
-        ..Command::DEFAULT
-    }
+    Command::keyed(acl::HASH, name, arity, flags, keys, handler, doc)
 }
 
 const RW_UPDATE: &[KeySpec] = &[KeySpec::single(1, keyflags::RW | keyflags::UPDATE)];

@@ -7,7 +7,7 @@
 //! fire and in which order. Pure helpers (range arithmetic, the `long double` sum, the LCS
 //! table) live in `types/string.rs`.
 
-use super::table::{acl, flags::*, keyflags, Command, Doc, KeySpec, Lock};
+use super::table::{acl, flags::*, keyflags, Command, Doc, KeySpec};
 use super::{errors, int_arg, is, CmdResult, Ctx, Error};
 use crate::db::Ttl;
 use crate::notify;
@@ -37,17 +37,7 @@ const fn string_cmd(
     handler: super::table::Handler,
     doc: Doc,
 ) -> Command {
-    Command {
-        name,
-        arity,
-        flags,
-        acl: acl::STRING,
-        keys,
-        lock: Lock::Keys,
-        handler: Some(handler),
-        doc,
-        ..Command::DEFAULT
-    }
+    Command::keyed(acl::STRING, name, arity, flags, keys, handler, doc)
 }
 
 pub static COMMANDS: &[Command] = &[

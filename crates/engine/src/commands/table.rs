@@ -286,6 +286,20 @@ pub struct Command {
 }
 
 impl Command {
+    /// A command of a data-type family: its keys locked per shard, its ACL category, and no
+    /// subcommands (what most declarations in strings, bits, hashes, lists and sets are).
+    pub const fn keyed(
+        acl: u64,
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: &'static [KeySpec],
+        handler: Handler,
+        doc: Doc,
+    ) -> Command {
+        Command { name, arity, flags, acl, keys, lock: Lock::Keys, handler: Some(handler), doc, ..Command::DEFAULT }
+    }
+
     /// A starting point for declarations: `Command { name: "get", ..Command::DEFAULT }`.
     pub const DEFAULT: Command = Command {
         name: "",

@@ -23,7 +23,7 @@ mod tests;
 /// paths.
 pub use blocking::{move_instead_of_blocking, pop_instead_of_blocking};
 
-use super::table::{acl, doc_flags, flags::*, keyflags, Command, Doc, DocMeta, KeySpec, Lock};
+use super::table::{acl, doc_flags, flags::*, keyflags, Command, Doc, DocMeta, KeySpec};
 use super::{errors, is, CmdResult, Error};
 use crate::db::Keys;
 use crate::notify;
@@ -44,17 +44,7 @@ const fn list_cmd(
     handler: super::table::Handler,
     doc: Doc,
 ) -> Command {
-    Command {
-        name,
-        arity,
-        flags,
-        acl: acl::LIST,
-        keys,
-        lock: Lock::Keys,
-        handler: Some(handler),
-        doc,
-        ..Command::DEFAULT
-    }
+    Command::keyed(acl::LIST, name, arity, flags, keys, handler, doc)
 }
 
 const PUSH_KEY: &[KeySpec] = &[KeySpec::single(1, keyflags::RW | keyflags::INSERT)];

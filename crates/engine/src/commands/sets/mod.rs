@@ -10,7 +10,7 @@ mod algebra;
 mod random;
 
 use super::coll::{self, ScanOf};
-use super::table::{acl, flags::*, keyflags, Command, Doc, DocMeta, KeySpec, Lock};
+use super::table::{acl, flags::*, keyflags, Command, Doc, DocMeta, KeySpec};
 use super::{errors, CmdResult, Ctx, Error};
 use crate::db::Keys;
 use crate::notify;
@@ -31,17 +31,7 @@ const fn set_cmd(
     handler: super::table::Handler,
     doc: Doc,
 ) -> Command {
-    Command {
-        name,
-        arity,
-        flags,
-        acl: acl::SET,
-        keys,
-        lock: Lock::Keys,
-        handler: Some(handler),
-        doc,
-        ..Command::DEFAULT
-    }
+    Command::keyed(acl::SET, name, arity, flags, keys, handler, doc)
 }
 
 const RO: &[KeySpec] = &[KeySpec::single(1, keyflags::RO)];
