@@ -303,30 +303,13 @@ impl<'a> Keys<'a> {
     pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl) -> CmdResult {
         let lru = self.lru_clock;
         let (shard, h) = self.shard(db, key)?;
-        match shard.find(h, key) {
-            Some(old) => {
-                let keep = ttl == Ttl::Keep;
-                shard.replace_value(h, key, value, lru);
-                match ttl {
-                    Ttl::Keep => {}
-                    Ttl::Clear => {
-                        if old.has_ttl() || !keep {
-                            shard.set_expire(h, key, None);
-                        }
-                    }
-                    Ttl::At(when) => {
-                        shard.set_expire(h, key, Some(when));
-                    }
-                }
-            }
-            None => {
-                let expire = match ttl {
-                    Ttl::At(when) => Some(when),
-                    Ttl::Keep | Ttl::Clear => None,
-                };
-                shard.insert(h, key, value, expire, lru);
-                self.notify(notify::NEW, "new", db, key);
-            }
+        let ttl = match ttl {
+            Ttl::Keep => None,
+            Ttl::Clear => Some(None),
+            Ttl::At(when) => Some(Some(when)),
+        };
+        if shard.store(h, key, value, ttl, lru) {
+            self.notify(notify::NEW, "new", db, key);
         }
         Ok(())
     }
@@ -438,8 +421,20 @@ impl<'a> Keys<'a> {
     pub fn changed_in(&mut self, db: usize, key: &[u8], class: u32, event: &'static str) {
         self.effects.dirty += 1;
         self.notify(class, event, db, key);
-        self.touch_watched(db, key);
-        self.signal_ready(db, key);
+        // One shard lookup for both: watchers' transactions fail (Valkey's `touchWatchedKey`),
+        // clients blocked on the key get a chance to be served.
+        let waiting = match self.guards.shard(db, shard_of(hash_key(key))) {
+            Some(s) => {
+                if !s.watchers.is_empty() {
+                    s.watchers.touch(key);
+                }
+                s.waiters.has(key)
+            }
+            None => false,
+        };
+        if waiting {
+            self.mark_ready(db, key);
+        }
     }
 
     /// Fails the transactions of clients watching `key` (Valkey's `touchWatchedKey`).
@@ -461,8 +456,13 @@ impl<'a> Keys<'a> {
     /// Marks `key` ready if clients are blocked on it.
     pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
         let h = hash_key(key);
-        let waiting = self.guards.shard(db, shard_of(h)).is_some_and(|s| s.waiters.has(key));
-        if waiting && !self.effects.ready.iter().any(|(d, k)| *d == db && k == key) {
+        if self.guards.shard(db, shard_of(h)).is_some_and(|s| s.waiters.has(key)) {
+            self.mark_ready(db, key);
+        }
+    }
+
+    fn mark_ready(&mut self, db: usize, key: &[u8]) {
+        if !self.effects.ready.iter().any(|(d, k)| *d == db && k == key) {
             self.effects.ready.push_back((db, key.to_vec()));
         }
     }

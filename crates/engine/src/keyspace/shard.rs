@@ -62,6 +62,10 @@ impl Shard {
     /// Replaces the value of a present key, keeping its TTL. Returns the new entry.
     pub fn replace_value(&mut self, hash: u64, key: &[u8], value: Value, lru: u32) -> Option<EntryPtr> {
         let link = self.dict.find(hash, key)?;
+        Some(self.replace_at(link, value, lru))
+    }
+
+    fn replace_at(&mut self, link: Link, value: Value, lru: u32) -> EntryPtr {
         let old: EntryPtr = link.entry();
         // SAFETY: `old` is linked at `link`; we relink its replacement there before anyone
         // else can observe the dict, and never touch `old` again.
@@ -70,30 +74,53 @@ impl Shard {
         if fresh.has_ttl() {
             self.volatile[fresh.volatile_idx() as usize] = fresh;
         }
-        Some(fresh)
+        fresh
+    }
+
+    /// Stores `value` at `key` with one lookup (SET, MSET): replaces a present key's value,
+    /// then sets its TTL to `ttl` (`None`: keep it), or inserts the key. True if it was new.
+    pub fn store(&mut self, hash: u64, key: &[u8], value: Value, ttl: Option<Option<u64>>, lru: u32) -> bool {
+        match self.dict.find(hash, key) {
+            Some(link) => {
+                self.replace_at(link, value, lru);
+                if let Some(expire_at_ms) = ttl {
+                    // `link` names the slot, which now holds the replacement.
+                    self.expire_at(link, expire_at_ms);
+                }
+                false
+            }
+            None => {
+                self.insert(hash, key, value, ttl.flatten(), lru);
+                true
+            }
+        }
     }
 
     /// Sets or clears the TTL of a present key. Returns the (possibly moved) entry.
     pub fn set_expire(&mut self, hash: u64, key: &[u8], expire_at_ms: Option<u64>) -> Option<EntryPtr> {
         let link = self.dict.find(hash, key)?;
+        Some(self.expire_at(link, expire_at_ms))
+    }
+
+    fn expire_at(&mut self, link: Link, expire_at_ms: Option<u64>) -> EntryPtr {
         let old: EntryPtr = link.entry();
         match (old.has_ttl(), expire_at_ms) {
             (true, Some(when)) => {
                 old.set_expire_at_ms(when);
-                Some(old)
+                old
             }
-            (false, None) => Some(old),
+            (false, None) => old,
             (had, _) => {
                 if had {
                     self.untrack_volatile(old);
                 }
-                // SAFETY: as in `replace_value`.
+                // SAFETY: as in `replace_at`.
                 let fresh = unsafe { old.rebuild_with_ttl(expire_at_ms) };
                 self.dict.replace(link, fresh);
                 if expire_at_ms.is_some() {
                     self.track_volatile(fresh);
                 }
-                Some(fresh)
+                fresh
             }
         }
     }
