@@ -258,6 +258,19 @@ impl<'a> Keys<'a> {
         Ok(self.lookup(db, key, Access::Read)?.map(|ptr| Entry { ptr, _shard: PhantomData }))
     }
 
+    /// Looks a key up for reading and checks its type (Valkey's `lookupKeyRead` +
+    /// `checkType`): `None` if missing, WRONGTYPE if `project` finds another type in it.
+    pub fn read_as<'k, T>(
+        &'k mut self,
+        key: &[u8],
+        project: impl FnOnce(ValueRef<'k>) -> Option<T>,
+    ) -> Result<Option<T>, Error> {
+        match self.read(key)? {
+            None => Ok(None),
+            Some(e) => project(e.value()).map(Some).ok_or(crate::commands::errors::WRONGTYPE),
+        }
+    }
+
     /// Looks a key up before modifying it (Valkey's `lookupKeyWrite`).
     pub fn write(&mut self, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
         let db = self.db;

@@ -229,13 +229,7 @@ pub static COMMANDS: &[Command] = &[
 
 /// The hash at `key` for reading: `None` if absent, WRONGTYPE if not a hash.
 fn read_hash<'k>(keys: &'k mut Keys, key: &[u8]) -> Result<Option<HashRef<'k>>, Error> {
-    match keys.read(key)? {
-        None => Ok(None),
-        Some(e) => match e.value() {
-            ValueRef::Hash(h) => Ok(Some(h)),
-            _ => Err(errors::WRONGTYPE),
-        },
-    }
+    keys.read_as(key, ValueRef::hash)
 }
 
 /// Runs `f` on the hash at `key`, creating an empty one first if the key is absent (Valkey's

@@ -578,13 +578,7 @@ fn limits(ctx: &Ctx) -> ZSetLimits {
 /// Looks a sorted set up for reading (`lookupKeyRead` + `checkType`): `None` if the key is
 /// missing, WRONGTYPE if it holds something else.
 fn read_zset<'k>(keys: &'k mut Keys<'_>, key: &[u8]) -> Result<Option<ZSetRef<'k>>, Error> {
-    match keys.read(key)? {
-        None => Ok(None),
-        Some(e) => match e.value() {
-            ValueRef::ZSet(z) => Ok(Some(z)),
-            _ => Err(errors::WRONGTYPE),
-        },
-    }
+    keys.read_as(key, ValueRef::zset)
 }
 
 /// Reports a change of `key` with `event`, counting `changes` in `dirty` as Valkey's

@@ -164,6 +164,33 @@ impl Value {
 }
 
 impl<'a> ValueRef<'a> {
+    /// The hash in this value, if it is one (for `Keys::read_as`).
+    pub fn hash(self) -> Option<hash::HashRef<'a>> {
+        if let ValueRef::Hash(h) = self {
+            Some(h)
+        } else {
+            None
+        }
+    }
+
+    /// The set in this value, if it is one.
+    pub fn set(self) -> Option<set::SetRef<'a>> {
+        if let ValueRef::Set(s) = self {
+            Some(s)
+        } else {
+            None
+        }
+    }
+
+    /// The sorted set in this value, if it is one.
+    pub fn zset(self) -> Option<zset::ZSetRef<'a>> {
+        if let ValueRef::ZSet(z) = self {
+            Some(z)
+        } else {
+            None
+        }
+    }
+
     /// The string, if this is one.
     pub fn as_str(self) -> Option<StrRef<'a>> {
         match self {

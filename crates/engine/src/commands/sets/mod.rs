@@ -248,13 +248,7 @@ pub static COMMANDS: &[Command] = &[
 
 /// The set at `key` for reading: `None` if absent, WRONGTYPE if not a set.
 fn read_set<'k>(keys: &'k mut Keys, key: &[u8]) -> Result<Option<SetRef<'k>>, Error> {
-    match keys.read(key)? {
-        None => Ok(None),
-        Some(e) => match e.value() {
-            ValueRef::Set(s) => Ok(Some(s)),
-            _ => Err(errors::WRONGTYPE),
-        },
-    }
+    keys.read_as(key, ValueRef::set)
 }
 
 /// Looks `key` up for writing: whether it holds a set; WRONGTYPE if it holds something else.
