@@ -54,12 +54,9 @@ if [ "$MODE" = redis ]; then
   command -v redis-server >/dev/null || { echo "redis-server not found: apt-get install redis-server" >&2; exit 1; }
 fi
 
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
-KVASIR="$TARGET_DIR/release/kvasir-server"
-if [ "$BUILD" = 1 ]; then
-  cargo build --release -q -p kvasir-server
-fi
-[ -x "$KVASIR" ] || { echo "no release binary at $KVASIR" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+kvasir_binary "$BUILD"
 
 WORK=$(mktemp -d /tmp/kvasir-bench.XXXXXX)
 PIDS=()
@@ -71,13 +68,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-}
 
 # start NAME PORT CMD... : runs the server in the background and waits for PONG.
 start() {
@@ -219,11 +209,5 @@ cell() {
 } | tee -a "$REPORT"
 
 if [ "$SAVE" = 1 ]; then
-  mkdir -p bench/results
-  dest="bench/results/$(date -u +%Y-%m-%d)-$MODE-$(hostname -s).txt"
-  # Never overwrite an earlier report of the same day: number the new one.
-  i=2
-  while [ -e "$dest" ]; do dest="bench/results/$(date -u +%Y-%m-%d)-$MODE-$(hostname -s)-$i.txt"; i=$((i + 1)); done
-  cp "$REPORT" "$dest"
-  echo "saved to $dest"
+  save_report "$REPORT" "$MODE"
 fi

@@ -35,12 +35,9 @@ for tool in redis-server redis-cli; do
   command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install redis-server" >&2; exit 1; }
 done
 
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
-KVASIR="$TARGET_DIR/release/kvasir-server"
-if [ "$BUILD" = 1 ]; then
-  cargo build --release -q -p kvasir-server
-fi
-[ -x "$KVASIR" ] || { echo "no release binary at $KVASIR" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+kvasir_binary "$BUILD"
 
 WORK=$(mktemp -d /tmp/kvasir-memory.XXXXXX)
 PID=""
@@ -51,13 +48,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-}
 
 # The load, as RESP: HSET hash:<i> f0 v<..> f1 v<..> ... or ZADD zset:<i> <score> m0 ...
 case "$TYPE" in
@@ -129,11 +119,5 @@ measure redis redis-server --daemonize no
 } | tee -a "$REPORT"
 
 if [ "$SAVE" = 1 ]; then
-  mkdir -p bench/results
-  dest="bench/results/$(date -u +%Y-%m-%d)-memory-$TYPE-$(hostname -s).txt"
-  # Never overwrite an earlier report of the same day: number the new one.
-  i=2
-  while [ -e "$dest" ]; do dest="bench/results/$(date -u +%Y-%m-%d)-memory-$TYPE-$(hostname -s)-$i.txt"; i=$((i + 1)); done
-  cp "$REPORT" "$dest"
-  echo "saved to $dest"
+  save_report "$REPORT" "memory-$TYPE"
 fi
