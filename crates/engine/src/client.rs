@@ -62,7 +62,10 @@ pub struct ClientShared {
     pub lib_ver: Mutex<Option<Vec<u8>>>,
     /// Set by CLIENT KILL; the connection closes as soon as it notices.
     pub killed: AtomicBool,
-    /// Wakes the connection's task (set by the server), so a killed idle client closes now.
+    /// Pushes for this client (pub/sub messages, tracking invalidations) from any thread.
+    pub mailbox: crate::pubsub::Mailbox,
+    /// Wakes the connection's task (set by the server): a killed idle client closes now, a
+    /// client with new pushes writes them.
     pub waker: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
@@ -124,6 +127,11 @@ impl ClientShared {
         self.name.lock().as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default()
     }
 
+    /// Channels, patterns and shard channels subscribed to.
+    pub fn subscriptions(&self) -> usize {
+        self.sub.load(Relaxed) + self.psub.load(Relaxed) + self.ssub.load(Relaxed)
+    }
+
     /// Valkey's `getClientType`.
     pub fn client_type(&self) -> ClientType {
         let f = *self.flags.lock();
@@ -161,6 +169,7 @@ impl ClientShared {
             + self.qbuf_free.load(Relaxed)
             + self.reply_capacity.load(Relaxed).max(self.obuf.load(Relaxed))
             + self.argv_mem.load(Relaxed)
+            + self.mailbox.bytes()
             + CLIENT_FIXED_BYTES
     }
 
@@ -194,7 +203,7 @@ impl ClientShared {
             flags.push('N');
         }
         let obuf = self.obuf.load(Relaxed);
-        let events = if obuf > 0 { "rw" } else { "r" };
+        let events = if obuf > 0 || self.mailbox.pending() { "rw" } else { "r" };
         let name = if hide_user_data {
             "*redacted*".to_string()
         } else {
@@ -232,7 +241,7 @@ impl ClientShared {
             self.reply_capacity.load(Relaxed),
             self.reply_peak.load(Relaxed),
             obuf.min(self.reply_capacity.load(Relaxed)),
-            obuf.saturating_sub(self.reply_capacity.load(Relaxed)),
+            obuf.saturating_sub(self.reply_capacity.load(Relaxed)) + self.mailbox.bytes(),
             self.total_memory(),
             events,
             last_cmd,
@@ -263,6 +272,8 @@ pub struct Client {
     pub multi: Option<Transaction>,
     /// The keys this client WATCHes, as (database, key).
     pub watched: Vec<(usize, Vec<u8>)>,
+    /// Channels, patterns and shard channels subscribed to.
+    pub subscriptions: crate::commands::pubsub::Subscriptions,
     pub resp3: bool,
     pub authenticated: bool,
     pub reply_mode: ReplyMode,
@@ -278,6 +289,7 @@ impl Client {
             db: 0,
             multi: None,
             watched: Vec::new(),
+            subscriptions: Default::default(),
             resp3: false,
             authenticated,
             reply_mode: ReplyMode::On,
@@ -332,6 +344,7 @@ impl ClientRegistry {
             lib_name: Mutex::new(None),
             lib_ver: Mutex::new(None),
             killed: AtomicBool::new(false),
+            mailbox: Default::default(),
             waker: Mutex::new(None),
         });
         self.clients.lock().insert(id, shared.clone());

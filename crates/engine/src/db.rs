@@ -13,7 +13,9 @@ use crate::engine::Engine;
 use crate::keyspace::entry::EntryPtr;
 use crate::keyspace::shard::Shard;
 use crate::keyspace::{hash_key, shard_of, Guards};
-use crate::notify::{self, KeyEvent};
+use crate::notify;
+#[cfg(test)]
+use crate::notify::KeyEvent;
 use crate::propagate::Op;
 use crate::types::{Value, ValueRef};
 use resp::Reply;
@@ -56,7 +58,8 @@ pub struct Effects {
     pub hits: u64,
     pub misses: u64,
     pub expired: u64,
-    /// Keyspace events to publish, in order.
+    /// Keyspace events published, in order (kept for unit tests).
+    #[cfg(test)]
     pub events: Vec<KeyEvent>,
 }
 
@@ -554,8 +557,14 @@ impl<'a> Keys<'a> {
     }
 
     /// Records a keyspace event if anyone is configured to receive that class.
+    /// Publishes a keyspace event if its class is enabled: at once, under the command's
+    /// locks, as Valkey's `notifyKeyspaceEvent` does (so the events of one key go out in the
+    /// order its changes happened).
     pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
-        if self.engine.notify_flags() & class != 0 {
+        let flags = self.engine.notify_flags();
+        if flags & class != 0 {
+            self.engine.pubsub.keyspace_event(self.engine, flags, event, db, key);
+            #[cfg(test)]
             self.effects.events.push(KeyEvent { class, event, db, key: key.to_vec() });
         }
     }

@@ -160,6 +160,8 @@ pub struct Engine {
     pub blocked: BlockedClients,
     /// The stream of writes replicas consume.
     pub propagation: crate::propagate::Propagation,
+    /// Pub/Sub subscriptions and delivery (keyspace events go out through it too).
+    pub pubsub: crate::pubsub::Hub,
     /// Allocated memory after startup (`used_memory_startup`), set by the host once started.
     pub memory_startup: AtomicU64,
     /// Highest allocated memory seen (`used_memory_peak`), updated by the cron and by INFO.
@@ -223,6 +225,7 @@ impl Engine {
             pause: PauseState::default(),
             blocked: BlockedClients::default(),
             propagation: Default::default(),
+            pubsub: Default::default(),
             memory_startup: AtomicU64::new(0),
             memory_peak: AtomicU64::new(0),
             repl_ids: Mutex::new(ReplicationIds::fresh()),

@@ -66,6 +66,21 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     if !client.authenticated && def.flags & flags::NO_AUTH == 0 {
         return reject(engine, client, cmd, out, errors::NOAUTH);
     }
+    if !client.resp3
+        && !client.subscriptions.is_empty()
+        && !crate::commands::pubsub::allowed_in_resp2_subscribed_mode(def.name)
+    {
+        let text = format!(
+            "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this \
+             context",
+            cmd.full_name
+        );
+        return reject(engine, client, cmd, out, Error::err(text));
+    }
+    if client.subscriptions.is_empty() && matches!(def.name, "unsubscribe" | "punsubscribe" | "sunsubscribe") {
+        let text = format!("NOSUB '{}' command executed not in subscribed mode", cmd.full_name);
+        return reject(engine, client, cmd, out, Error::coded(text));
+    }
     if let Some(tx) = client.multi.as_mut() {
         if def.flags & flags::NO_MULTI != 0 {
             return reject(engine, client, cmd, out, Error::err("Command not allowed inside a transaction"));
@@ -145,11 +160,17 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     shared.commands.store(shared.commands.load(Relaxed) + 1, Relaxed);
     shared.db.store(client.db, Relaxed);
 
+    // Pushes are not silenced by CLIENT REPLY OFF/SKIP, and the (un)subscribe commands
+    // reply with pushes.
+    let pushed = crate::commands::pubsub::replies_with_push(def.name);
     match client.reply_mode {
         ReplyMode::On => {}
-        ReplyMode::Off | ReplyMode::SkipNext => out.truncate(reply_start),
+        ReplyMode::Off | ReplyMode::SkipNext if !pushed => out.truncate(reply_start),
+        ReplyMode::Off | ReplyMode::SkipNext => {}
         ReplyMode::Skip => {
-            out.truncate(reply_start);
+            if !pushed {
+                out.truncate(reply_start);
+            }
             client.reply_mode = ReplyMode::On;
         }
     }

@@ -10,7 +10,9 @@
 
 use crate::engine::Engine;
 use crate::keyspace::SHARDS;
-use crate::notify::{self, KeyEvent};
+use crate::notify;
+#[cfg(test)]
+use crate::notify::KeyEvent;
 use crate::propagate::Op;
 use crate::stats::Counter;
 use std::sync::atomic::Ordering::Relaxed;
@@ -33,6 +35,8 @@ pub struct ExpireRun {
     pub sampled: u64,
     pub expired: u64,
     pub time_cap_reached: bool,
+    /// The `expired` events published (kept for unit tests).
+    #[cfg(test)]
     pub events: Vec<KeyEvent>,
 }
 
@@ -93,6 +97,9 @@ pub fn run_cycle(engine: &Engine, cursor: &mut ExpireCursor) -> ExpireRun {
                             engine.propagation.append(&[Op { db, argv: vec![cmd.to_vec(), key.clone()] }], false);
                         }
                         if notify_on {
+                            let flags = engine.notify_flags();
+                            engine.pubsub.keyspace_event(engine, flags, "expired", db, &key);
+                            #[cfg(test)]
                             run.events.push(KeyEvent { class: notify::EXPIRED, event: "expired", db, key });
                         }
                         expired += 1;

@@ -15,6 +15,7 @@ pub mod expire;
 pub mod keyspace;
 pub mod notify;
 pub mod propagate;
+pub mod pubsub;
 pub mod rdb;
 pub mod stats;
 pub mod types;

@@ -63,8 +63,9 @@ pub async fn serve(engine: Arc<Engine>, stream: TcpStream, shared: Arc<ClientSha
         reply_peak_reset: Instant::now(),
     };
     conn.run().await;
-    // A closed connection's watches go with it.
+    // A closed connection's watches and subscriptions go with it.
     engine::commands::multi::unwatch_all(&engine, &mut conn.client);
+    engine::commands::pubsub::unsubscribe_all(&engine, &mut conn.client);
     engine.clients.unregister(id);
 }
 
@@ -96,6 +97,14 @@ impl Connection {
             }
             let want = parser.bytes_needed_hint(qb.buf.len()).unwrap_or(0).max(READ_CHUNK);
             let n = match self.read(&mut qb, want).await {
+                Some(0) => {
+                    // Woken for pushes (pub/sub messages, invalidations) while idle.
+                    self.client.shared.mailbox.drain_into(&mut out);
+                    if !self.flush(&mut out).await {
+                        break;
+                    }
+                    continue;
+                }
                 Some(n) => n,
                 None => break,
             };
@@ -146,6 +155,7 @@ impl Connection {
                                         waited = true;
                                         self.client.shared.flags.lock().blocked = true;
                                     }
+                                    self.take_pushes(&mut out);
                                     if !self.flush(&mut out).await {
                                         return;
                                     }
@@ -163,6 +173,9 @@ impl Connection {
                         }
                         drop(argv);
                         parser.finish();
+                        // Pushes that arrived during the command (its own PUBLISH to a channel
+                        // it subscribes to, an invalidation) follow its reply, as in Valkey.
+                        self.take_pushes(&mut out);
                         match outcome {
                             Outcome::Close => {
                                 close = true;
@@ -225,7 +238,8 @@ impl Connection {
     }
 
     /// Reads into the query buffer, allocating it only once the socket is readable. `None`
-    /// when the connection is over (EOF, error, killed, idle timeout). While waiting, a
+    /// when the connection is over (EOF, error, killed, idle timeout); `Some(0)` when pushes
+    /// are waiting to be written. While waiting, a
     /// private buffer left idle is given back (see [`QueryBuffer`]).
     async fn read(&mut self, qb: &mut QueryBuffer, want: usize) -> Option<usize> {
         if !self.side.is_empty() {
@@ -236,6 +250,9 @@ impl Connection {
             return Some(n);
         }
         loop {
+            if self.client.shared.mailbox.pending() {
+                return Some(0);
+            }
             if qb.buf.capacity() > 0 {
                 if qb.buf.capacity() - qb.buf.len() < want {
                     qb.buf.reserve(want);
@@ -325,6 +342,15 @@ impl Connection {
                     None => std::future::pending::<()>().await,
                 }
             };
+            if self.client.shared.mailbox.pending() {
+                // A blocked RESP3 client still receives its pushes.
+                let mut pushes = Reply::new(false);
+                self.take_pushes(&mut pushes);
+                if !self.flush(&mut pushes).await {
+                    alive = false;
+                    break;
+                }
+            }
             tokio::select! {
                 _ = self.wake.notified() => {
                     if self.client.shared.killed.load(Relaxed) {
@@ -421,6 +447,41 @@ impl Connection {
         }
     }
 
+    /// Moves pushes waiting in the client's mailbox to the end of `out`.
+    fn take_pushes(&self, out: &mut Reply) {
+        let mailbox = &self.client.shared.mailbox;
+        if mailbox.pending() {
+            mailbox.drain_into(out);
+        }
+    }
+
+    /// Writes `bytes` whole, unless the client is killed meanwhile (a subscriber that stopped
+    /// reading is closed by its output buffer limit while this task waits for the socket).
+    async fn write_all(&self, bytes: &[u8]) -> bool {
+        let mut off = 0;
+        while off < bytes.len() {
+            match self.stream.try_write(&bytes[off..]) {
+                Ok(n) => off += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    tokio::select! {
+                        r = self.stream.writable() => {
+                            if r.is_err() {
+                                return false;
+                            }
+                        }
+                        _ = self.wake.notified() => {
+                            if self.client.shared.killed.load(Relaxed) {
+                                return false;
+                            }
+                        }
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
     /// Writes all pending replies. Returns false if the connection failed.
     async fn flush(&mut self, out: &mut Reply) -> bool {
         if out.is_empty() {
@@ -441,7 +502,7 @@ impl Connection {
         shared.reply_capacity.store(capacity, Relaxed);
         // While the client does not read, CLIENT LIST shows what is waiting for it.
         shared.obuf.store(n, Relaxed);
-        let written = self.stream.write_all(out.as_bytes()).await.is_ok();
+        let written = self.write_all(out.as_bytes()).await;
         shared.obuf.store(0, Relaxed);
         if !written {
             return false;

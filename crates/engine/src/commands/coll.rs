@@ -125,8 +125,8 @@ pub struct ReplyBudget {
 
 impl ReplyBudget {
     pub fn new(ctx: &Ctx) -> ReplyBudget {
-        let configured = normal_hard_limit(&ctx.engine.config.get("client-output-buffer-limit"));
-        ReplyBudget { start: ctx.out.len(), limit: configured.filter(|&l| l > 0).unwrap_or(DEFAULT_REPLY_LIMIT) }
+        let configured = ctx.engine.config.hot.output_limit(crate::client::ClientType::Normal).hard as usize;
+        ReplyBudget { start: ctx.out.len(), limit: if configured > 0 { configured } else { DEFAULT_REPLY_LIMIT } }
     }
 
     #[cfg(test)]
@@ -150,18 +150,6 @@ impl ReplyBudget {
         out.truncate(self.start);
         client.close_after_reply = true;
     }
-}
-
-/// The hard limit of the `normal` class in a canonical `client-output-buffer-limit` value
-/// (`normal 0 0 0 replica ...`, sizes in bytes).
-fn normal_hard_limit(value: &str) -> Option<usize> {
-    let mut words = value.split_whitespace();
-    while let Some(w) = words.next() {
-        if w == "normal" {
-            return words.next()?.parse().ok();
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -217,12 +205,5 @@ mod tests {
         assert_eq!(calls, 21);
         // The end of the iteration ends the call.
         assert_eq!(scan_table(5, 100, |_| (0, 0)), 0);
-    }
-
-    #[test]
-    fn output_limit_from_config() {
-        assert_eq!(normal_hard_limit("normal 0 0 0 slave 268435456 67108864 60"), Some(0));
-        assert_eq!(normal_hard_limit("slave 1 2 3 normal 1048576 0 0"), Some(1048576));
-        assert_eq!(normal_hard_limit("pubsub 1 2 3"), None);
     }
 }

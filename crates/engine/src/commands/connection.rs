@@ -320,6 +320,16 @@ static CLIENT_SUBCOMMANDS: &[Command] = &[
 ];
 
 fn ping(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    if !ctx.client.resp3 && !ctx.client.subscriptions.is_empty() {
+        // In RESP2 subscribed mode PING answers in the shape of a message.
+        if argv.len() > 2 {
+            return Err(ctx.arity_error());
+        }
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(argv.get(1).copied().unwrap_or(b""));
+        return Ok(());
+    }
     match argv {
         [_] => ctx.out.simple("PONG"),
         [_, msg] => ctx.out.bulk(msg),
@@ -341,6 +351,7 @@ fn quit(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 
 fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     super::multi::end_transaction(ctx.engine, ctx.client);
+    super::pubsub::unsubscribe_all(ctx.engine, ctx.client);
     let c = &mut *ctx.client;
     c.db = 0;
     c.resp3 = false;
@@ -558,15 +569,6 @@ fn client_setinfo(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// Valkey's reply when a CLIENT subcommand gets a number of arguments it does not take.
-fn client_syntax_error(argv: &[&[u8]]) -> Error {
-    let shown = &argv[1][..argv[1].len().min(128)];
-    Error::err(format!(
-        "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
-        String::from_utf8_lossy(shown)
-    ))
-}
-
 fn client_capa(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     // The only capability, REDIRECT, matters to replicas redirecting clients to their primary;
     // Kvasir is never a replica, so every claim is accepted and none changes anything.
@@ -734,7 +736,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn client_pause(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if argv.len() > 4 {
-        return Err(client_syntax_error(argv));
+        return Err(super::subcommand_syntax_error(argv));
     }
     let mut all = true;
     if argv.len() == 4 {

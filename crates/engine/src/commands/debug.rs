@@ -189,14 +189,7 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     match find(argv) {
         Some(sub) => (sub.handler)(ctx, argv),
-        None => {
-            let shown = &argv[1][..argv[1].len().min(128)];
-            Err(Error::err(format!(
-                "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-                String::from_utf8_lossy(shown),
-                String::from_utf8_lossy(argv[0]).to_ascii_uppercase()
-            )))
-        }
+        None => Err(super::subcommand_syntax_error(argv)),
     }
 }
 

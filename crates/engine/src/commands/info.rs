@@ -441,10 +441,11 @@ fn stats(engine: &Engine, o: &mut String) {
     }
     field(o, "keyspace_hits", get(Counter::KeyspaceHits));
     field(o, "keyspace_misses", get(Counter::KeyspaceMisses));
+    let (channels, patterns, shard_channels) = engine.pubsub.counts();
+    field(o, "pubsub_channels", channels);
+    field(o, "pubsub_patterns", patterns);
+    field(o, "pubsubshard_channels", shard_channels);
     for name in [
-        "pubsub_channels",
-        "pubsub_patterns",
-        "pubsubshard_channels",
         "latest_fork_usec",
         "total_forks",
         "migrate_cached_sockets",

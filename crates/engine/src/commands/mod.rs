@@ -16,6 +16,7 @@ pub mod keys;
 pub mod lists;
 pub mod memory;
 pub mod multi;
+pub mod pubsub;
 pub mod replication;
 pub mod scripting;
 pub mod server;
@@ -141,6 +142,16 @@ impl Run {
 
 pub fn arity_error(full_name: &str) -> Error {
     Error::err(format!("wrong number of arguments for '{full_name}' command"))
+}
+
+/// Valkey's `addReplySubcommandSyntaxError`: a subcommand given arguments it does not take.
+pub fn subcommand_syntax_error(argv: &[&[u8]]) -> Error {
+    let shown = &argv[1][..argv[1].len().min(128)];
+    Error::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(shown),
+        String::from_utf8_lossy(argv[0]).to_ascii_uppercase()
+    ))
 }
 
 /// Parses an integer argument (`ERR value is not an integer or out of range` otherwise).

@@ -61,9 +61,55 @@ pub struct Hot {
     pub zset_max_listpack_value: AtomicU64,
     pub list_max_listpack_size: AtomicI64,
     pub list_compress_depth: AtomicU64,
+    /// `client-output-buffer-limit` per class (normal, replica, pubsub): hard bytes, soft
+    /// bytes, soft seconds.
+    pub output_limits: [[AtomicU64; 3]; 3],
 }
 
+/// One class's `client-output-buffer-limit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: u64,
+}
+
+const OUTPUT_LIMIT_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
 impl Hot {
+    /// The output buffer limits of a client class (a primary's connection uses `normal`).
+    pub fn output_limit(&self, class: crate::client::ClientType) -> OutputLimit {
+        use crate::client::ClientType;
+        let i = match class {
+            ClientType::Normal | ClientType::Primary => 0,
+            ClientType::Replica => 1,
+            ClientType::Pubsub => 2,
+        };
+        let l = &self.output_limits[i];
+        OutputLimit { hard: l[0].load(Relaxed), soft: l[1].load(Relaxed), soft_secs: l[2].load(Relaxed) }
+    }
+
+    /// Applies the classes a canonical value names (`pubsub 1 2 3` changes only pubsub).
+    fn set_output_limits(&self, v: &str) {
+        let words: Vec<&str> = v.split_whitespace().collect();
+        for g in words.chunks_exact(4) {
+            if let Some(i) = OUTPUT_LIMIT_CLASSES.iter().position(|c| *c == g[0]) {
+                for (slot, w) in self.output_limits[i].iter().zip(&g[1..]) {
+                    slot.store(w.parse().unwrap_or(0), Relaxed);
+                }
+            }
+        }
+    }
+
+    /// All classes, as CONFIG GET shows them.
+    fn output_limits_string(&self) -> String {
+        let mut parts = Vec::new();
+        for (name, l) in OUTPUT_LIMIT_CLASSES.iter().zip(&self.output_limits) {
+            parts.push(format!("{name} {} {} {}", l[0].load(Relaxed), l[1].load(Relaxed), l[2].load(Relaxed)));
+        }
+        parts.join(" ")
+    }
+
     pub fn hash_limits(&self) -> crate::types::hash::HashLimits {
         crate::types::hash::HashLimits {
             max_entries: self.hash_max_listpack_entries.load(Relaxed) as usize,
@@ -170,9 +216,13 @@ impl Config {
     }
 
     /// Sets one directive from already-validated canonical form.
-    fn store(&self, i: usize, canonical: String) {
+    fn store(&self, i: usize, mut canonical: String) {
         let p = &PARAMS[i];
         self.apply_hot(p, &canonical);
+        if p.name == "client-output-buffer-limit" {
+            // Setting some classes keeps the others (Valkey's behaviour).
+            canonical = self.hot.output_limits_string();
+        }
         if p.name == "requirepass" {
             *self.requirepass.write() = if canonical.is_empty() { None } else { Some(canonical.clone().into_bytes()) };
         }
@@ -294,6 +344,7 @@ impl Config {
             "zset-max-listpack-value" => h.zset_max_listpack_value.store(int() as u64, Relaxed),
             "list-max-listpack-size" => h.list_max_listpack_size.store(int(), Relaxed),
             "list-compress-depth" => h.list_compress_depth.store(int() as u64, Relaxed),
+            "client-output-buffer-limit" => h.set_output_limits(v),
             "loglevel" => h.loglevel.store(
                 match v {
                     "debug" => 0,

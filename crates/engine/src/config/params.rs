@@ -337,12 +337,12 @@ pub static PARAMS: &[Param] = &[
     p(
         "client-output-buffer-limit",
         None,
-        MULTI_ARG | NOT_ACTED_ON,
+        MULTI_ARG,
         Kind::Special(Special::ClientOutputBufferLimit),
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
     ),
     p("oom-score-adj-values", None, MULTI_ARG | NOT_ACTED_ON, Kind::Special(Special::OomScoreAdjValues), "0 200 800"),
-    p("notify-keyspace-events", None, NOT_ACTED_ON, Kind::Special(Special::NotifyKeyspaceEvents), ""),
+    p("notify-keyspace-events", None, 0, Kind::Special(Special::NotifyKeyspaceEvents), ""),
     p("bind", None, MULTI_ARG, Kind::Special(Special::Bind), "127.0.0.1 -::1"),
     p("replicaof", Some("slaveof"), IMMUTABLE | MULTI_ARG | NOT_ACTED_ON, Kind::Special(Special::Replicaof), ""),
     p(
