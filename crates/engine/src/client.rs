@@ -62,6 +62,10 @@ pub struct ClientShared {
     pub lib_ver: Mutex<Option<Vec<u8>>>,
     /// Set by CLIENT KILL; the connection closes as soon as it notices.
     pub killed: AtomicBool,
+    /// The connection is gone (unregistered): nothing more is delivered to it.
+    pub closed: AtomicBool,
+    /// CLIENT TRACKING settings, read by whoever sends this client invalidations.
+    pub tracking: Mutex<crate::tracking::TrackingState>,
     /// Pushes for this client (pub/sub messages, tracking invalidations) from any thread.
     pub mailbox: crate::pubsub::Mailbox,
     /// Wakes the connection's task (set by the server): a killed idle client closes now, a
@@ -178,6 +182,10 @@ impl ClientShared {
     /// `hide_user_data` redacts the name and user (for the log, `hide-user-data-from-log`).
     pub fn write_info(&self, out: &mut String, now_ms: u64, last_cmd: &str, hide_user_data: bool) {
         let f = *self.flags.lock();
+        let (broken_redirect, bcast, redirect) = {
+            let t = self.tracking.lock();
+            (t.broken_redirect, t.bcast, if t.on { t.redirect as i64 } else { -1 })
+        };
         let mut flags = String::new();
         if f.replica {
             flags.push(if f.monitor { 'O' } else { 'S' });
@@ -188,6 +196,8 @@ impl ClientShared {
             (f.multi, 'x'),
             (f.blocked, 'b'),
             (f.tracking, 't'),
+            (broken_redirect, 'R'),
+            (bcast, 'B'),
             (f.dirty_cas, 'd'),
             (f.close_after_reply, 'c'),
             (self.killed.load(Relaxed), 'A'),
@@ -219,7 +229,7 @@ impl ClientShared {
             out,
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
              watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
-             events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} \
+             events={} cmd={} user={} redir={} resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} \
              tot-cmds={}",
             self.id,
             self.addr,
@@ -246,6 +256,7 @@ impl ClientShared {
             events,
             last_cmd,
             user,
+            redirect,
             self.resp.load(Relaxed),
             lib_name,
             lib_ver,
@@ -274,6 +285,8 @@ pub struct Client {
     pub watched: Vec<(usize, Vec<u8>)>,
     /// Channels, patterns and shard channels subscribed to.
     pub subscriptions: crate::commands::pubsub::Subscriptions,
+    /// CLIENT TRACKING is on (this task's copy of `shared.tracking.on`, read per command).
+    pub tracking: bool,
     pub resp3: bool,
     pub authenticated: bool,
     pub reply_mode: ReplyMode,
@@ -290,6 +303,7 @@ impl Client {
             multi: None,
             watched: Vec::new(),
             subscriptions: Default::default(),
+            tracking: false,
             resp3: false,
             authenticated,
             reply_mode: ReplyMode::On,
@@ -344,6 +358,8 @@ impl ClientRegistry {
             lib_name: Mutex::new(None),
             lib_ver: Mutex::new(None),
             killed: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            tracking: Mutex::new(Default::default()),
             mailbox: Default::default(),
             waker: Mutex::new(None),
         });
@@ -352,7 +368,9 @@ impl ClientRegistry {
     }
 
     pub fn unregister(&self, id: u64) {
-        self.clients.lock().remove(&id);
+        if let Some(c) = self.clients.lock().remove(&id) {
+            c.closed.store(true, Relaxed);
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -127,6 +127,9 @@ pub struct Keys<'a> {
     /// Inside EXEC (and scripts) a client may not block: a blocking command that finds
     /// nothing answers as if it timed out at once.
     pub may_block: bool,
+    /// The client whose command this is (0: none, e.g. the expiry cycle): changes it makes
+    /// are not sent back to it by CLIENT TRACKING NOLOOP.
+    pub caller: u64,
     pub effects: Effects,
     engine: &'a Engine,
 }
@@ -140,6 +143,7 @@ impl<'a> Keys<'a> {
             lru_clock: Engine::lru_clock_at(now_ms),
             touch,
             may_block: true,
+            caller: 0,
             effects: Effects::default(),
             engine,
         }
@@ -211,6 +215,9 @@ impl<'a> Keys<'a> {
         self.effects.expired += 1;
         self.notify(notify::EXPIRED, "expired", db, key);
         self.touch_watched(db, key);
+        if self.engine.tracking.active() {
+            self.engine.tracking.invalidate(self.engine, key, self.caller, true);
+        }
         self.propagate_deletion(db, key);
     }
 
@@ -437,6 +444,9 @@ impl<'a> Keys<'a> {
     pub fn changed_in(&mut self, db: usize, key: &[u8], class: u32, event: &'static str) {
         self.effects.dirty += 1;
         self.notify(class, event, db, key);
+        if self.engine.tracking.active() {
+            self.engine.tracking.invalidate(self.engine, key, self.caller, true);
+        }
         // One shard lookup for both: watchers' transactions fail (Valkey's `touchWatchedKey`),
         // clients blocked on the key get a chance to be served.
         let waiting = match self.guards.shard(db, shard_of(hash_key(key))) {
@@ -517,8 +527,10 @@ impl<'a> Keys<'a> {
                 let Some(w) = front else { break };
                 let mut out = Reply::new(w.resp3);
                 let saved_db = std::mem::replace(&mut self.db, db);
+                let saved_caller = std::mem::replace(&mut self.caller, w.client_id);
                 let result = (w.serve)(self, &w, &key, &mut out);
                 self.db = saved_db;
+                self.caller = saved_caller;
                 // A served blocked command is an execution unit of its own; so is a key found
                 // expired when serving was attempted (its deletion goes to replicas even if
                 // nobody was served).

@@ -162,6 +162,8 @@ pub struct Engine {
     pub propagation: crate::propagate::Propagation,
     /// Pub/Sub subscriptions and delivery (keyspace events go out through it too).
     pub pubsub: crate::pubsub::Hub,
+    /// Client-side caching: who may cache which keys.
+    pub tracking: crate::tracking::Tracking,
     /// Allocated memory after startup (`used_memory_startup`), set by the host once started.
     pub memory_startup: AtomicU64,
     /// Highest allocated memory seen (`used_memory_peak`), updated by the cron and by INFO.
@@ -226,6 +228,7 @@ impl Engine {
             blocked: BlockedClients::default(),
             propagation: Default::default(),
             pubsub: Default::default(),
+            tracking: Default::default(),
             memory_startup: AtomicU64::new(0),
             memory_peak: AtomicU64::new(0),
             repl_ids: Mutex::new(ReplicationIds::fresh()),

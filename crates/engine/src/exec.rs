@@ -119,13 +119,18 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     let started_us = crate::util::now_us();
     let now_ms = started_us / 1000;
     let guards = engine.keyspace.lock(&locks);
-    let keys = Keys::new(engine, guards, client.db, now_ms, !client.no_touch || def.name == "touch");
+    let mut keys = Keys::new(engine, guards, client.db, now_ms, !client.no_touch || def.name == "touch");
+    keys.caller = client.id();
     let mut ctx = Ctx { keys, out, client, engine, cmd };
     let result = handler(&mut ctx, argv);
     let Ctx { mut keys, out, client, .. } = ctx;
     if let Err(e) = result {
         out.truncate(reply_start);
         out.error_bytes(e.text());
+    }
+    // The keys a tracking client read are remembered before anyone can change them.
+    if client.tracking {
+        crate::tracking::after_command(engine, client, cmd, argv, false);
     }
     // The command's writes join the propagation stream while its locks are held, so the
     // stream orders them as they happened.
@@ -141,6 +146,9 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     let effects = &mut keys.effects;
     if !effects.retry.is_empty() {
         serve_retries(engine, std::mem::take(&mut effects.retry), client.no_touch);
+    }
+    if engine.tracking.active() {
+        after_tracked_changes(engine);
     }
     let usec = crate::util::now_us().saturating_sub(started_us);
 
@@ -255,6 +263,7 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
     let guards = engine.keyspace.lock(&locks);
     let mut keys = Keys::new(engine, guards, client.db, now_ms, !client.no_touch);
     keys.may_block = false;
+    keys.caller = client.id();
     let mut ops = Vec::new();
     out.array(resolved.len());
     // One context for the whole transaction: each command gets the same locks, the client's
@@ -279,6 +288,9 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
         if let Some(req) = ctx.keys.effects.block.take() {
             // A blocking command that found nothing answers as if it timed out.
             (req.waiter.timeout_reply)(ctx.out);
+        }
+        if ctx.client.tracking {
+            crate::tracking::after_command(engine, ctx.client, cmd, args, true);
         }
         let effects = &mut ctx.keys.effects;
         let own = std::mem::take(&mut effects.own);
@@ -312,6 +324,12 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
     if !effects.retry.is_empty() {
         serve_retries(engine, std::mem::take(&mut effects.retry), client.no_touch);
     }
+    if client.tracking {
+        crate::tracking::after_command(engine, client, exec, &[], false);
+    }
+    if engine.tracking.active() {
+        after_tracked_changes(engine);
+    }
     let usec = crate::util::now_us().saturating_sub(started_us);
     engine.stats.local(|b| {
         b.call(exec.id, usec, false);
@@ -330,6 +348,13 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
     } else {
         Outcome::Continue
     }
+}
+
+/// After a command, while clients track keys: send what BCAST prefixes collected, and keep
+/// the tracking table within `tracking-table-max-keys`.
+fn after_tracked_changes(engine: &Engine) {
+    engine.tracking.broadcast(engine);
+    engine.tracking.limit(engine, engine.config.hot.tracking_table_max_keys.load(Relaxed) as usize);
 }
 
 /// Serves waiters whose serving needed locks their writer did not hold (BLMOVE to a key in a

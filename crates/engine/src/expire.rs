@@ -91,6 +91,9 @@ pub fn run_cycle(engine: &Engine, cursor: &mut ExpireCursor) -> ExpireRun {
                         if !s.watchers.is_empty() {
                             s.watchers.touch(&key);
                         }
+                        if engine.tracking.active() {
+                            engine.tracking.invalidate(engine, &key, 0, true);
+                        }
                         if engine.propagation.is_active() {
                             // Propagated while the shard is still locked, like every write.
                             let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };

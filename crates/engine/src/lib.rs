@@ -18,6 +18,7 @@ pub mod propagate;
 pub mod pubsub;
 pub mod rdb;
 pub mod stats;
+pub mod tracking;
 pub mod types;
 pub mod util;
 pub mod watch;

@@ -66,11 +66,11 @@ impl Mailbox {
         self.pending.store(false, Relaxed);
     }
 
-    fn append(&self, frame: &[u8], resp3: bool) -> usize {
+    fn append(&self, frame: &[u8], as_push: bool) -> usize {
         let mut buf = self.buf.lock();
         let start = buf.len();
         buf.extend_from_slice(frame);
-        if resp3 {
+        if as_push {
             // Frames are encoded as RESP2 arrays; a RESP3 push differs only in its type byte.
             buf[start] = b'>';
         }
@@ -91,11 +91,20 @@ impl Mailbox {
 /// Appends an encoded frame (RESP2 array form) to `client`'s mailbox, wakes its connection,
 /// and enforces its output buffer limit. Returns false if the client was disconnected for it.
 pub fn deliver(engine: &Engine, client: &ClientShared, frame: &[u8]) -> bool {
-    if client.killed.load(Relaxed) {
+    let resp3 = client.resp.load(Relaxed) >= 3;
+    enqueue(engine, client, frame, resp3)
+}
+
+/// Like [`deliver`], for a frame already encoded for the client's protocol.
+pub fn deliver_raw(engine: &Engine, client: &ClientShared, frame: &[u8]) -> bool {
+    enqueue(engine, client, frame, false)
+}
+
+fn enqueue(engine: &Engine, client: &ClientShared, frame: &[u8], as_push: bool) -> bool {
+    if client.killed.load(Relaxed) || client.closed.load(Relaxed) {
         return false;
     }
-    let resp3 = client.resp.load(Relaxed) >= 3;
-    let queued = client.mailbox.append(frame, resp3);
+    let queued = client.mailbox.append(frame, as_push);
     if !within_output_limit(engine, client, queued) {
         return false;
     }

@@ -66,6 +66,7 @@ pub async fn serve(engine: Arc<Engine>, stream: TcpStream, shared: Arc<ClientSha
     // A closed connection's watches and subscriptions go with it.
     engine::commands::multi::unwatch_all(&engine, &mut conn.client);
     engine::commands::pubsub::unsubscribe_all(&engine, &mut conn.client);
+    engine.tracking.disable(&conn.client.shared);
     engine.clients.unregister(id);
 }
 

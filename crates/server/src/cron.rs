@@ -32,6 +32,10 @@ fn tick(engine: &Engine, cursor: &mut ExpireCursor, last_sample_ms: &mut u64) {
         run_cycle(engine, cursor);
         engine.expired_stale_perc.store(cursor.stale_perc.to_bits(), Relaxed);
     }
+    // Keys the cycle expired under BCAST prefixes are announced now.
+    if engine.tracking.active() {
+        engine.tracking.broadcast(engine);
+    }
     if engine.config.get_bool("activerehashing") {
         rehash_cycle(engine, 100);
     }

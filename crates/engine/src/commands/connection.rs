@@ -309,6 +309,58 @@ static CLIENT_SUBCOMMANDS: &[Command] = &[
         ..Command::DEFAULT
     },
     Command {
+        name: "tracking",
+        arity: -3,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: CONN,
+        handler: Some(super::client_tracking::tracking),
+        doc: doc(
+            "Controls server-assisted client-side caching for the connection.",
+            "6.0.0",
+            "O(1). Some options may introduce additional complexity.",
+            "<ON | OFF> [REDIRECT client-id:integer] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] \
+             [NOLOOP]",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "caching",
+        arity: 3,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: CONN,
+        handler: Some(super::client_tracking::caching),
+        doc: doc("Instructs the server whether to track the keys in the next request.", "6.0.0", "O(1)", "<YES | NO>"),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "getredir",
+        arity: 2,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: CONN,
+        handler: Some(super::client_tracking::getredir),
+        doc: doc(
+            "Returns the client ID to which the connection's tracking notifications are redirected.",
+            "6.0.0",
+            "O(1)",
+            "",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "trackinginfo",
+        arity: 2,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: CONN,
+        handler: Some(super::client_tracking::trackinginfo),
+        doc: doc(
+            "Returns information about server-assisted client-side caching for the connection.",
+            "6.2.0",
+            "O(1)",
+            "",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
         name: "help",
         arity: 2,
         flags: LOADING | STALE,
@@ -352,6 +404,8 @@ fn quit(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     super::multi::end_transaction(ctx.engine, ctx.client);
     super::pubsub::unsubscribe_all(ctx.engine, ctx.client);
+    ctx.engine.tracking.disable(&ctx.client.shared);
+    ctx.client.tracking = false;
     let c = &mut *ctx.client;
     c.db = 0;
     c.resp3 = false;

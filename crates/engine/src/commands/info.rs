@@ -456,12 +456,13 @@ fn stats(engine: &Engine, o: &mut String) {
         "active_defrag_key_misses",
         "total_active_defrag_time",
         "current_active_defrag_time",
-        "tracking_total_keys",
-        "tracking_total_items",
-        "tracking_total_prefixes",
     ] {
         field(o, name, 0);
     }
+    let (keys, items, prefixes) = engine.tracking.totals();
+    field(o, "tracking_total_keys", keys);
+    field(o, "tracking_total_items", items);
+    field(o, "tracking_total_prefixes", prefixes);
     field(o, "unexpected_error_replies", get(Counter::UnexpectedErrorReplies));
     field(o, "total_error_replies", get(Counter::ErrorReplies));
     field(o, "dump_payload_sanitizations", get(Counter::DumpPayloadSanitizations));

@@ -5,6 +5,7 @@
 
 pub mod argtree;
 pub mod bits;
+pub mod client_tracking;
 pub mod coll;
 pub mod connection;
 pub mod debug;

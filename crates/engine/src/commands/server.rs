@@ -208,6 +208,8 @@ fn flush_db(ctx: &mut Ctx, db: usize, lazy: bool) -> u64 {
 fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let lazy = flush_async(ctx, argv)?;
     let db = ctx.keys.db;
+    // Tracking clients are told that everything is invalid (the table is not per database).
+    ctx.engine.tracking.invalidate_all(ctx.engine);
     let removed = flush_db(ctx, db, lazy);
     ctx.keys.effects.dirty += removed;
     ctx.keys.propagate_always();
@@ -217,6 +219,7 @@ fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let lazy = flush_async(ctx, argv)?;
+    ctx.engine.tracking.invalidate_all(ctx.engine);
     let mut removed = 0;
     for db in 0..ctx.engine.keyspace.databases() {
         removed += flush_db(ctx, db, lazy);

@@ -64,6 +64,7 @@ pub struct Hot {
     /// `client-output-buffer-limit` per class (normal, replica, pubsub): hard bytes, soft
     /// bytes, soft seconds.
     pub output_limits: [[AtomicU64; 3]; 3],
+    pub tracking_table_max_keys: AtomicU64,
 }
 
 /// One class's `client-output-buffer-limit`.
@@ -345,6 +346,7 @@ impl Config {
             "list-max-listpack-size" => h.list_max_listpack_size.store(int(), Relaxed),
             "list-compress-depth" => h.list_compress_depth.store(int() as u64, Relaxed),
             "client-output-buffer-limit" => h.set_output_limits(v),
+            "tracking-table-max-keys" => h.tracking_table_max_keys.store(int() as u64, Relaxed),
             "loglevel" => h.loglevel.store(
                 match v {
                     "debug" => 0,

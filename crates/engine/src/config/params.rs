@@ -288,7 +288,7 @@ pub static PARAMS: &[Param] = &[
         "64",
     ),
     p("hll-sparse-max-bytes", None, NOT_ACTED_ON, Memory { min: 0, max: 9223372036854775807, percent: false }, "3000"),
-    p("tracking-table-max-keys", None, NOT_ACTED_ON, Int { min: 0, max: 9223372036854775807 }, "1000000"),
+    p("tracking-table-max-keys", None, 0, Int { min: 0, max: 9223372036854775807 }, "1000000"),
     p(
         "client-query-buffer-limit",
         None,
