@@ -145,11 +145,6 @@ fn apply_lines(config: &Config, lines: &[Line]) -> Result<(), String> {
                 }
                 continue;
             }
-            Kind::Special(Special::ClientOutputBufferLimit) => {
-                let canonical = Config::canonicalize(p, &args).map_err(|e| fatal(line, &e.0))?;
-                let merged = merge_buffer_limits(&config.get(p.name), &canonical);
-                config.set(p.name, &[merged.as_bytes()])
-            }
             _ => config.set(p.name, &args),
         };
         result.map_err(|e| fatal(line, &e.0))?;
@@ -160,19 +155,6 @@ fn apply_lines(config: &Config, lines: &[Line]) -> Result<(), String> {
         config.set("save", &words).map_err(|e| e.0)?;
     }
     Ok(())
-}
-
-/// Replaces, in the full `client-output-buffer-limit` value, the classes given in `update`.
-pub fn merge_buffer_limits(current: &str, update: &str) -> String {
-    let mut groups: Vec<Vec<String>> =
-        current.split(' ').collect::<Vec<_>>().chunks(4).map(|c| c.iter().map(|s| s.to_string()).collect()).collect();
-    for g in update.split(' ').collect::<Vec<_>>().chunks(4) {
-        match groups.iter_mut().find(|x| x[0] == g[0]) {
-            Some(x) => *x = g.iter().map(|s| s.to_string()).collect(),
-            None => groups.push(g.iter().map(|s| s.to_string()).collect()),
-        }
-    }
-    groups.into_iter().map(|g| g.join(" ")).collect::<Vec<_>>().join(" ")
 }
 
 /// The config-file form of a directive's value (quoted where needed).
@@ -275,6 +257,26 @@ mod tests {
         assert_eq!(c.requirepass(), Some(b"secret".to_vec()));
         let c = load(None, &["--save".into(), "".into()]).unwrap();
         assert_eq!(c.get("save"), "");
+    }
+
+    #[test]
+    fn output_buffer_limit_lines_change_only_their_classes() {
+        let p = write_temp(
+            "obl",
+            "client-output-buffer-limit pubsub 1mb 256kb 60
+client-output-buffer-limit normal 0 0 0
+",
+        );
+        let c = load(Some(&p), &[]).unwrap();
+        assert_eq!(
+            c.get("client-output-buffer-limit"),
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 262144 60"
+        );
+        let limit = c.hot.output_limit(crate::client::ClientType::Pubsub);
+        assert_eq!((limit.hard, limit.soft, limit.soft_secs), (1048576, 262144, 60));
+        let args: Vec<String> = ["--client-output-buffer-limit", "replica", "1", "2", "3"].map(String::from).to_vec();
+        let c = load(None, &args).unwrap();
+        assert_eq!(c.get("client-output-buffer-limit"), "normal 0 0 0 slave 1 2 3 pubsub 33554432 8388608 60");
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod keys;
 mod lists;
 mod lists_blocking;
 mod protocol;
+mod pubsub;
 mod replication;
 mod server;
 mod sets;
