@@ -10,6 +10,7 @@ pub mod connection;
 pub mod debug;
 pub mod expire;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod info;
 pub mod introspection;
 pub mod keys;

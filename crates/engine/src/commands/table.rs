@@ -465,6 +465,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::debug::COMMANDS,
     super::introspection::COMMANDS,
     super::zsets::COMMANDS,
+    super::hyperloglog::COMMANDS,
 ];
 
 /// A command resolved by the table, with what the dispatcher needs at hand.

@@ -61,6 +61,7 @@ pub struct Hot {
     pub zset_max_listpack_value: AtomicU64,
     pub list_max_listpack_size: AtomicI64,
     pub list_compress_depth: AtomicU64,
+    pub hll_sparse_max_bytes: AtomicU64,
 }
 
 impl Hot {
@@ -294,6 +295,7 @@ impl Config {
             "zset-max-listpack-value" => h.zset_max_listpack_value.store(int() as u64, Relaxed),
             "list-max-listpack-size" => h.list_max_listpack_size.store(int(), Relaxed),
             "list-compress-depth" => h.list_compress_depth.store(int() as u64, Relaxed),
+            "hll-sparse-max-bytes" => h.hll_sparse_max_bytes.store(int() as u64, Relaxed),
             "loglevel" => h.loglevel.store(
                 match v {
                     "debug" => 0,

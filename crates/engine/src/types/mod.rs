@@ -4,6 +4,7 @@
 
 pub mod bitmap;
 pub mod hash;
+pub mod hll;
 pub mod intset;
 pub mod item;
 pub mod list;

@@ -20,6 +20,7 @@ mod bits;
 mod connection;
 mod expire;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod lists;
 mod sets;

@@ -9,6 +9,7 @@ mod basics;
 mod bits;
 mod expire;
 mod hashes;
+mod hyperloglog;
 mod introspection;
 mod keys;
 mod lists;
