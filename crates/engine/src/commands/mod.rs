@@ -9,6 +9,7 @@ pub mod coll;
 pub mod connection;
 pub mod debug;
 pub mod expire;
+pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod info;

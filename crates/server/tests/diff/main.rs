@@ -19,6 +19,7 @@ mod vocab;
 mod bits;
 mod connection;
 mod expire;
+mod geo;
 mod hashes;
 mod hyperloglog;
 mod keys;

@@ -8,6 +8,7 @@ mod atomicity;
 mod basics;
 mod bits;
 mod expire;
+mod geo;
 mod hashes;
 mod hyperloglog;
 mod introspection;
