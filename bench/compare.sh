@@ -12,7 +12,13 @@
 #                       spop pops from a set filled beforehand with as many members as the run
 #                       pops; zadd adds random members to one sorted set; lrange_100 reads the
 #                       first 100 of a list pushed first), plus zrange: ZRANGE of the top 10 of
-#                       a 1000-member sorted set (REV WITHSCORES), loaded before each run
+#                       a 1000-member sorted set (REV WITHSCORES), loaded before each run.
+#                       Not in the default set: pfadd (PFADD of random elements to one HLL),
+#                       pfcount (PFCOUNT of one 100k-element HLL: the first computes and
+#                       caches the count, the others read the cache), pfcount2 (PFCOUNT of the union of two
+#                       100k-element HLLs: the full estimate every time), geoadd (GEOADD of
+#                       random members at one position), geosearch (GEOSEARCH BYRADIUS 5 km,
+#                       ASC, around a point of a 100k-member geo set spread over 4x4 degrees)
 #     --pipelines LIST  pipeline depths (default "1 16")
 #     --clients N       parallel connections (default 50)
 #     --requests N      requests per run at pipeline 1; deeper pipelines get N*8, mset N/4,
@@ -42,7 +48,7 @@ while [ $# -gt 0 ]; do
     --keyspace) KEYSPACE=$2; shift 2 ;;
     --save) SAVE=1; shift ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -113,6 +119,33 @@ fill_set() {
   }' | redis-cli -p "$port" --pipe >/dev/null
 }
 
+# fill_hll PORT KEY N: PFADDs N distinct elements to KEY, 100 per command.
+fill_hll() {
+  local port=$1 key=$2 n=$3
+  awk -v n="$n" -v key="$key" 'BEGIN {
+    for (i = 0; i < n; i += 100) {
+      printf "*102\r\n$5\r\nPFADD\r\n$%d\r\n%s\r\n", length(key), key
+      for (j = i; j < i + 100; j++) { e = key ":" j; printf "$%d\r\n%s\r\n", length(e), e }
+    }
+  }' | redis-cli -p "$port" --pipe >/dev/null
+}
+
+# fill_geo PORT N: GEOADDs N members at pseudo-random positions in lon 12..16, lat 36..40
+# (the same positions on both servers: a fixed seed).
+fill_geo() {
+  local port=$1 n=$2
+  awk -v n="$n" 'BEGIN {
+    srand(1)
+    for (i = 0; i < n; i += 100) {
+      printf "*302\r\n$6\r\nGEOADD\r\n$9\r\nbench:geo\r\n"
+      for (j = i; j < i + 100; j++) {
+        lon = sprintf("%.6f", 12 + 4 * rand()); lat = sprintf("%.6f", 36 + 4 * rand()); m = "point:" j
+        printf "$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(lon), lon, length(lat), lat, length(m), m
+      }
+    }
+  }' | redis-cli -p "$port" --pipe >/dev/null
+}
+
 # The 1000-member sorted set the zrange test reads (scores 1..1000).
 ZRANGE_ARGS=()
 for i in $(seq 1 1000); do ZRANGE_ARGS+=("$i" "member:$i"); done
@@ -132,6 +165,18 @@ run_one() {
     zrange)
       redis-cli -p "$port" ZADD bench:zrange "${ZRANGE_ARGS[@]}" >/dev/null
       what=(ZRANGE bench:zrange 0 9 REV WITHSCORES) ;;
+    pfadd) what=(PFADD bench:hll element:__rand_int__) ;;
+    pfcount)
+      fill_hll "$port" bench:hll 100000
+      what=(PFCOUNT bench:hll) ;;
+    pfcount2)
+      fill_hll "$port" bench:hll 100000
+      fill_hll "$port" bench:hll2 100000
+      what=(PFCOUNT bench:hll bench:hll2) ;;
+    geoadd) what=(GEOADD bench:geo 13.361389 38.115556 member:__rand_int__) ;;
+    geosearch)
+      fill_geo "$port" 100000
+      what=(GEOSEARCH bench:geo FROMLONLAT 14 38 BYRADIUS 5 km ASC) ;;
   esac
   if ! timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" \
       -P "$pipeline" --csv "${what[@]}" >"$out" 2>"$err"; then
@@ -174,6 +219,9 @@ for round in $(seq 1 "$ROUNDS"); do
       # more: keep their runs as short.
       [ "$test" = mset ] && n=$((n / 4))
       [ "$test" = lrange_100 ] && n=$((n / 4))
+      # A union count or a radius query is much more work than a SET.
+      [ "$test" = pfcount2 ] && n=$((n / 20))
+      [ "$test" = geosearch ] && n=$((n / 4))
       order=("A" "B")
       [ $((round % 2)) = 0 ] && order=("B" "A")
       for side in "${order[@]}"; do

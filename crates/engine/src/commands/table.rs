@@ -466,6 +466,8 @@ pub static FAMILIES: &[&[Command]] = &[
     super::introspection::COMMANDS,
     super::zsets::COMMANDS,
     super::pubsub::COMMANDS,
+    super::hyperloglog::COMMANDS,
+    super::geo::COMMANDS,
 ];
 
 /// A command resolved by the table, with what the dispatcher needs at hand.

@@ -9,6 +9,8 @@
 //! which lookups count as keyspace hits, which events fire in which order.
 
 mod basic;
+/// GEOADD runs through ZADD, as in Valkey.
+pub(crate) use basic::zadd;
 mod pop;
 mod range;
 mod setops;

@@ -65,6 +65,7 @@ pub struct Hot {
     /// bytes, soft seconds.
     pub output_limits: [[AtomicU64; 3]; 3],
     pub tracking_table_max_keys: AtomicU64,
+    pub hll_sparse_max_bytes: AtomicU64,
 }
 
 /// One class's `client-output-buffer-limit`.
@@ -347,6 +348,7 @@ impl Config {
             "list-compress-depth" => h.list_compress_depth.store(int() as u64, Relaxed),
             "client-output-buffer-limit" => h.set_output_limits(v),
             "tracking-table-max-keys" => h.tracking_table_max_keys.store(int() as u64, Relaxed),
+            "hll-sparse-max-bytes" => h.hll_sparse_max_bytes.store(int() as u64, Relaxed),
             "loglevel" => h.loglevel.store(
                 match v {
                     "debug" => 0,

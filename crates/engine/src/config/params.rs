@@ -287,7 +287,7 @@ pub static PARAMS: &[Param] = &[
         Memory { min: 0, max: 9223372036854775807, percent: false },
         "64",
     ),
-    p("hll-sparse-max-bytes", None, NOT_ACTED_ON, Memory { min: 0, max: 9223372036854775807, percent: false }, "3000"),
+    p("hll-sparse-max-bytes", None, 0, Memory { min: 0, max: 9223372036854775807, percent: false }, "3000"),
     p("tracking-table-max-keys", None, 0, Int { min: 0, max: 9223372036854775807 }, "1000000"),
     p(
         "client-query-buffer-limit",

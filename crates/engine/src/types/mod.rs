@@ -3,7 +3,9 @@
 //! Each data type's encodings and algorithms live in a file of its own here.
 
 pub mod bitmap;
+pub mod geohash;
 pub mod hash;
+pub mod hll;
 pub mod intset;
 pub mod item;
 pub mod list;

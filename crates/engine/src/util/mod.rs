@@ -1,5 +1,6 @@
 //! Small shared helpers with no better home.
 
+pub mod csort;
 pub mod glob;
 pub mod strtod;
 

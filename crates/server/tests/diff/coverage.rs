@@ -149,6 +149,20 @@ const REQUIRED: &[&str] = &[
     "BLMOVE",
     "BRPOPLPUSH",
     "BLMPOP",
+    "PFADD",
+    "PFCOUNT",
+    "PFMERGE",
+    "PFDEBUG",
+    "GEOADD",
+    "GEODIST",
+    "GEOHASH",
+    "GEOPOS",
+    "GEOSEARCH",
+    "GEOSEARCHSTORE",
+    "GEORADIUS",
+    "GEORADIUS_RO",
+    "GEORADIUSBYMEMBER",
+    "GEORADIUSBYMEMBER_RO",
 ];
 
 /// (command, option) pairs that must show up somewhere in the arguments.
@@ -220,6 +234,18 @@ const REQUIRED_OPTIONS: &[(&str, &str)] = &[
     ("LINSERT", "AFTER"),
     ("LMOVE", "LEFT"),
     ("LMOVE", "RIGHT"),
+    ("PFDEBUG", "TODENSE"),
+    ("PFDEBUG", "GETREG"),
+    ("PFDEBUG", "DECODE"),
+    ("CONFIG", "HLL-SPARSE-MAX-BYTES"),
+    ("GEOADD", "NX"),
+    ("GEOADD", "CH"),
+    ("GEOSEARCH", "BYBOX"),
+    ("GEOSEARCH", "FROMMEMBER"),
+    ("GEOSEARCH", "ANY"),
+    ("GEOSEARCHSTORE", "STOREDIST"),
+    ("GEORADIUS", "STORE"),
+    ("GEORADIUS", "WITHCOORD"),
 ];
 
 fn sample(families: &[BoxedStrategy<Cmd>], per_family: usize) -> Vec<Cmd> {
@@ -245,6 +271,8 @@ fn generators_reach_every_command_and_option() {
         crate::sets::commands(),
         crate::zsets::commands(),
         crate::lists::commands(),
+        crate::hyperloglog::commands(),
+        crate::geo::commands(),
     ];
     let cmds = sample(&families, 4000);
     let upper = |a: &[u8]| String::from_utf8_lossy(a).to_ascii_uppercase();

@@ -52,7 +52,7 @@ fn apply_adds(
     Ok(())
 }
 
-pub(super) fn zadd(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+pub(crate) fn zadd(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     add_generic(ctx, argv, AddFlags::default())
 }
 
