@@ -64,45 +64,21 @@ fi
 . bench/lib.sh
 kvasir_binary "$BUILD"
 
-WORK=$(mktemp -d /tmp/kvasir-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-
-# start NAME PORT CMD... : runs the server in the background and waits for PONG.
-start() {
-  local name=$1 port=$2; shift 2
-  mkdir -p "$WORK/$name"
-  (cd "$WORK/$name" && exec "$@" >"$WORK/$name.log" 2>&1) &
-  PIDS+=($!)
-  for _ in $(seq 1 200); do
-    if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then return; fi
-    sleep 0.05
-  done
-  echo "$name did not start on port $port; its log:" >&2
-  cat "$WORK/$name.log" >&2
-  exit 1
-}
+bench_setup kvasir-bench
 
 PORT_A=$(free_port)
 PORT_B=$(free_port)
 while [ "$PORT_B" = "$PORT_A" ]; do PORT_B=$(free_port); done
 if [ "$MODE" = redis ]; then
   NAME_A=kvasir NAME_B=redis
-  start "$NAME_A" "$PORT_A" "$(realpath "$KVASIR")" --port "$PORT_A" --bind 127.0.0.1 --save "" --appendonly no
-  start "$NAME_B" "$PORT_B" redis-server --port "$PORT_B" --bind 127.0.0.1 --save "" --appendonly no \
+  start_server "$NAME_A" "$PORT_A" "$(realpath "$KVASIR")" --port "$PORT_A" --bind 127.0.0.1 --save "" --appendonly no
+  start_server "$NAME_B" "$PORT_B" redis-server --port "$PORT_B" --bind 127.0.0.1 --save "" --appendonly no \
     --daemonize no --dir "$WORK/$NAME_B"
 else
   NAME_A=kvasir-2t NAME_B=kvasir-1t
-  start "$NAME_A" "$PORT_A" "$(realpath "$KVASIR")" --port "$PORT_A" --bind 127.0.0.1 --save "" --appendonly no \
+  start_server "$NAME_A" "$PORT_A" "$(realpath "$KVASIR")" --port "$PORT_A" --bind 127.0.0.1 --save "" --appendonly no \
     --worker-threads 2
-  start "$NAME_B" "$PORT_B" "$(realpath "$KVASIR")" --port "$PORT_B" --bind 127.0.0.1 --save "" --appendonly no \
+  start_server "$NAME_B" "$PORT_B" "$(realpath "$KVASIR")" --port "$PORT_B" --bind 127.0.0.1 --save "" --appendonly no \
     --worker-threads 1
 fi
 

@@ -100,12 +100,12 @@ fn bulk(f: &mut Vec<u8>, data: &[u8]) {
 }
 
 /// Valkey's `sendTrackingMessage`: one invalidation for `client`, to it or its redirect.
-fn send(engine: &Engine, client: &ClientShared, keys: Keys) {
+fn send(engine: &Engine, client: &Arc<ClientShared>, keys: Keys) {
     let redirect = client.tracking.lock().redirect;
     let mut target_holder = None;
-    let target: &ClientShared = if redirect != 0 {
+    let target: &Arc<ClientShared> = if redirect != 0 {
         match engine.clients.get(redirect) {
-            Some(t) => &*target_holder.insert(t),
+            Some(t) => target_holder.insert(t),
             None => {
                 client.tracking.lock().broken_redirect = true;
                 if client.resp.load(Relaxed) >= 3 {
