@@ -718,6 +718,32 @@ impl<'a> Keys<'a> {
         Ok(())
     }
 
+    /// Adds a key read from an RDB file to `db`, with no event and no change counted (Valkey's
+    /// `dbAddRDBLoad`). A present key is replaced if `replace`, else left alone and `false`
+    /// returned.
+    pub fn load_in(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        value: Value,
+        expire_at_ms: Option<u64>,
+        lru: u32,
+        replace: bool,
+    ) -> Result<bool, Error> {
+        let engine = self.engine;
+        let (shard, h) = self.shard(db, key)?;
+        if shard.find(h, key).is_some() {
+            if !replace {
+                return Ok(false);
+            }
+            if let Some((old, _)) = shard.remove(h, key) {
+                engine.lazy_free(old);
+            }
+        }
+        shard.insert(h, key, value, expire_at_ms, lru);
+        Ok(true)
+    }
+
     /// Removes `key` from the current database whether or not its TTL has passed, returning
     /// its value; no event, no expiry (Valkey's `dbDelete`, as RESTORE REPLACE uses it).
     pub fn remove_ignoring_ttl(&mut self, key: &[u8]) -> Result<Option<Value>, Error> {

@@ -153,8 +153,10 @@ pub struct Engine {
     pub start_ms: u64,
     pub start_instant: std::time::Instant,
     pub run_id: String,
-    /// Time of the last successful save (LASTSAVE); the start time until persistence exists.
-    pub last_save_ms: AtomicU64,
+    /// RDB persistence state (`persist.rs`).
+    pub persistence: crate::persist::Persistence,
+    /// This engine's own `Arc`, for work that outlives a command (the BGSAVE thread).
+    me: std::sync::Weak<Engine>,
     pub pause: PauseState,
     /// Clients parked by blocking commands, for CLIENT UNBLOCK.
     pub blocked: BlockedClients,
@@ -208,7 +210,9 @@ impl Engine {
         let commands = CommandTable::build();
         let stats = Stats::new(commands.len());
         let now = crate::util::now_ms();
-        Arc::new(Engine {
+        Arc::new_cyclic(|me| Engine {
+            me: me.clone(),
+            persistence: crate::persist::Persistence::new(now),
             keyspace: Keyspace::new(databases),
             commands,
             config,
@@ -219,7 +223,6 @@ impl Engine {
             start_ms: now,
             start_instant: std::time::Instant::now(),
             run_id: random_hex40(),
-            last_save_ms: AtomicU64::new(now),
             pause: PauseState::default(),
             blocked: BlockedClients::default(),
             propagation: Default::default(),
@@ -235,6 +238,11 @@ impl Engine {
     /// An engine with default configuration and no host, for tests and benchmarks.
     pub fn for_tests() -> Arc<Engine> {
         Engine::new(Config::defaults(), Box::new(NullHost))
+    }
+
+    /// The engine's `Arc` (`None` while it is being dropped).
+    pub fn arc(&self) -> Option<Arc<Engine>> {
+        self.me.upgrade()
     }
 
     /// The LRU clock value for a time in ms.

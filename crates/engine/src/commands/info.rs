@@ -372,7 +372,7 @@ fn memory(engine: &Engine, o: &mut String) {
 }
 
 fn persistence(engine: &Engine, o: &mut String) {
-    let last_save = engine.last_save_ms.load(Relaxed) / 1000;
+    let last_save = engine.persistence.last_save_secs.load(Relaxed);
     for (name, value) in [
         ("loading", 0),
         ("async_loading", 0),
