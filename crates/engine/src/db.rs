@@ -295,6 +295,14 @@ impl<'a> Keys<'a> {
             .map(|ptr| Entry { ptr, _shard: PhantomData }))
     }
 
+    /// Finds a key whether or not its TTL has passed, touching nothing (DEBUG DIGEST-VALUE,
+    /// which Valkey answers with `dbFind`).
+    pub fn find_raw(&mut self, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
+        let db = self.db;
+        let (shard, h) = self.shard(db, key)?;
+        Ok(shard.find(h, key).map(|ptr| Entry { ptr, _shard: PhantomData }))
+    }
+
     pub fn peek_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
         Ok(self.lookup(db, key, Access::Peek)?.map(|ptr| Entry { ptr, _shard: PhantomData }))
     }

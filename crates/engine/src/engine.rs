@@ -236,8 +236,19 @@ impl Engine {
     }
 
     /// An engine with default configuration and no host, for tests and benchmarks.
+    /// It has no save points, and its RDB file is in a directory of its own under the
+    /// system's temporary directory, so tests never write into the working directory.
     pub fn for_tests() -> Arc<Engine> {
-        Engine::new(Config::defaults(), Box::new(NullHost))
+        static N: AtomicU64 = AtomicU64::new(0);
+        let config = Config::defaults();
+        let dir = std::env::temp_dir()
+            .join(format!("kvasir-engine-tests-{}", std::process::id()))
+            .join(N.fetch_add(1, Relaxed).to_string());
+        let _ = std::fs::create_dir_all(&dir);
+        let file = dir.join("dump.rdb").display().to_string();
+        config.set("dbfilename", &[file.as_bytes()]).expect("dbfilename");
+        config.set("save", &[b""]).expect("save");
+        Engine::new(config, Box::new(NullHost))
     }
 
     /// The engine's `Arc` (`None` while it is being dropped).

@@ -188,7 +188,7 @@ fn write_atomically(
     path: &Path,
     fill: impl FnOnce(std::fs::File) -> std::io::Result<std::fs::File>,
 ) -> Result<(), ()> {
-    let tmp = PathBuf::from(format!("temp-{}.rdb", std::process::id()));
+    let tmp = path.with_file_name(format!("temp-{}.rdb", std::process::id()));
     let cwd = || std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "unknown".into());
     let f = match std::fs::File::create(&tmp) {
         Ok(f) => f,
@@ -247,6 +247,8 @@ fn io_text(e: &std::io::Error) -> String {
 /// (FLUSHALL's removed keys), which the save covers. Errors are logged.
 pub fn save(engine: &Engine, keys: &mut Keys<'_>, pending_dirty: u64) -> Result<(), SaveFailed> {
     let p = &engine.persistence;
+    // A background save still writing would rename an older snapshot over this one.
+    p.wait_bgsave();
     let dirty = engine.stats.dirty() + pending_dirty;
     let path = rdb_path(engine);
     let result = write_atomically(engine, &path, |f| {
@@ -263,10 +265,9 @@ pub fn save(engine: &Engine, keys: &mut Keys<'_>, pending_dirty: u64) -> Result<
             p.last_save_ok.store(true, Relaxed);
             Ok(())
         }
-        Err(()) => {
-            p.last_save_ok.store(false, Relaxed);
-            Err(SaveFailed)
-        }
+        // A failed synchronous save does not change the status background saves report
+        // (and so does not stop writes), as in Valkey.
+        Err(()) => Err(SaveFailed),
     }
 }
 
@@ -503,7 +504,9 @@ pub fn load_at_startup(engine: &Engine) -> Result<StartupLoad, String> {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StartupLoad::Missing),
         Err(e) => {
-            return Err(format!("Fatal error: can't open the RDB file {} for reading: {}", path.display(), io_text(&e)))
+            let msg = format!("Fatal error: can't open the RDB file {} for reading: {}", path.display(), io_text(&e));
+            engine.log(LogLevel::Warning, &msg);
+            return Err(msg);
         }
     };
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);

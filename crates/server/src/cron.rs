@@ -32,6 +32,8 @@ fn tick(engine: &Engine, cursor: &mut ExpireCursor, last_sample_ms: &mut u64) {
         run_cycle(engine, cursor);
         engine.expired_stale_perc.store(cursor.stale_perc.to_bits(), Relaxed);
     }
+    // Save points and scheduled background saves.
+    engine::persist::cron(engine);
     if engine.config.get_bool("activerehashing") {
         rehash_cycle(engine, 100);
     }

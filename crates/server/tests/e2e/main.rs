@@ -13,6 +13,7 @@ mod introspection;
 mod keys;
 mod lists;
 mod lists_blocking;
+mod persistence;
 mod protocol;
 mod replication;
 mod server;
