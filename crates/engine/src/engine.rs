@@ -355,12 +355,12 @@ impl BlockedClients {
         self.slots.lock().len()
     }
 
-    /// Clients still waiting (`blocked_clients`): a served client stops counting when the
-    /// writer serves it, as in Valkey, not later when its connection wakes up to send the
-    /// reply (a test that blocks a second client right after the first was served must not
-    /// see the first one still counted).
-    pub fn waiting(&self) -> usize {
-        self.slots.lock().values().filter(|s| s.is_waiting()).count()
+    /// Clients a writer has served (or that timed out) whose connection has not woken up
+    /// yet to send the reply. `blocked_clients` leaves them out, as Valkey does, which
+    /// unblocks them on the spot: a test that blocks a second client right after the first
+    /// was served must not see the first one still counted.
+    pub fn finished(&self) -> usize {
+        self.slots.lock().values().filter(|s| !s.is_waiting()).count()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -235,7 +235,7 @@ fn clients(engine: &Engine, o: &mut String) {
     field(o, "maxclients", engine.config.hot.maxclients.load(Relaxed));
     field(o, "client_recent_max_input_buffer", max_in);
     field(o, "client_recent_max_output_buffer", max_out);
-    field(o, "blocked_clients", blocked.min(engine.blocked.waiting()));
+    field(o, "blocked_clients", blocked.saturating_sub(engine.blocked.finished()));
     field(o, "tracking_clients", tracking);
     field(o, "pubsub_clients", pubsub);
     field(o, "watching_clients", watching);
