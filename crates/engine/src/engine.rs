@@ -157,6 +157,8 @@ pub struct Engine {
     pub persistence: crate::persist::Persistence,
     /// This engine's own `Arc`, for work that outlives a command (the BGSAVE thread).
     me: std::sync::Weak<Engine>,
+    /// A test engine's directory for its RDB file, removed with the engine.
+    scratch_dir: Mutex<Option<std::path::PathBuf>>,
     pub pause: PauseState,
     /// Clients parked by blocking commands, for CLIENT UNBLOCK.
     pub blocked: BlockedClients,
@@ -212,6 +214,7 @@ impl Engine {
         let now = crate::util::now_ms();
         Arc::new_cyclic(|me| Engine {
             me: me.clone(),
+            scratch_dir: Mutex::new(None),
             persistence: crate::persist::Persistence::new(now),
             keyspace: Keyspace::new(databases),
             commands,
@@ -248,7 +251,9 @@ impl Engine {
         let file = dir.join("dump.rdb").display().to_string();
         config.set("dbfilename", &[file.as_bytes()]).expect("dbfilename");
         config.set("save", &[b""]).expect("save");
-        Engine::new(config, Box::new(NullHost))
+        let e = Engine::new(config, Box::new(NullHost));
+        *e.scratch_dir.lock() = Some(dir);
+        e
     }
 
     /// The engine's `Arc` (`None` while it is being dropped).
@@ -317,6 +322,16 @@ impl Engine {
 
     pub fn uptime_secs(&self) -> u64 {
         self.start_instant.elapsed().as_secs()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // (Not waiting for a background save: its thread may be the one dropping the last
+        // reference.)
+        if let Some(dir) = self.scratch_dir.get_mut().take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
