@@ -305,6 +305,14 @@ impl<'a> Keys<'a> {
             .map(|ptr| Entry { ptr, _shard: PhantomData }))
     }
 
+    /// Finds a key whether or not its TTL has passed, touching nothing (DEBUG DIGEST-VALUE,
+    /// which Valkey answers with `dbFind`).
+    pub fn find_raw(&mut self, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
+        let db = self.db;
+        let (shard, h) = self.shard(db, key)?;
+        Ok(shard.find(h, key).map(|ptr| Entry { ptr, _shard: PhantomData }))
+    }
+
     pub fn peek_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
         Ok(self.lookup(db, key, Access::Peek)?.map(|ptr| Entry { ptr, _shard: PhantomData }))
     }
@@ -737,6 +745,32 @@ impl<'a> Keys<'a> {
         shard.insert(h, key, value, expire_at_ms, lru);
         self.notify(notify::NEW, "new", db, key);
         Ok(())
+    }
+
+    /// Adds a key read from an RDB file to `db`, with no event and no change counted (Valkey's
+    /// `dbAddRDBLoad`). A present key is replaced if `replace`, else left alone and `false`
+    /// returned.
+    pub fn load_in(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        value: Value,
+        expire_at_ms: Option<u64>,
+        lru: u32,
+        replace: bool,
+    ) -> Result<bool, Error> {
+        let engine = self.engine;
+        let (shard, h) = self.shard(db, key)?;
+        if shard.find(h, key).is_some() {
+            if !replace {
+                return Ok(false);
+            }
+            if let Some((old, _)) = shard.remove(h, key) {
+                engine.lazy_free(old);
+            }
+        }
+        shard.insert(h, key, value, expire_at_ms, lru);
+        Ok(true)
     }
 
     /// Removes `key` from the current database whether or not its TTL has passed, returning

@@ -66,6 +66,11 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     if !client.authenticated && def.flags & flags::NO_AUTH == 0 {
         return reject(engine, client, cmd, out, errors::NOAUTH);
     }
+    // After a failed save, writes (and PING) are refused while save points are configured
+    // (`stop-writes-on-bgsave-error`); one relaxed load when the last save went fine.
+    if (def.flags & flags::WRITE != 0 || def.name == "ping") && engine.writes_denied_by_disk_error() {
+        return reject(engine, client, cmd, out, Error::coded_static(crate::persist::MISCONF));
+    }
     if !client.resp3
         && !client.subscriptions.is_empty()
         && !crate::commands::pubsub::allowed_in_resp2_subscribed_mode(def.name)

@@ -457,6 +457,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::sets::COMMANDS,
     super::sort::COMMANDS,
     super::server::COMMANDS,
+    super::persistence::COMMANDS,
     super::scripting::COMMANDS,
     super::replication::COMMANDS,
     super::info::COMMANDS,

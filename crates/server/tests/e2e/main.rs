@@ -15,6 +15,7 @@ mod introspection;
 mod keys;
 mod lists;
 mod lists_blocking;
+mod persistence;
 mod protocol;
 mod pubsub;
 mod replication;
