@@ -61,6 +61,8 @@ pub struct Hot {
     pub zset_max_listpack_value: AtomicU64,
     pub list_max_listpack_size: AtomicI64,
     pub list_compress_depth: AtomicU64,
+    pub stream_node_max_bytes: AtomicU64,
+    pub stream_node_max_entries: AtomicU64,
 }
 
 impl Hot {
@@ -82,6 +84,13 @@ impl Hot {
         crate::types::list::ListLimits {
             fill: self.list_max_listpack_size.load(Relaxed),
             compress_depth: self.list_compress_depth.load(Relaxed),
+        }
+    }
+
+    pub fn stream_limits(&self) -> crate::types::stream::StreamLimits {
+        crate::types::stream::StreamLimits {
+            node_max_bytes: self.stream_node_max_bytes.load(Relaxed) as usize,
+            node_max_entries: self.stream_node_max_entries.load(Relaxed) as usize,
         }
     }
 
@@ -294,6 +303,8 @@ impl Config {
             "zset-max-listpack-value" => h.zset_max_listpack_value.store(int() as u64, Relaxed),
             "list-max-listpack-size" => h.list_max_listpack_size.store(int(), Relaxed),
             "list-compress-depth" => h.list_compress_depth.store(int() as u64, Relaxed),
+            "stream-node-max-bytes" => h.stream_node_max_bytes.store(int() as u64, Relaxed),
+            "stream-node-max-entries" => h.stream_node_max_entries.store(int() as u64, Relaxed),
             "loglevel" => h.loglevel.store(
                 match v {
                     "debug" => 0,

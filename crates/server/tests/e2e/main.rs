@@ -17,6 +17,7 @@ mod protocol;
 mod replication;
 mod server;
 mod sets;
+mod streams;
 mod strings;
 mod transactions;
 mod zsets;
