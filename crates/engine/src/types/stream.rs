@@ -262,7 +262,7 @@ impl Stream {
         }
         match tail {
             None => {
-                let mut lp = Vec::with_capacity(max_bytes.min(4096) + 64);
+                let mut lp = Vec::with_capacity(max_bytes.min(4096));
                 lp.extend_from_slice(&listpack::new());
                 listpack::append_int(&mut lp, 1);
                 listpack::append_int(&mut lp, 0);
