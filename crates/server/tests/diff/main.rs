@@ -23,5 +23,6 @@ mod hashes;
 mod keys;
 mod lists;
 mod sets;
+mod streams;
 mod strings;
 mod zsets;

@@ -200,6 +200,18 @@ pub(super) fn xack(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     let ids = argv[3..].iter().map(|a| parse_strict_id(a, 0)).collect::<Result<Vec<_>, _>>()?;
+    // Most acknowledgements of an entry already acknowledged change nothing: look before
+    // taking the stream out of its entry to change it.
+    let any_pending = ctx
+        .keys
+        .peek(key)?
+        .and_then(|e| e.value().stream())
+        .and_then(|s| s.group(group))
+        .is_some_and(|g| ids.iter().any(|id| g.pel.contains_key(id)));
+    if !any_pending {
+        ctx.out.int(0);
+        return Ok(());
+    }
     let acked = with_stream(&mut ctx.keys, key, |s| {
         let g = s.group_mut(group).expect("checked");
         ids.iter().filter(|&&id| g.ack(id)).count()
