@@ -527,12 +527,17 @@ impl<'a> Keys<'a> {
         self.now_ms = crate::util::now_ms();
         self.lru_clock = Engine::lru_clock_at(self.now_ms);
         while let Some((db, key)) = self.effects.ready.pop_front() {
-            loop {
-                let front = match self.guards.shard(db, shard_of(hash_key(&key))) {
-                    Some(s) => s.waiters.front(&key),
-                    None => None,
-                };
-                let Some(w) = front else { break };
+            // Every client waiting when the key became ready gets a try, in order (Valkey's
+            // `handleClientsBlockedOnKey`): one that finds nothing for it (a list waiter on a
+            // key that is now a stream) does not stop the ones behind it.
+            let waiting = match self.guards.shard(db, shard_of(hash_key(&key))) {
+                Some(s) => s.waiters.waiting(&key),
+                None => Vec::new(),
+            };
+            for w in waiting {
+                if !w.slot.is_waiting() {
+                    continue;
+                }
                 let mut out = Reply::new(w.resp3);
                 let saved_db = std::mem::replace(&mut self.db, db);
                 let saved_caller = std::mem::replace(&mut self.caller, w.client_id);
@@ -548,7 +553,7 @@ impl<'a> Keys<'a> {
                 }
                 let done = match result {
                     Ok(Served::Yes) => true,
-                    Ok(Served::NotYet) => break,
+                    Ok(Served::NotYet) => continue,
                     Ok(Served::Retry) => {
                         self.effects.retry.push((w.clone(), key.clone()));
                         break;
@@ -666,7 +671,7 @@ impl<'a> Keys<'a> {
                 ValueRef::Set(s) => s.is_empty(),
                 ValueRef::ZSet(z) => z.is_empty(),
                 ValueRef::List(l) => l.is_empty(),
-                ValueRef::Str(_) => false,
+                ValueRef::Str(_) | ValueRef::Stream(_) => false,
             },
             None => false,
         };

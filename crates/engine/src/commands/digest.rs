@@ -31,6 +31,7 @@ fn type_number(v: ValueRef<'_>) -> u32 {
         ValueRef::Set(_) => 2,
         ValueRef::ZSet(_) => 3,
         ValueRef::Hash(_) => 4,
+        ValueRef::Stream(_) => 6,
     }
 }
 
@@ -59,6 +60,17 @@ pub fn value_digest(d: &mut Digest, v: ValueRef<'_>, has_ttl: bool) {
             v.with_bytes(|b| mix(&mut e, b));
             xor(d, &e);
         }),
+        ValueRef::Stream(st) => {
+            use crate::types::stream::StreamId;
+            // Each entry's ID as `ms.seq`, then its fields and values, in order.
+            for entry in st.range(StreamId::MIN, StreamId::MAX, false) {
+                mix(d, format!("{}.{}", entry.id.ms, entry.id.seq).as_bytes());
+                entry.for_each(|f, v| {
+                    f.with_bytes(|b| mix(d, b));
+                    v.with_bytes(|b| mix(d, b));
+                });
+            }
+        }
     }
     if has_ttl {
         xor(d, b"!!expire!!");

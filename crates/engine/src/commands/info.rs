@@ -243,8 +243,19 @@ fn clients(engine: &Engine, o: &mut String) {
     field(o, "clients_in_timeout_table", 0);
     // Per-client counts summed: a key watched by two clients counts twice.
     field(o, "total_watched_keys", watched);
-    field(o, "total_blocking_keys", 0);
-    field(o, "total_blocking_keys_on_nokey", 0);
+    // Keys with blocked clients, counted shard by shard (a shard busy elsewhere, e.g. held by
+    // the transaction running this INFO, is skipped rather than waited for).
+    let (mut blocking, mut on_nokey) = (0, 0);
+    for db in 0..engine.keyspace.databases() {
+        for shard in 0..crate::keyspace::SHARDS {
+            if let Some((k, n)) = engine.keyspace.try_with_shard(db, shard, |s| s.waiters.counts()) {
+                blocking += k;
+                on_nokey += n;
+            }
+        }
+    }
+    field(o, "total_blocking_keys", blocking);
+    field(o, "total_blocking_keys_on_nokey", on_nokey);
 }
 
 /// Physical memory of the machine, in bytes (0 if unknown).

@@ -195,6 +195,18 @@ fn flush_async(ctx: &Ctx, argv: &[&[u8]]) -> Result<bool, Error> {
 pub(crate) fn flush_db(ctx: &mut Ctx, db: usize, lazy: bool) -> u64 {
     let engine = ctx.engine;
     let mut removed = 0;
+    // Clients blocked on a key that goes get a chance to see it gone (Valkey's
+    // `scanDatabaseForDeletedKeys`): XREADGROUP answers NOGROUP, the others keep waiting.
+    let mut gone = Vec::new();
+    for shard in ctx.keys.shards(db) {
+        if !shard.waiters.is_empty() {
+            for k in shard.waiters.keys() {
+                if shard.find(crate::keyspace::hash_key(&k), &k).is_some() {
+                    gone.push(k);
+                }
+            }
+        }
+    }
     for shard in ctx.keys.shards(db) {
         removed += shard.len() as u64;
         let old = shard.take();
@@ -203,6 +215,9 @@ pub(crate) fn flush_db(ctx: &mut Ctx, db: usize, lazy: bool) -> u64 {
         } else {
             drop(old);
         }
+    }
+    for k in gone {
+        ctx.keys.signal_ready(db, &k);
     }
     removed
 }

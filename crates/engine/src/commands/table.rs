@@ -455,6 +455,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::expire::COMMANDS,
     super::hashes::COMMANDS,
     super::sets::COMMANDS,
+    super::streams::COMMANDS,
     super::sort::COMMANDS,
     super::server::COMMANDS,
     super::persistence::COMMANDS,

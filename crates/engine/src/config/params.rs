@@ -238,7 +238,7 @@ pub static PARAMS: &[Param] = &[
     p("slowlog-log-slower-than", None, NOT_ACTED_ON, Int { min: -1, max: 9223372036854775807 }, "10000"),
     p("latency-monitor-threshold", None, NOT_ACTED_ON, Int { min: 0, max: 9223372036854775807 }, "0"),
     p("proto-max-bulk-len", None, 0, Memory { min: 1048576, max: 9223372036854775807, percent: false }, "536870912"),
-    p("stream-node-max-entries", None, NOT_ACTED_ON, Int { min: 0, max: 9223372036854775807 }, "100"),
+    p("stream-node-max-entries", None, 0, Int { min: 0, max: 9223372036854775807 }, "100"),
     p("repl-backlog-size", None, NOT_ACTED_ON, Memory { min: 1, max: 9223372036854775807, percent: false }, "10485760"),
     p("maxmemory", None, NOT_ACTED_ON, Memory { min: 0, max: 9223372036854775807, percent: false }, "0"),
     p(
@@ -279,7 +279,7 @@ pub static PARAMS: &[Param] = &[
         Memory { min: 0, max: 9223372036854775807, percent: false },
         "64",
     ),
-    p("stream-node-max-bytes", None, NOT_ACTED_ON, Memory { min: 0, max: 9223372036854775807, percent: false }, "4096"),
+    p("stream-node-max-bytes", None, 0, Memory { min: 0, max: 9223372036854775807, percent: false }, "4096"),
     p(
         "zset-max-listpack-value",
         Some("zset-max-ziplist-value"),

@@ -184,6 +184,12 @@ pub fn write_key(
                 m.with_bytes(|b| string::save_bytes(out, b, opts.compress));
             }
         }
+        // RDB 10 streams are type 19 (no consumer active time), which Redis 7.0 loads.
+        ValueRef::Stream(s) if opts.version < 11 => {
+            out.push(super::types::STREAM_LISTPACKS_2);
+            string::save_bytes(out, key, opts.compress);
+            super::stream::save(out, s, opts.compress, super::types::STREAM_LISTPACKS_2);
+        }
         _ => {
             save_type(out, value);
             string::save_bytes(out, key, opts.compress);
@@ -480,7 +486,6 @@ impl<R: Read> Input<'_, R> {
 fn unsupported_reason(t: u8) -> &'static str {
     use super::types::*;
     match t {
-        STREAM_LISTPACKS | STREAM_LISTPACKS_2 | STREAM_LISTPACKS_3 => "streams are not supported yet",
         MODULE_PRE_GA | MODULE_2 => "The RDB file contains module data I can't load: no matching module type",
         _ => "unsupported RDB object type",
     }

@@ -297,14 +297,10 @@ fn bad_files_are_refused_with_an_offset() {
         let err = load_items(&good[..cut]).unwrap_err();
         assert!(err.offset <= cut as u64, "{err} at {cut}");
     }
-    // Unknown opcode, a stream, a database out of range, a pre-GA function.
+    // Unknown opcode, a database out of range, a pre-GA function.
     let err = load_items(&file_of(10, &[0x08])).unwrap_err();
     // The offset is where reading stopped (after the bad byte), as Valkey reports it.
     assert_eq!((err.offset, err.reason.as_str()), (10, "corrupt RDB data: unknown RDB type or opcode"));
-    let mut stream = vec![types::STREAM_LISTPACKS_3];
-    save_bytes(&mut stream, b"k", false);
-    stream.extend_from_slice(&[0; 16]);
-    assert!(load_items(&file_of(11, &stream)).unwrap_err().reason.contains("streams are not supported yet"));
     assert!(load_items(&file_of(10, &[opcodes::SELECTDB, 16])).unwrap_err().reason.contains("16 databases"));
     assert!(load_items(&file_of(10, &[opcodes::FUNCTION_PRE_GA, 0])).is_err());
     let mut slot = Vec::new();

@@ -21,6 +21,7 @@ mod pubsub;
 mod replication;
 mod server;
 mod sets;
+mod streams;
 mod strings;
 mod transactions;
 mod zsets;

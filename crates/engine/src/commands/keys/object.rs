@@ -135,6 +135,7 @@ pub(crate) fn encoding_name(e: &Entry<'_>) -> &'static str {
         ValueRef::Set(s) => s.encoding(),
         ValueRef::ZSet(z) => z.encoding(),
         ValueRef::List(l) => l.encoding(),
+        ValueRef::Stream(_) => "stream",
     }
 }
 
