@@ -509,6 +509,13 @@ pub(crate) mod tests {
         String::from_utf8_lossy(out.as_bytes()).into_owned()
     }
 
+    /// The pushes waiting in a client's mailbox, as text (drained).
+    pub(crate) fn pushes(c: &Client) -> String {
+        let mut out = Reply::new(false);
+        c.shared.mailbox.drain_into(&mut out);
+        String::from_utf8_lossy(out.as_bytes()).into_owned()
+    }
+
     pub(crate) fn client(engine: &Engine) -> Client {
         Client::new(engine.clients.register("127.0.0.1:1".into(), "127.0.0.1:6379".into(), -1), true)
     }

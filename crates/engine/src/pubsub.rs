@@ -368,7 +368,8 @@ fn message_frame(kind: &[u8], channel: &[u8], msg: &[u8]) -> Vec<u8> {
     f
 }
 
-fn bulk(f: &mut Vec<u8>, data: &[u8]) {
+/// Appends a RESP bulk string (frames are built by hand, once per message).
+pub(crate) fn bulk(f: &mut Vec<u8>, data: &[u8]) {
     f.push(b'$');
     f.extend_from_slice(itoa::Buffer::new().format(data.len()).as_bytes());
     f.extend_from_slice(b"\r\n");

@@ -19,6 +19,7 @@
 
 use crate::client::ClientShared;
 use crate::engine::Engine;
+use crate::pubsub::bulk;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
@@ -89,14 +90,6 @@ enum Keys<'a> {
     Encoded(&'a [u8]),
     /// Everything (FLUSHALL / FLUSHDB): a null.
     All,
-}
-
-fn bulk(f: &mut Vec<u8>, data: &[u8]) {
-    f.push(b'$');
-    f.extend_from_slice(itoa::Buffer::new().format(data.len()).as_bytes());
-    f.extend_from_slice(b"\r\n");
-    f.extend_from_slice(data);
-    f.extend_from_slice(b"\r\n");
 }
 
 /// Valkey's `sendTrackingMessage`: one invalidation for `client`, to it or its redirect.
