@@ -40,14 +40,7 @@ done
 . bench/lib.sh
 kvasir_binary "$BUILD"
 
-WORK=$(mktemp -d /tmp/kvasir-memory.XXXXXX)
-PID=""
-cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_setup kvasir-memory
 
 
 # The load, as RESP: HSET hash:<i> f0 v<..> f1 v<..> ... or ZADD zset:<i> <score> m0 ...
@@ -95,6 +88,7 @@ measure() {
   mkdir -p "$WORK/$name"
   (cd "$WORK/$name" && exec "$@" --port "$port" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/$name.log" 2>&1) &
   PID=$!
+  PIDS+=("$PID")
   for _ in $(seq 1 200); do
     [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break
     sleep 0.05

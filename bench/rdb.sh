@@ -34,14 +34,11 @@ done
 . bench/lib.sh
 kvasir_binary "$BUILD"
 
-WORK=$(mktemp -d /tmp/kvasir-rdb-bench.XXXXXX)
+bench_setup kvasir-rdb-bench
 PID=""
 stop() {
   if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; fi
 }
-cleanup() { stop; rm -rf "$WORK"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # Per scale unit: 200k strings (100 bytes), 20k hashes of 20 fields, 10k lists of 100
 # elements, 10k sets of 50 members, 10k sorted sets of 50 members; 10% of keys with a TTL.
@@ -97,6 +94,7 @@ run() {
   "$bin" --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
     --logfile "$dir/server.log" &
   PID=$!
+  PIDS+=("$PID")
   wait_ping "$port"
   redis-cli -p "$port" --pipe < "$WORK/load.resp" > /dev/null
   used=$(info_field "$port" memory used_memory)
@@ -113,6 +111,7 @@ run() {
   "$bin" --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
     --logfile "$dir/server2.log" &
   PID=$!
+  PIDS+=("$PID")
   wait_ping "$port"
   load_s=$(sed -n 's/.*DB loaded from disk: \([0-9.]*\) seconds.*/\1/p' "$dir/server2.log")
   [ "$(redis-cli -p "$port" DBSIZE)" = "$keys" ] || { echo "$name: key count differs after load" >&2; exit 1; }

@@ -82,7 +82,10 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         );
         return reject(engine, client, cmd, out, Error::err(text));
     }
-    if client.subscriptions.is_empty() && matches!(def.name, "unsubscribe" | "punsubscribe" | "sunsubscribe") {
+    if def.flags & flags::PUBSUB != 0
+        && client.subscriptions.is_empty()
+        && matches!(def.name, "unsubscribe" | "punsubscribe" | "sunsubscribe")
+    {
         let text = format!("NOSUB '{}' command executed not in subscribed mode", cmd.full_name);
         return reject(engine, client, cmd, out, Error::coded(text));
     }
@@ -173,17 +176,13 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     shared.commands.store(shared.commands.load(Relaxed) + 1, Relaxed);
     shared.db.store(client.db, Relaxed);
 
-    // Pushes are not silenced by CLIENT REPLY OFF/SKIP, and the (un)subscribe commands
-    // reply with pushes.
-    let pushed = crate::commands::pubsub::replies_with_push(def.name);
-    match client.reply_mode {
-        ReplyMode::On => {}
-        ReplyMode::Off | ReplyMode::SkipNext if !pushed => out.truncate(reply_start),
-        ReplyMode::Off | ReplyMode::SkipNext => {}
-        ReplyMode::Skip => {
-            if !pushed {
-                out.truncate(reply_start);
-            }
+    if client.reply_mode != ReplyMode::On {
+        // Pushes are not silenced by CLIENT REPLY OFF/SKIP, and the (un)subscribe commands
+        // reply with pushes.
+        if !crate::commands::pubsub::replies_with_push(def.name) {
+            out.truncate(reply_start);
+        }
+        if client.reply_mode == ReplyMode::Skip {
             client.reply_mode = ReplyMode::On;
         }
     }

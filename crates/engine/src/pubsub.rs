@@ -176,16 +176,10 @@ pub fn begin_batch() {
 /// wake-up across threads), otherwise by waking its task.
 pub fn end_batch(engine: &Engine) {
     batch::OPEN.with(|o| o.set(false));
-    let touched = batch::TOUCHED.with(|t| std::mem::take(&mut *t.borrow_mut()));
-    for c in &touched {
-        send_or_wake(engine, c);
-    }
+    // Outside the batch now, so sending cannot add to the list while it is drained.
     batch::TOUCHED.with(|t| {
-        let mut t = t.borrow_mut();
-        if t.is_empty() {
-            // Keep the allocation for the next batch.
-            *t = touched;
-            t.clear();
+        for c in t.borrow_mut().drain(..) {
+            send_or_wake(engine, &c);
         }
     });
 }
