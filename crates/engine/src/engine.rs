@@ -376,12 +376,12 @@ impl BlockedClients {
         self.slots.lock().len()
     }
 
-    /// Clients a writer has served (or that timed out) whose connection has not woken up
-    /// yet to send the reply. `blocked_clients` leaves them out, as Valkey does, which
-    /// unblocks them on the spot: a test that blocks a second client right after the first
-    /// was served must not see the first one still counted.
-    pub fn finished(&self) -> usize {
-        self.slots.lock().values().filter(|s| !s.is_waiting()).count()
+    /// Whether a writer has served `client_id` (or its wait timed out) and its connection has
+    /// not woken up yet to send the reply. `blocked_clients` leaves such a client out, as
+    /// Valkey does, which unblocks it on the spot: a test that blocks a second client right
+    /// after the first was served must not see the first one still counted.
+    pub fn is_finished(&self, client_id: u64) -> bool {
+        self.slots.lock().get(&client_id).is_some_and(|s| !s.is_waiting())
     }
 
     pub fn is_empty(&self) -> bool {

@@ -430,9 +430,11 @@ impl Connection {
         if !alive {
             slot.finish(SlotState::TimedOut);
         }
+        // The flag goes before the slot: INFO counts a flagged client without a slot as
+        // blocked (CLIENT PAUSE), so the other order would count it again for a moment.
+        self.client.shared.flags.lock().blocked = false;
         engine.blocked.unregister(self.client.id(), &slot);
         engine.unblock_cleanup(&waiter);
-        self.client.shared.flags.lock().blocked = false;
         if !alive {
             return false;
         }

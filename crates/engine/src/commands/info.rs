@@ -220,7 +220,8 @@ fn clients(engine: &Engine, o: &mut String) {
     for c in &all {
         let f = *c.flags.lock();
         replicas += usize::from(f.replica && !f.monitor);
-        blocked += usize::from(f.blocked);
+        // A client held by CLIENT PAUSE is blocked without a slot.
+        blocked += usize::from(f.blocked && !engine.blocked.is_finished(c.id));
         tracking += usize::from(f.tracking);
         let subs = c.sub.load(Relaxed) + c.psub.load(Relaxed) + c.ssub.load(Relaxed);
         pubsub += usize::from(subs > 0);
@@ -235,7 +236,7 @@ fn clients(engine: &Engine, o: &mut String) {
     field(o, "maxclients", engine.config.hot.maxclients.load(Relaxed));
     field(o, "client_recent_max_input_buffer", max_in);
     field(o, "client_recent_max_output_buffer", max_out);
-    field(o, "blocked_clients", blocked.saturating_sub(engine.blocked.finished()));
+    field(o, "blocked_clients", blocked);
     field(o, "tracking_clients", tracking);
     field(o, "pubsub_clients", pubsub);
     field(o, "watching_clients", watching);
