@@ -565,6 +565,9 @@ impl<'a> Keys<'a> {
                     }
                 };
                 if done {
+                    if out.error_count() > 0 {
+                        self.engine.blocked_command_failed(w.client_id, &mut out);
+                    }
                     w.slot.finish(SlotState::Served(out.as_bytes().to_vec()));
                     if let Some(s) = self.guards.shard(db, shard_of(hash_key(&key))) {
                         s.waiters.remove(&key, &w);

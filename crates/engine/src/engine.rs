@@ -326,6 +326,20 @@ impl Engine {
         }
     }
 
+    /// A blocked command that a writer served with an error reply (XREADGROUP whose group
+    /// was destroyed): its call, counted when it blocked, becomes a failed one, and the error
+    /// counts in errorstats, as Valkey counts it when the client is unblocked.
+    pub fn blocked_command_failed(&self, client_id: u64, out: &mut resp::Reply) {
+        if let Some(c) = self.clients.get(client_id) {
+            if let Some(id) = c.last_cmd.load(Relaxed).checked_sub(1) {
+                self.stats.local(|b| b.failed(id));
+            }
+        }
+        for code in out.take_errors() {
+            self.stats.record_error(&code);
+        }
+    }
+
     pub fn uptime_secs(&self) -> u64 {
         self.start_instant.elapsed().as_secs()
     }

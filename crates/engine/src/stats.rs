@@ -102,6 +102,14 @@ impl StatBlock {
         }
     }
 
+    /// A call of command `id` already counted turned out to fail (a blocked command served
+    /// with an error).
+    pub fn failed(&self, id: usize) {
+        if let Some(c) = self.commands.get(id) {
+            bump(&c.failed_calls, 1);
+        }
+    }
+
     pub fn rejected(&self, id: usize) {
         if let Some(c) = self.commands.get(id) {
             bump(&c.rejected_calls, 1);

@@ -90,7 +90,9 @@ fn blocked_xreadgroup_gets_entries_or_nogroup() {
     let pending: Value = cmd("XPENDING").arg("s").arg("g").query(&mut c).unwrap();
     let Value::Array(p) = pending else { panic!("{pending:?}") };
     assert_eq!(p[0], Value::Int(1), "the served read created a pending entry");
-    // The group destroyed, then the key deleted, under a blocked reader: NOGROUP.
+    // The group destroyed, then the key deleted, under a blocked reader: NOGROUP, counted as
+    // a failed XREADGROUP call and in errorstats, as Valkey counts it.
+    let _: String = cmd("CONFIG").arg("RESETSTAT").query(&mut c).unwrap();
     for kill in [&["XGROUP", "DESTROY", "s", "g"][..], &["DEL", "s"][..]] {
         let _: String =
             cmd("XGROUP").arg("CREATE").arg("s").arg("g").arg("$").arg("MKSTREAM").query(&mut c).unwrap_or_default();
@@ -101,6 +103,14 @@ fn blocked_xreadgroup_gets_entries_or_nogroup() {
         assert!(got.starts_with("-NOGROUP No such key 's' or consumer group 'g'"), "{got}");
         wait_blocked(&mut c, 0);
     }
+    let info: String = cmd("INFO").arg("errorstats").arg("commandstats").arg("stats").query(&mut c).unwrap();
+    assert!(info.contains("errorstat_NOGROUP:count=2\r\n"), "{info}");
+    assert!(
+        info.contains("cmdstat_xreadgroup:calls=2,") && info.contains(",rejected_calls=0,failed_calls=2\r\n"),
+        "{info}"
+    );
+    // (The first XGROUP CREATE of the loop answered BUSYGROUP.)
+    assert!(info.contains("total_error_replies:3\r\n"), "{info}");
 }
 
 /// A work queue: a producer adds jobs, consumers read them through a group and acknowledge
