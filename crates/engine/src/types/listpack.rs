@@ -183,6 +183,21 @@ pub fn element_size(v: &[u8]) -> usize {
     l + backlen_size(l)
 }
 
+/// Makes room for `extra` more bytes, exactly: the allocator rounds the request up to its size
+/// class and grows within it in place, as Valkey's `lp_realloc` does. (A `Vec`'s doubling
+/// left a full 8 KiB quicklist node in a 14 KiB block: a list of short items took 1.2x the
+/// memory of Valkey's.)
+fn reserve(lp: &mut Vec<u8>, extra: usize) {
+    lp.reserve_exact(extra);
+}
+
+/// Gives back memory a shrinking listpack no longer needs, once it is at most half used.
+fn release(lp: &mut Vec<u8>) {
+    if lp.capacity() >= 2 * lp.len() + 64 {
+        lp.shrink_to_fit();
+    }
+}
+
 /// A new empty listpack.
 pub fn new() -> Vec<u8> {
     let mut lp = Vec::with_capacity(HEADER_SIZE + 1);
@@ -398,6 +413,7 @@ pub fn insert(lp: &mut Vec<u8>, pos: usize, values: &[&[u8]]) -> usize {
     for v in values {
         write_element(&mut fresh, classify(v));
     }
+    reserve(lp, fresh.len());
     lp.splice(pos..pos, fresh);
     set_header(lp, count);
     pos
@@ -423,6 +439,8 @@ pub fn append_int(lp: &mut Vec<u8>, v: i64) {
 fn append_encoded(lp: &mut Vec<u8>, e: Encoded) {
     let n = u16::from_le_bytes([lp[4], lp[5]]);
     debug_assert_eq!(lp.last(), Some(&EOF));
+    let l = encoded_len(e);
+    reserve(lp, l + backlen_size(l));
     lp.pop();
     write_element(lp, e);
     lp.push(EOF);
@@ -449,6 +467,7 @@ pub fn replace(lp: &mut Vec<u8>, pos: usize, v: &[u8]) -> usize {
     let old_end = next(lp, pos);
     let mut fresh = Vec::with_capacity(element_size(v));
     write_element(&mut fresh, classify(v));
+    reserve(lp, fresh.len().saturating_sub(old_end - pos));
     lp.splice(pos..old_end, fresh);
     set_header(lp, count);
     pos
@@ -460,6 +479,7 @@ pub fn replace_int(lp: &mut Vec<u8>, pos: usize, v: i64) -> usize {
     let old_end = next(lp, pos);
     let mut fresh = Vec::with_capacity(10);
     write_element(&mut fresh, Encoded::Int(v));
+    reserve(lp, fresh.len().saturating_sub(old_end - pos));
     lp.splice(pos..old_end, fresh);
     set_header(lp, count);
     pos
@@ -476,6 +496,7 @@ pub fn delete(lp: &mut Vec<u8>, pos: usize, n: usize) -> usize {
         removed += 1;
     }
     lp.drain(pos..stop);
+    release(lp);
     set_header(lp, count - removed);
     pos
 }
