@@ -35,6 +35,27 @@ const RO_ACCESS: &[KeySpec] = &[KeySpec::single(1, keyflags::RO | keyflags::ACCE
 
 const BITFIELD_SYNTAX: &str = "key [GET encoding offset | [OVERFLOW <WRAP | SAT | FAIL>] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW <WRAP | SAT | FAIL>] <SET encoding offset value | INCRBY encoding offset increment> ...]]";
 
+/// BITFIELD's key flags by its arguments (Valkey's `bitfieldGetKeys`): read-only when it has
+/// only GET and OVERFLOW operations; anything else (SET, INCRBY, a syntax error) writes.
+fn bitfield_keys_with_flags(argv: &[&[u8]]) -> Vec<(usize, u32)> {
+    let mut readonly = true;
+    let mut i = 2;
+    while i < argv.len() {
+        let rest = argv.len() - i - 1;
+        if is(argv[i], "get") && rest >= 2 {
+            i += 3;
+        } else if is(argv[i], "overflow") && rest >= 1 {
+            i += 2;
+        } else {
+            readonly = false;
+            break;
+        }
+    }
+    let flags =
+        if readonly { keyflags::RO | keyflags::ACCESS } else { keyflags::RW | keyflags::ACCESS | keyflags::UPDATE };
+    vec![(1, flags)]
+}
+
 pub static COMMANDS: &[Command] = &[
     bit_cmd(
         "setbit",
@@ -99,20 +120,23 @@ pub static COMMANDS: &[Command] = &[
             "<AND | OR | XOR | NOT> destkey key [key ...]",
         ),
     ),
-    bit_cmd(
-        "bitfield",
-        -2,
-        WRITE | DENYOOM,
-        &[KeySpec {
-            notes: "This command allows both access and modification of the key",
-            ..KeySpec::single(1, keyflags::RW | keyflags::UPDATE | keyflags::ACCESS | keyflags::VARIABLE_FLAGS)
-        }],
-        bitfield,
-        Doc {
-            complexity: "O(1) for each subcommand specified",
-            ..doc("Performs arbitrary bitfield integer operations on strings.", "3.2.0", BITFIELD_SYNTAX)
-        },
-    ),
+    Command {
+        keys_with_flags: Some(bitfield_keys_with_flags),
+        ..bit_cmd(
+            "bitfield",
+            -2,
+            WRITE | DENYOOM,
+            &[KeySpec {
+                notes: "This command allows both access and modification of the key",
+                ..KeySpec::single(1, keyflags::RW | keyflags::UPDATE | keyflags::ACCESS | keyflags::VARIABLE_FLAGS)
+            }],
+            bitfield,
+            Doc {
+                complexity: "O(1) for each subcommand specified",
+                ..doc("Performs arbitrary bitfield integer operations on strings.", "3.2.0", BITFIELD_SYNTAX)
+            },
+        )
+    },
     bit_cmd(
         "bitfield_ro",
         -2,

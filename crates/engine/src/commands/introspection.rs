@@ -772,6 +772,29 @@ mod tests {
             run(&e, &mut c, &["command", "getkeysandflags", "del", "a"]),
             "*1\r\n*2\r\n$1\r\na\r\n*2\r\n+RM\r\n+delete\r\n"
         );
+        // Flags that depend on the arguments, as Valkey's key-extraction functions give them.
+        let flags = |c: &mut crate::client::Client, argv: &[&str]| {
+            let mut full = vec!["command", "getkeysandflags"];
+            full.extend_from_slice(argv);
+            run(&e, c, &full)
+        };
+        assert_eq!(flags(&mut c, &["set", "k", "v"]), "*1\r\n*2\r\n$1\r\nk\r\n*2\r\n+OW\r\n+update\r\n");
+        assert_eq!(
+            flags(&mut c, &["set", "k", "v", "EX", "1", "Get"]),
+            "*1\r\n*2\r\n$1\r\nk\r\n*3\r\n+RW\r\n+access\r\n+update\r\n"
+        );
+        assert_eq!(
+            flags(&mut c, &["bitfield", "k", "get", "u8", "0", "overflow", "sat"]),
+            "*1\r\n*2\r\n$1\r\nk\r\n*2\r\n+RO\r\n+access\r\n"
+        );
+        assert_eq!(
+            flags(&mut c, &["bitfield", "k", "get", "u8", "0", "incrby", "u8", "0", "1"]),
+            "*1\r\n*2\r\n$1\r\nk\r\n*3\r\n+RW\r\n+access\r\n+update\r\n"
+        );
+        assert_eq!(
+            flags(&mut c, &["sort", "k1", "limit", "0", "1", "store", "k2"]),
+            "*2\r\n*2\r\n$2\r\nk1\r\n*2\r\n+RO\r\n+access\r\n*2\r\n$2\r\nk2\r\n*2\r\n+OW\r\n+update\r\n"
+        );
         assert_eq!(run(&e, &mut c, &["command", "getkeys", "nope", "x"]), "-ERR Invalid command specified\r\n");
         assert_eq!(run(&e, &mut c, &["command", "getkeys", "ping", "x"]), "-ERR The command has no key arguments\r\n");
         assert_eq!(

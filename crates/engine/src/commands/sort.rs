@@ -56,6 +56,7 @@ pub static COMMANDS: &[Command] = &[
         acl: CATEGORIES,
         keys: &[SORT_KEY, PATTERN_KEYS, STORE_KEY],
         get_keys: Some(sort_keys),
+        keys_with_flags: Some(sort_keys_with_flags),
         lock: Lock::Db,
         handler: Some(sort),
         doc: doc(
@@ -101,6 +102,12 @@ fn sort_keys(argv: &[&[u8]]) -> Vec<usize> {
     }
     keys.extend(store);
     keys
+}
+
+/// The sorted key is read, the STORE destination overwritten (`sortGetKeys`' flags).
+fn sort_keys_with_flags(argv: &[&[u8]]) -> Vec<(usize, u32)> {
+    let keys = sort_keys(argv);
+    keys.iter().enumerate().map(|(n, &i)| (i, if n == 0 { SORT_KEY.flags } else { STORE_KEY.flags })).collect()
 }
 
 fn sort_ro_keys(_argv: &[&[u8]]) -> Vec<usize> {

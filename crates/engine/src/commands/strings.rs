@@ -40,9 +40,17 @@ const fn string_cmd(
     Command::keyed(acl::STRING, name, arity, flags, keys, handler, doc)
 }
 
+/// SET's key flags by its arguments (Valkey's `setGetKeys`): with GET it reads the old value,
+/// otherwise it only overwrites.
+fn set_keys_with_flags(argv: &[&[u8]]) -> Vec<(usize, u32)> {
+    let get = argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get"));
+    let flags = if get { keyflags::RW | keyflags::ACCESS | keyflags::UPDATE } else { keyflags::OW | keyflags::UPDATE };
+    vec![(1, flags)]
+}
+
 pub static COMMANDS: &[Command] = &[
     string_cmd("get", 2, READONLY | FAST, RO_ACCESS, get, doc("Returns the string value of a key.", "1.0.0", "O(1)", "key")),
-    string_cmd(
+    Command { keys_with_flags: Some(set_keys_with_flags), ..string_cmd(
         "set",
         -3,
         WRITE | DENYOOM,
@@ -57,7 +65,7 @@ pub static COMMANDS: &[Command] = &[
             "O(1)",
             "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]",
         ),
-    ),
+    ) },
     string_cmd(
         "setnx",
         3,
