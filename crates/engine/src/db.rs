@@ -541,7 +541,9 @@ impl<'a> Keys<'a> {
                 let mut out = Reply::new(w.resp3);
                 let saved_db = std::mem::replace(&mut self.db, db);
                 let saved_caller = std::mem::replace(&mut self.caller, w.client_id);
+                let started_us = crate::util::now_us();
                 let result = (w.serve)(self, &w, &key, &mut out);
+                let usec = crate::util::now_us().saturating_sub(started_us);
                 self.db = saved_db;
                 self.caller = saved_caller;
                 // A served blocked command is an execution unit of its own; so is a key found
@@ -568,6 +570,7 @@ impl<'a> Keys<'a> {
                     if out.error_count() > 0 {
                         self.engine.blocked_command_failed(w.client_id, &mut out);
                     }
+                    crate::slowlog::log_served(self.engine, &w, usec);
                     w.slot.finish(SlotState::Served(out.as_bytes().to_vec()));
                     if let Some(s) = self.guards.shard(db, shard_of(hash_key(&key))) {
                         s.waiters.remove(&key, &w);

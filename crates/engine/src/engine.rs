@@ -162,6 +162,8 @@ pub struct Engine {
     pub pause: PauseState,
     /// Clients parked by blocking commands, for CLIENT UNBLOCK.
     pub blocked: BlockedClients,
+    /// SLOWLOG's entries.
+    pub slowlog: crate::slowlog::SlowLog,
     /// The stream of writes replicas consume.
     pub propagation: crate::propagate::Propagation,
     /// Pub/Sub subscriptions and delivery (keyspace events go out through it too).
@@ -232,6 +234,7 @@ impl Engine {
             run_id: random_hex40(),
             pause: PauseState::default(),
             blocked: BlockedClients::default(),
+            slowlog: Default::default(),
             propagation: Default::default(),
             pubsub: Default::default(),
             tracking: Default::default(),

@@ -171,6 +171,10 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         b.add(Counter::Dirty, effects.dirty);
     });
     record_errors(engine, out);
+    // A command that blocked is logged when it is served (`Keys::serve_ready`).
+    if keys.effects.block.is_none() {
+        slowlog(engine, client, cmd, argv, usec);
+    }
     let shared = &client.shared;
     shared.argv_mem.store(0, Relaxed);
     shared.commands.store(shared.commands.load(Relaxed) + 1, Relaxed);
@@ -317,6 +321,7 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
             b.call(cmd.id, usec, failed);
             b.add(Counter::CommandsProcessed, 1);
         });
+        slowlog(engine, ctx.client, cmd, args, usec);
     }
     let Ctx { mut keys, out, client, .. } = ctx;
     engine.propagation.append(&ops, true);
@@ -461,6 +466,15 @@ fn reject(engine: &Engine, client: &mut Client, cmd: &Resolved, out: &mut Reply,
     engine.stats.local(|b| b.rejected(cmd.id));
     record_errors(engine, out);
     Outcome::Continue
+}
+
+/// Logs a command that took long enough in the slow log, unless Valkey leaves it out (EXEC is
+/// logged as the commands it ran).
+#[inline]
+fn slowlog(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]], usec: u64) {
+    if crate::slowlog::SlowLog::wants(&engine.config, usec) && cmd.def.flags & flags::SKIP_SLOWLOG == 0 {
+        engine.slowlog.push(&engine.config, &client.shared, &cmd.full_name, argv, usec);
+    }
 }
 
 fn record_errors(engine: &Engine, out: &mut Reply) {

@@ -463,6 +463,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::replication::COMMANDS,
     super::info::COMMANDS,
     super::memory::COMMANDS,
+    super::slowlog::COMMANDS,
     super::multi::COMMANDS,
     super::debug::COMMANDS,
     super::introspection::COMMANDS,

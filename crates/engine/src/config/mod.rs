@@ -68,6 +68,9 @@ pub struct Hot {
     pub hll_sparse_max_bytes: AtomicU64,
     pub stream_node_max_bytes: AtomicU64,
     pub stream_node_max_entries: AtomicU64,
+    /// Microseconds; negative disables the slow log.
+    pub slowlog_log_slower_than: AtomicI64,
+    pub slowlog_max_len: AtomicU64,
 }
 
 /// One class's `client-output-buffer-limit`.
@@ -360,6 +363,8 @@ impl Config {
             "hll-sparse-max-bytes" => h.hll_sparse_max_bytes.store(int() as u64, Relaxed),
             "stream-node-max-bytes" => h.stream_node_max_bytes.store(int() as u64, Relaxed),
             "stream-node-max-entries" => h.stream_node_max_entries.store(int() as u64, Relaxed),
+            "slowlog-log-slower-than" => h.slowlog_log_slower_than.store(int(), Relaxed),
+            "slowlog-max-len" => h.slowlog_max_len.store(int() as u64, Relaxed),
             "loglevel" => h.loglevel.store(
                 match v {
                     "debug" => 0,
