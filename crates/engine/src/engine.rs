@@ -164,6 +164,8 @@ pub struct Engine {
     pub blocked: BlockedClients,
     /// SLOWLOG's entries.
     pub slowlog: crate::slowlog::SlowLog,
+    /// Clients in MONITOR mode.
+    pub monitors: crate::monitor::Monitors,
     /// The stream of writes replicas consume.
     pub propagation: crate::propagate::Propagation,
     /// Pub/Sub subscriptions and delivery (keyspace events go out through it too).
@@ -235,6 +237,7 @@ impl Engine {
             pause: PauseState::default(),
             blocked: BlockedClients::default(),
             slowlog: Default::default(),
+            monitors: Default::default(),
             propagation: Default::default(),
             pubsub: Default::default(),
             tracking: Default::default(),

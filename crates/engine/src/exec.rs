@@ -102,7 +102,12 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         }
     }
     if def.name == "exec" && cmd.parent.is_none() {
-        return exec_transaction(engine, client, cmd, out);
+        let outcome = exec_transaction(engine, client, cmd, out);
+        // EXEC shows after the commands it ran, also when it fails.
+        if engine.monitors.active() && !matches!(outcome, Outcome::Paused) {
+            feed_monitors(engine, client, cmd, argv);
+        }
+        return outcome;
     }
     if engine.pause.blocks(def.flags) {
         return Outcome::Paused;
@@ -174,6 +179,9 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     // A command that blocked is logged when it is served (`Keys::serve_ready`).
     if keys.effects.block.is_none() {
         slowlog(engine, client, cmd, argv, usec);
+    }
+    if engine.monitors.active() {
+        feed_monitors(engine, client, cmd, argv);
     }
     let shared = &client.shared;
     shared.argv_mem.store(0, Relaxed);
@@ -322,6 +330,9 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
             b.add(Counter::CommandsProcessed, 1);
         });
         slowlog(engine, ctx.client, cmd, args, usec);
+        if engine.monitors.active() {
+            feed_monitors(engine, ctx.client, cmd, args);
+        }
     }
     let Ctx { mut keys, out, client, .. } = ctx;
     engine.propagation.append(&ops, true);
@@ -474,6 +485,14 @@ fn reject(engine: &Engine, client: &mut Client, cmd: &Resolved, out: &mut Reply,
 fn slowlog(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]], usec: u64) {
     if crate::slowlog::SlowLog::wants(&engine.config, usec) && cmd.def.flags & flags::SKIP_SLOWLOG == 0 {
         engine.slowlog.push(&engine.config, &client.shared, &cmd.full_name, argv, usec);
+    }
+}
+
+/// Shows an executed command to the monitors, unless it is an administrative one (CONFIG,
+/// DEBUG, MONITOR...) or a script, whose commands are shown instead.
+fn feed_monitors(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]]) {
+    if cmd.def.flags & (flags::ADMIN | flags::SKIP_MONITOR) == 0 {
+        engine.monitors.feed(engine, &cmd.full_name, client.db, &client.shared.addr, argv);
     }
 }
 

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod exec;
 pub mod expire;
 pub mod keyspace;
+pub mod monitor;
 pub mod notify;
 pub mod persist;
 pub mod propagate;

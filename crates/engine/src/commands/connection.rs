@@ -418,6 +418,11 @@ fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
         let mut f = c.shared.flags.lock();
         f.no_evict = false;
         f.no_touch = false;
+        if f.monitor {
+            f.monitor = false;
+            f.replica = false;
+            ctx.engine.monitors.remove(&c.shared);
+        }
     }
     c.shared.resp.store(2, Relaxed);
     ctx.out.simple("RESET");

@@ -19,6 +19,7 @@ pub mod introspection;
 pub mod keys;
 pub mod lists;
 pub mod memory;
+pub mod monitor;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;

@@ -464,6 +464,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::info::COMMANDS,
     super::memory::COMMANDS,
     super::slowlog::COMMANDS,
+    super::monitor::COMMANDS,
     super::multi::COMMANDS,
     super::debug::COMMANDS,
     super::introspection::COMMANDS,
