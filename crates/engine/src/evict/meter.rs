@@ -14,6 +14,10 @@
 //!   now.
 //! - the cron resynchronises it with jemalloc's exact total every tick ([`Meter::resync`]),
 //!   which corrects what threads that do not fold (the control thread, save threads) did.
+//!   The total already holds every thread's unfolded balance, so a resync starts a new
+//!   generation: each thread's next fold only moves its starting point, which keeps those
+//!   bytes from being counted twice (a thread that did not fold for a long time, e.g. while
+//!   no limit was set, would otherwise add everything it allocated meanwhile again).
 //!
 //! The server installs the per-thread probe at startup ([`Meter::set_probe`]); without one
 //! (unit tests, embedded use) the estimate only moves when it is resynchronised or set, and
@@ -33,13 +37,15 @@ pub const NEAR_BYTES: u64 = 16 * FOLD_BYTES;
 pub type ThreadBalance = fn() -> u64;
 
 thread_local! {
-    /// The thread's balance at its last fold (`None` before its first).
-    static FOLDED: Cell<Option<u64>> = const { Cell::new(None) };
+    /// The generation and the thread's balance at its last fold (`None` before its first).
+    static FOLDED: Cell<Option<(u64, u64)>> = const { Cell::new(None) };
 }
 
 #[derive(Default)]
 pub struct Meter {
     used: AtomicU64,
+    /// Bumped by every resync.
+    generation: AtomicU64,
     probe: OnceLock<ThreadBalance>,
 }
 
@@ -71,21 +77,22 @@ impl Meter {
     pub fn fold(&self, limit: u64) -> u64 {
         let Some(probe) = self.probe.get() else { return self.used() };
         let now = probe();
+        let generation = self.generation.load(Relaxed);
         FOLDED.with(|folded| match folded.get() {
-            None => {
-                // The thread's earlier allocations are in the last resync.
-                folded.set(Some(now));
-                self.used()
-            }
-            Some(last) => {
+            Some((g, last)) if g == generation => {
                 let delta = now.wrapping_sub(last);
                 let used = self.used();
                 let moved = delta.min(delta.wrapping_neg());
                 if delta == 0 || (moved < FOLD_BYTES && used.saturating_add(NEAR_BYTES) < limit) {
                     return used;
                 }
-                folded.set(Some(now));
+                folded.set(Some((generation, now)));
                 self.used.fetch_add(delta, Relaxed).wrapping_add(delta)
+            }
+            _ => {
+                // The thread's earlier allocations are in the last resync.
+                folded.set(Some((generation, now)));
+                self.used()
             }
         })
     }
@@ -100,6 +107,7 @@ impl Meter {
     /// read of the estimate and this call are kept.
     pub fn resync(&self, before: u64, allocated: u64) {
         self.used.fetch_add(allocated.wrapping_sub(before), Relaxed);
+        self.generation.fetch_add(1, Relaxed);
     }
 
     /// Moves the estimate by `delta` bytes (eviction without a probe: the bytes of the freed
@@ -147,6 +155,12 @@ mod tests {
             m.add(100);
             m.resync(before, 9_000_000);
             assert_eq!(m.used(), 9_000_100);
+            // What the thread did before the resync is in the resynced total: its next fold
+            // only moves its starting point.
+            FAKE.fetch_add(1_000_000, Relaxed);
+            assert_eq!(m.fold(u64::MAX), 9_000_100);
+            FAKE.fetch_add(FOLD_BYTES, Relaxed);
+            assert_eq!(m.fold(u64::MAX), 9_000_100 + FOLD_BYTES);
         })
         .join()
         .unwrap();

@@ -8,6 +8,8 @@ fn engine_with(policy: &str) -> Arc<Engine> {
     let e = Engine::for_tests();
     e.config.set("maxmemory-policy", &[policy.as_bytes()]).unwrap();
     e.config.set("maxmemory", &[b"100mb"]).unwrap();
+    // No time limit: a loaded test machine must not turn a pass into `Running`.
+    e.config.set("maxmemory-eviction-tenacity", &[b"100"]).unwrap();
     e
 }
 
@@ -149,4 +151,22 @@ fn lfu_stamps_follow_accesses() {
     run(&e, &mut c, &["incr", "n"]);
     run(&e, &mut c, &["incr", "n"]);
     assert_eq!(run(&e, &mut c, &["object", "freq", "n"]), ":6\r\n");
+}
+
+#[test]
+fn a_pass_out_of_time_leaves_the_rest_to_the_cron() {
+    let e = engine_with("allkeys-random");
+    e.config.set("maxmemory-eviction-tenacity", &[b"0"]).unwrap();
+    let mut c = client(&e);
+    for i in 0..200 {
+        run(&e, &mut c, &["set", &format!("k{i}"), "v"]);
+    }
+    overshoot(&e, 1_000_000);
+    // Tenacity 0: the pass stops after its first 16 keys.
+    assert_eq!(perform(&e), Outcome::Running);
+    // DBSIZE itself is a command: another 16 go before it runs.
+    assert_eq!(run(&e, &mut c, &["dbsize"]), ":168\r\n");
+    assert!(e.evictor.pending.load(Relaxed));
+    let (_, current_ms) = e.evictor.exceeded_ms();
+    assert!(e.evictor.exceeded_since_us.load(Relaxed) != 0 && current_ms < 60_000);
 }
