@@ -69,7 +69,13 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     // Over `maxmemory`, keys are evicted before the command runs (one relaxed load when no
     // limit is set); if nothing could be evicted, commands that may grow memory are refused.
     let maxmemory = engine.config.hot.maxmemory.load(Relaxed);
-    if maxmemory != 0 && crate::evict::before_command(engine, maxmemory) && may_grow_memory(engine, client, cmd) {
+    let out_of_memory = maxmemory != 0 && crate::evict::before_command(engine, maxmemory);
+    if maxmemory != 0 && client.tracking && client.shared.mailbox.pending() {
+        // Invalidations of keys just evicted come before this command's reply, as in Valkey
+        // (which sends them before running the command).
+        client.shared.mailbox.drain_into(out);
+    }
+    if out_of_memory && may_grow_memory(engine, client, cmd) {
         if def.name == "exec" && cmd.parent.is_none() && client.multi.is_some() {
             crate::commands::multi::end_transaction(engine, client);
             let text = format!("EXECABORT Transaction discarded because of: {}", crate::evict::OOM);
