@@ -10,6 +10,7 @@
 use crate::blocking::{Served, SlotState, Waiter};
 use crate::commands::{CmdResult, Error};
 use crate::engine::Engine;
+use crate::evict::clock::Stamp;
 use crate::keyspace::entry::EntryPtr;
 use crate::keyspace::shard::Shard;
 use crate::keyspace::{hash_key, shard_of, Guards};
@@ -121,7 +122,8 @@ pub struct Keys<'a> {
     pub db: usize,
     /// The command's clock, read once when it started (ms since the epoch).
     pub now_ms: u64,
-    lru_clock: u32,
+    /// How keys created and accessed by the command are stamped for LRU/LFU.
+    stamp: Stamp,
     /// Whether reads refresh the LRU clock (off for CLIENT NO-TOUCH clients).
     touch: bool,
     /// Inside EXEC (and scripts) a client may not block: a blocking command that finds
@@ -140,7 +142,7 @@ impl<'a> Keys<'a> {
             guards,
             db,
             now_ms,
-            lru_clock: Engine::lru_clock_at(now_ms),
+            stamp: Stamp::new(&engine.config, now_ms),
             touch,
             may_block: true,
             caller: 0,
@@ -177,7 +179,7 @@ impl<'a> Keys<'a> {
 
     fn lookup(&mut self, db: usize, key: &[u8], access: Access) -> Result<Option<EntryPtr>, Error> {
         let now = self.now_ms;
-        let (lru, touch) = (self.lru_clock, self.touch && access != Access::Peek);
+        let (stamp, touch) = (self.stamp, self.touch && access != Access::Peek);
         let engine = self.engine;
         let (shard, h) = self.shard(db, key)?;
         let found = match shard.find(h, key) {
@@ -192,7 +194,7 @@ impl<'a> Keys<'a> {
             }
             Some(e) => {
                 if touch {
-                    e.set_lru(lru);
+                    e.set_lru(stamp.touched(e.lru()));
                 }
                 Some(e)
             }
@@ -332,14 +334,14 @@ impl<'a> Keys<'a> {
     }
 
     pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl) -> CmdResult {
-        let lru = self.lru_clock;
+        let stamp = self.stamp;
         let (shard, h) = self.shard(db, key)?;
         let ttl = match ttl {
             Ttl::Keep => None,
             Ttl::Clear => Some(None),
             Ttl::At(when) => Some(Some(when)),
         };
-        if shard.store(h, key, value, ttl, lru) {
+        if shard.store(h, key, value, ttl, &stamp) {
             self.notify(notify::NEW, "new", db, key);
         }
         Ok(())
@@ -348,7 +350,7 @@ impl<'a> Keys<'a> {
     /// Adds a key known to be absent (after a lookup that found nothing).
     pub fn add(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) -> CmdResult {
         let db = self.db;
-        let lru = self.lru_clock;
+        let lru = self.stamp.fresh();
         let (shard, h) = self.shard(db, key)?;
         debug_assert!(shard.find(h, key).is_none());
         shard.insert(h, key, value, expire_at_ms, lru);
@@ -395,15 +397,13 @@ impl<'a> Keys<'a> {
     /// Overwrites the integer value of a key that currently holds an integer, in place.
     pub fn set_int(&mut self, key: &[u8], v: i64) -> CmdResult {
         let db = self.db;
-        let lru = self.lru_clock;
+        let lru = self.stamp.fresh();
         let (shard, h) = self.shard(db, key)?;
         match shard.find(h, key) {
-            Some(e) if e.kind() == crate::keyspace::entry::Kind::StrInt => {
-                e.set_int_in_place(v);
-                e.set_lru(lru);
-            }
+            // The caller's lookup stamped the key already.
+            Some(e) if e.kind() == crate::keyspace::entry::Kind::StrInt => e.set_int_in_place(v),
             Some(_) => {
-                shard.replace_value(h, key, Value::Int(v), lru);
+                shard.replace_value(h, key, Value::Int(v));
             }
             None => {
                 shard.insert(h, key, Value::Int(v), None, lru);
@@ -419,7 +419,7 @@ impl<'a> Keys<'a> {
     pub fn string_mut(&mut self, key: &[u8]) -> Result<&mut Vec<u8>, Error> {
         use crate::keyspace::entry::{Kind, INLINE_STR_MAX};
         let db = self.db;
-        let lru = self.lru_clock;
+        let lru = self.stamp.fresh();
         let (shard, h) = self.shard(db, key)?;
         let e = match shard.find(h, key) {
             Some(e) if e.kind() == Kind::StrHeap => e,
@@ -431,7 +431,7 @@ impl<'a> Keys<'a> {
                 // Reserve past the inline limit so the value stays in a heap buffer.
                 bytes.reserve(INLINE_STR_MAX + 1);
                 let value = Value::Str(bytes);
-                shard.replace_value(h, key, force_heap(value), lru).expect("key vanished under lock")
+                shard.replace_value(h, key, force_heap(value)).expect("key vanished under lock")
             }
             None => {
                 let e = shard.insert(h, key, force_heap(Value::Str(Vec::new())), None, lru);
@@ -525,7 +525,7 @@ impl<'a> Keys<'a> {
         // A served command runs now, not when the writer started: a key the writer gave a TTL
         // that has passed since (DEBUG SLEEP in a transaction) is expired for it.
         self.now_ms = crate::util::now_ms();
-        self.lru_clock = Engine::lru_clock_at(self.now_ms);
+        self.stamp = Stamp::new(&self.engine.config, self.now_ms);
         while let Some((db, key)) = self.effects.ready.pop_front() {
             // Every client waiting when the key became ready gets a try, in order (Valkey's
             // `handleClientsBlockedOnKey`): one that finds nothing for it (a list waiter on a
@@ -616,7 +616,12 @@ impl<'a> Keys<'a> {
     }
 
     pub fn lru_clock(&self) -> u32 {
-        self.lru_clock
+        self.stamp.lru_clock
+    }
+
+    /// The stamp of a key created now under the current policy (Valkey's `createObject`).
+    pub fn fresh_stamp(&self) -> u32 {
+        self.stamp.fresh()
     }
 
     /// Runs `f` on the value of `key` in place (collections are swapped out of their entry and
@@ -628,13 +633,12 @@ impl<'a> Keys<'a> {
         if self.lookup(db, key, Access::Write)?.is_none() {
             return Ok(None);
         }
-        let lru = self.lru_clock;
         let (shard, h) = self.shard(db, key)?;
         let Some(e) = shard.find(h, key) else { return Ok(None) };
         if !e.is_by_pointer() {
             let mut v = e.value().to_owned_value();
             let r = f(&mut v);
-            shard.replace_value(h, key, v, lru);
+            shard.replace_value(h, key, v);
             return Ok(Some(r));
         }
         /// Puts the value back into the entry even if `f` unwinds.
@@ -664,7 +668,6 @@ impl<'a> Keys<'a> {
         let mut guard = PutBack { entry: e, value: Some(unsafe { e.take_value() }) };
         let r = f(guard.value.as_mut().expect("just taken"));
         drop(guard);
-        e.set_lru(lru);
         Ok(Some(r))
     }
 

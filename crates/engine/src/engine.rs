@@ -17,6 +17,9 @@ use std::sync::Arc;
 /// Memory figures reported by the allocator (supplied by the server, which owns it).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MemoryStats {
+    /// Bytes in use by the program: what the allocator handed out minus what sits freed in
+    /// its thread caches (Valkey's `used_memory` counts allocations as the program makes them).
+    pub used: u64,
     pub allocated: u64,
     pub active: u64,
     pub resident: u64,
@@ -95,6 +98,13 @@ pub trait Host: Send + Sync {
     fn purge(&self) -> bool {
         true
     }
+
+    /// Bytes in use by the program right now, exactly (`MemoryStats::used`, refreshed); `None`
+    /// if the host cannot tell. Costs tens of microseconds: for the cron and
+    /// CONFIG SET, not for every command.
+    fn allocated(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A host that does nothing: for tests and embedded use.
@@ -114,7 +124,7 @@ struct LazyFree {
 }
 
 impl LazyFree {
-    fn start() -> LazyFree {
+    fn start(meter: Arc<crate::evict::meter::Meter>) -> LazyFree {
         let (tx, rx) = mpsc::channel::<Box<dyn Send>>();
         let pending = Arc::new(AtomicU64::new(0));
         let freed = Arc::new(AtomicU64::new(0));
@@ -124,6 +134,8 @@ impl LazyFree {
             .spawn(move || {
                 for item in rx {
                     drop(item);
+                    // What this thread frees counts against `maxmemory` at once.
+                    meter.fold_all();
                     p.fetch_sub(1, Relaxed);
                     f.fetch_add(1, Relaxed);
                 }
@@ -184,6 +196,8 @@ pub struct Engine {
     pub expired_stale_perc: AtomicU64,
     /// DEBUG PAUSE-CRON: the cron skips its work while set.
     pub cron_paused: AtomicBool,
+    /// `maxmemory` eviction (`evict/`).
+    pub evictor: crate::evict::Evictor,
     lazyfree: LazyFree,
 }
 
@@ -220,6 +234,8 @@ impl Engine {
         let commands = CommandTable::build();
         let stats = Stats::new(commands.len());
         let now = crate::util::now_ms();
+        let evictor = crate::evict::Evictor::new(databases);
+        let lazyfree = LazyFree::start(evictor.meter.clone());
         Arc::new_cyclic(|me| Engine {
             me: me.clone(),
             scratch_dir: Mutex::new(None),
@@ -246,7 +262,8 @@ impl Engine {
             repl_ids: Mutex::new(ReplicationIds::fresh()),
             expired_stale_perc: AtomicU64::new(0),
             cron_paused: AtomicBool::new(false),
-            lazyfree: LazyFree::start(),
+            evictor,
+            lazyfree,
         })
     }
 
@@ -275,7 +292,7 @@ impl Engine {
 
     /// The LRU clock value for a time in ms.
     pub fn lru_clock_at(now_ms: u64) -> u32 {
-        ((now_ms / LRU_CLOCK_RESOLUTION_MS) as u32) & LRU_CLOCK_MAX
+        crate::evict::clock::lru_clock_at(now_ms)
     }
 
     pub fn notify_flags(&self) -> u32 {
@@ -320,7 +337,7 @@ impl Engine {
     /// Reads the allocator's figures and records a new peak.
     pub fn memory(&self) -> MemoryStats {
         let m = self.host.memory();
-        self.memory_peak.fetch_max(m.allocated, Relaxed);
+        self.memory_peak.fetch_max(m.used, Relaxed);
         m
     }
 

@@ -66,6 +66,23 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     if !client.authenticated && def.flags & flags::NO_AUTH == 0 {
         return reject(engine, client, cmd, out, errors::NOAUTH);
     }
+    // Over `maxmemory`, keys are evicted before the command runs (one relaxed load when no
+    // limit is set); if nothing could be evicted, commands that may grow memory are refused.
+    let maxmemory = engine.config.hot.maxmemory.load(Relaxed);
+    let out_of_memory = maxmemory != 0 && crate::evict::before_command(engine, maxmemory);
+    if maxmemory != 0 && client.tracking && client.shared.mailbox.pending() {
+        // Invalidations of keys just evicted come before this command's reply, as in Valkey
+        // (which sends them before running the command).
+        client.shared.mailbox.drain_into(out);
+    }
+    if out_of_memory && may_grow_memory(engine, client, cmd) {
+        if def.name == "exec" && cmd.parent.is_none() && client.multi.is_some() {
+            crate::commands::multi::end_transaction(engine, client);
+            let text = format!("EXECABORT Transaction discarded because of: {}", crate::evict::OOM);
+            return reject(engine, client, cmd, out, Error::coded(text));
+        }
+        return reject(engine, client, cmd, out, Error::coded_static(crate::evict::OOM));
+    }
     // After a failed save, writes (and PING) are refused while save points are configured
     // (`stop-writes-on-bgsave-error`); one relaxed load when the last save went fine.
     if (def.flags & flags::WRITE != 0 || def.name == "ping") && engine.writes_denied_by_disk_error() {
@@ -209,6 +226,22 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     } else {
         Outcome::Continue
     }
+}
+
+/// Whether `cmd` is refused when memory is over the limit: `denyoom` commands, and EXEC of a
+/// transaction that queued one (Valkey's `is_denyoom_command`).
+fn may_grow_memory(engine: &Engine, client: &Client, cmd: &Resolved) -> bool {
+    if cmd.def.flags & flags::DENYOOM != 0 {
+        return true;
+    }
+    if cmd.def.name != "exec" || cmd.parent.is_some() {
+        return false;
+    }
+    let Some(tx) = client.multi.as_ref() else { return false };
+    tx.queued.iter().any(|argv| {
+        let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+        matches!(engine.commands.lookup(&args), Lookup::Found(c) if c.def.flags & flags::DENYOOM != 0)
+    })
 }
 
 /// A command was refused while the client queues a transaction: EXEC will abort.

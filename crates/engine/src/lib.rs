@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod engine;
+pub mod evict;
 pub mod exec;
 pub mod expire;
 pub mod keyspace;

@@ -169,7 +169,7 @@ pub fn write_rdb<W: std::io::Write>(engine: &Engine, keys: &mut Keys<'_>, w: W) 
     p.save_keys_total.store(total as u64, Relaxed);
     p.save_keys_processed.store(0, Relaxed);
     let mut out = Out::new(w, opts.checksum);
-    let used_mem = engine.memory().allocated;
+    let used_mem = engine.memory().used;
     file::write_header(&mut out.buf, opts.version, &file::default_aux(used_mem, crate::util::now_ms() / 1000));
     for lib in p.functions.lock().iter() {
         file::write_function(&mut out.buf, &lib.code);

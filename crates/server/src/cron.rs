@@ -38,6 +38,10 @@ fn tick(engine: &Engine, cursor: &mut ExpireCursor, last_sample_ms: &mut u64) {
     }
     // Save points and scheduled background saves.
     engine::persist::cron(engine);
+    // Keeps the memory figure eviction uses exact, and goes on evicting while over
+    // `maxmemory` (Valkey's eviction time event), for at most a quarter of the tick.
+    let hz = u64::from(engine.config.hot.hz.load(Relaxed).max(1));
+    engine::evict::cron(engine, Duration::from_micros(250_000 / hz));
     if engine.config.get_bool("activerehashing") {
         rehash_cycle(engine, 100);
     }

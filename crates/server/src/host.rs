@@ -41,6 +41,14 @@ fn frag_smallbins() -> u64 {
     frag
 }
 
+/// Bytes freed by the program but kept in jemalloc's thread caches, which `stats.allocated`
+/// still counts (as of the last `epoch` refresh).
+fn tcache_bytes() -> u64 {
+    let cached: usize = mallctl(&format!("stats.arenas.{ARENAS_ALL}.tcache_bytes"));
+    let stashed: usize = mallctl(&format!("stats.arenas.{ARENAS_ALL}.tcache_stashed_bytes"));
+    (cached + stashed) as u64
+}
+
 /// jemalloc's statistics report, as `malloc_stats_print` writes it.
 fn jemalloc_report() -> String {
     unsafe extern "C" fn append(opaque: *mut libc::c_void, text: *const libc::c_char) {
@@ -89,8 +97,10 @@ impl Host for ServerHost {
         let _ = epoch::advance();
         let page: usize = mallctl("arenas.page");
         let pmuzzy: usize = mallctl(&format!("stats.arenas.{ARENAS_ALL}.pmuzzy"));
+        let allocated = stats::allocated::read().unwrap_or(0) as u64;
         MemoryStats {
-            allocated: stats::allocated::read().unwrap_or(0) as u64,
+            used: allocated.saturating_sub(tcache_bytes()),
+            allocated,
             active: stats::active::read().unwrap_or(0) as u64,
             resident: stats::resident::read().unwrap_or(0) as u64,
             retained: stats::retained::read().unwrap_or(0) as u64,
@@ -98,6 +108,13 @@ impl Host for ServerHost {
             frag_smallbins: frag_smallbins(),
             rss: rss_bytes(),
         }
+    }
+
+    fn allocated(&self) -> Option<u64> {
+        use tikv_jemalloc_ctl::{epoch, stats};
+        epoch::advance().ok()?;
+        let allocated = stats::allocated::read().ok()? as u64;
+        Some(allocated.saturating_sub(tcache_bytes()))
     }
 
     fn shutdown(&self, req: ShutdownRequest) -> Result<(), String> {
@@ -147,4 +164,16 @@ fn rss_bytes() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
     pages * page
+}
+
+/// The calling thread's bytes allocated minus bytes freed (wrapping), from jemalloc's
+/// per-thread counters: two loads through pointers cached per thread. Installed as the
+/// engine's memory probe (`engine::evict::meter`).
+pub fn thread_balance() -> u64 {
+    use tikv_jemalloc_ctl::thread::{allocatedp, deallocatedp, ThreadLocal};
+    thread_local! {
+        static COUNTERS: Option<(ThreadLocal<u64>, ThreadLocal<u64>)> =
+            allocatedp::read().ok().zip(deallocatedp::read().ok());
+    }
+    COUNTERS.with(|c| c.map_or(0, |(a, d)| a.get().wrapping_sub(d.get())))
 }

@@ -185,7 +185,16 @@ fn main() {
         None => warning!("No config file specified, using the default config. In order to specify a config file use kvasir-server /path/to/kvasir.conf"),
     }
     report_inert_settings(&engine.config);
+    engine.evictor.meter.set_probe(host::thread_balance);
+    let maxmemory = engine.config.hot.maxmemory.load(Relaxed);
+    if maxmemory != 0 && maxmemory < 1024 * 1024 {
+        warning!(
+            "WARNING: You specified a maxmemory value that is less than 1MB (current value is {maxmemory} bytes). Are \
+             you sure this is what you really want?"
+        );
+    }
     load_data(&engine);
+    engine::evict::resync(&engine);
     if !pidfile.is_empty() {
         if let Err(e) = std::fs::write(&pidfile, format!("{}\n", std::process::id())) {
             warning!("Failed to write PID file '{pidfile}': {e}");
@@ -208,7 +217,7 @@ fn main() {
         .build()
         .expect("cannot start the control event loop");
     let worker_pool = Arc::new(workers::Workers::start(workers));
-    engine.memory_startup.store(engine.memory().allocated, Relaxed);
+    engine.memory_startup.store(engine.memory().used, Relaxed);
     let cron = cron::start(engine.clone());
     notice!("Running mode=standalone, port={port}, worker threads={workers}.");
 

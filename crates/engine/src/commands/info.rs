@@ -93,6 +93,9 @@ fn info(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 /// Builds the INFO text for `sections`.
 pub fn generate(engine: &Engine, sections: &Sections) -> String {
+    // Memory is measured before the reply is built, so that used_memory does not count the
+    // INFO text itself.
+    let figures = sections.wants("memory").then(|| memory_figures(engine));
     let mut out = String::with_capacity(4096);
     let mut add = |title: &str, body: &dyn Fn(&mut String)| {
         if !out.is_empty() {
@@ -107,8 +110,8 @@ pub fn generate(engine: &Engine, sections: &Sections) -> String {
     if sections.wants("clients") {
         add("Clients", &|o| clients(engine, o));
     }
-    if sections.wants("memory") {
-        add("Memory", &|o| memory(engine, o));
+    if let Some(f) = &figures {
+        add("Memory", &|o| memory(engine, f, o));
     }
     if sections.wants("persistence") {
         add("Persistence", &|o| persistence(engine, o));
@@ -287,6 +290,7 @@ fn keyspace_overhead(engine: &Engine) -> u64 {
 }
 
 /// The memory figures INFO memory and MEMORY STATS report (Valkey's `getMemoryOverheadData`).
+#[derive(Clone, Copy)]
 pub(crate) struct MemoryFigures {
     pub allocator: MemoryStats,
     /// `used_memory`: what the allocator handed out.
@@ -302,7 +306,7 @@ pub(crate) struct MemoryFigures {
 
 pub(crate) fn memory_figures(engine: &Engine) -> MemoryFigures {
     let m: MemoryStats = engine.memory();
-    let used = m.allocated;
+    let used = m.used;
     let peak = engine.memory_peak.load(Relaxed).max(used);
     let startup = engine.memory_startup.load(Relaxed);
     let clients_normal: u64 = engine.clients.all().iter().map(|c| c.total_memory() as u64).sum();
@@ -320,9 +324,8 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
-fn memory(engine: &Engine, o: &mut String) {
-    let MemoryFigures { allocator: m, used, peak, startup, clients_normal, overhead, dataset, net } =
-        memory_figures(engine);
+fn memory(engine: &Engine, figures: &MemoryFigures, o: &mut String) {
+    let MemoryFigures { allocator: m, used, peak, startup, clients_normal, overhead, dataset, net } = *figures;
     let system = total_system_memory();
     let maxmemory = engine.config.get_i64("maxmemory").max(0) as u64;
     field(o, "used_memory", used);
@@ -463,10 +466,12 @@ fn stats(engine: &Engine, o: &mut String) {
     field(o, "expired_time_cap_reached_count", get(Counter::ExpiredTimeCapReached));
     field(o, "expire_cycle_cpu_milliseconds", get(Counter::ExpireCycleCpuMs));
     field(o, "evicted_keys", get(Counter::EvictedKeys));
-    for name in ["evicted_clients", "evicted_scripts", "total_eviction_exceeded_time", "current_eviction_exceeded_time"]
-    {
-        field(o, name, 0);
-    }
+    // Clients are not evicted (`maxmemory-clients` is not acted on), nor scripts.
+    field(o, "evicted_clients", 0);
+    field(o, "evicted_scripts", 0);
+    let (total_exceeded_ms, current_exceeded_ms) = engine.evictor.exceeded_ms();
+    field(o, "total_eviction_exceeded_time", total_exceeded_ms);
+    field(o, "current_eviction_exceeded_time", current_exceeded_ms);
     field(o, "keyspace_hits", get(Counter::KeyspaceHits));
     field(o, "keyspace_misses", get(Counter::KeyspaceMisses));
     let (channels, patterns, shard_channels) = engine.pubsub.counts();

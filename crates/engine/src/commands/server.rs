@@ -463,6 +463,30 @@ fn apply_config(ctx: &Ctx, old: &[(&'static str, String)]) -> Result<(), (&'stat
             "dir" if changed(name) && std::env::set_current_dir(config.get("dir")).is_err() => {
                 return Err(("dir", "No such file or directory"));
             }
+            // Valkey's `updateMaxmemory`: eviction starts at once, without waiting for a
+            // command, and the memory figure it decides on is made exact now.
+            "maxmemory" => {
+                let maxmemory = config.hot.maxmemory.load(Relaxed);
+                if maxmemory != 0 {
+                    crate::evict::resync(engine);
+                    let used = engine.evictor.meter.used();
+                    if maxmemory < used {
+                        engine.log(
+                            LogLevel::Warning,
+                            &format!(
+                                "WARNING: the new maxmemory value set via CONFIG SET ({maxmemory}) is smaller than the \
+                                 current memory usage ({used}). This will result in key eviction and/or the inability \
+                                 to accept new write commands depending on the maxmemory-policy."
+                            ),
+                        );
+                    }
+                    engine.evictor.wake();
+                }
+            }
+            "maxmemory-policy" if changed(name) => {
+                engine.evictor.reset();
+                engine.evictor.wake();
+            }
             _ => {}
         }
     }

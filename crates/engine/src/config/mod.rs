@@ -71,6 +71,15 @@ pub struct Hot {
     /// Microseconds; negative disables the slow log.
     pub slowlog_log_slower_than: AtomicI64,
     pub slowlog_max_len: AtomicU64,
+    /// `maxmemory` in bytes (0: no limit). Read before every command.
+    pub maxmemory: AtomicU64,
+    /// `maxmemory-policy` as [`crate::evict::Policy`]'s number.
+    pub maxmemory_policy: AtomicU32,
+    pub maxmemory_samples: AtomicU32,
+    pub maxmemory_eviction_tenacity: AtomicU32,
+    pub lfu_log_factor: AtomicU32,
+    pub lfu_decay_time: AtomicU32,
+    pub lazyfree_lazy_eviction: AtomicBool,
 }
 
 /// One class's `client-output-buffer-limit`.
@@ -365,6 +374,13 @@ impl Config {
             "stream-node-max-entries" => h.stream_node_max_entries.store(int() as u64, Relaxed),
             "slowlog-log-slower-than" => h.slowlog_log_slower_than.store(int(), Relaxed),
             "slowlog-max-len" => h.slowlog_max_len.store(int() as u64, Relaxed),
+            "maxmemory" => h.maxmemory.store(int().max(0) as u64, Relaxed),
+            "maxmemory-policy" => h.maxmemory_policy.store(crate::evict::Policy::from_name(v) as u32, Relaxed),
+            "maxmemory-samples" => h.maxmemory_samples.store(int().clamp(1, 64) as u32, Relaxed),
+            "maxmemory-eviction-tenacity" => h.maxmemory_eviction_tenacity.store(int().clamp(0, 100) as u32, Relaxed),
+            "lfu-log-factor" => h.lfu_log_factor.store(int().clamp(0, i64::from(u32::MAX)) as u32, Relaxed),
+            "lfu-decay-time" => h.lfu_decay_time.store(int().clamp(0, i64::from(u32::MAX)) as u32, Relaxed),
+            "lazyfree-lazy-eviction" => h.lazyfree_lazy_eviction.store(yes(), Relaxed),
             "loglevel" => h.loglevel.store(
                 match v {
                     "debug" => 0,

@@ -7,6 +7,7 @@
 
 use super::dict::{Dict, Link};
 use super::entry::EntryPtr;
+use crate::evict::clock::Stamp;
 use crate::types::Value;
 
 #[derive(Default)]
@@ -59,9 +60,11 @@ impl Shard {
         Some((unsafe { e.into_value() }, ttl))
     }
 
-    /// Replaces the value of a present key, keeping its TTL. Returns the new entry.
-    pub fn replace_value(&mut self, hash: u64, key: &[u8], value: Value, lru: u32) -> Option<EntryPtr> {
+    /// Replaces the value of a present key, keeping its TTL and its access stamp (Valkey's
+    /// `dbSetValue`: the lookup before the change already stamped it). Returns the new entry.
+    pub fn replace_value(&mut self, hash: u64, key: &[u8], value: Value) -> Option<EntryPtr> {
         let link = self.dict.find(hash, key)?;
+        let lru = link.entry::<EntryPtr>().lru();
         Some(self.replace_at(link, value, lru))
     }
 
@@ -79,9 +82,12 @@ impl Shard {
 
     /// Stores `value` at `key` with one lookup (SET, MSET): replaces a present key's value,
     /// then sets its TTL to `ttl` (`None`: keep it), or inserts the key. True if it was new.
-    pub fn store(&mut self, hash: u64, key: &[u8], value: Value, ttl: Option<Option<u64>>, lru: u32) -> bool {
+    /// A replaced key is stamped as accessed (Valkey's `setKey` looks it up first), a new one
+    /// as created.
+    pub fn store(&mut self, hash: u64, key: &[u8], value: Value, ttl: Option<Option<u64>>, stamp: &Stamp) -> bool {
         match self.dict.find(hash, key) {
             Some(link) => {
+                let lru = stamp.touched(link.entry::<EntryPtr>().lru());
                 self.replace_at(link, value, lru);
                 if let Some(expire_at_ms) = ttl {
                     // `link` names the slot, which now holds the replacement.
@@ -90,7 +96,7 @@ impl Shard {
                 false
             }
             None => {
-                self.insert(hash, key, value, ttl.flatten(), lru);
+                self.insert(hash, key, value, ttl.flatten(), stamp.fresh());
                 true
             }
         }
@@ -248,7 +254,7 @@ mod tests {
                     s.set_expire(h, k, rng.bool().then_some(1));
                 }
                 3 => {
-                    s.replace_value(h, k, Value::Str(vec![b'x'; rng.usize(..100)]), 0);
+                    s.replace_value(h, k, Value::Str(vec![b'x'; rng.usize(..100)]));
                 }
                 _ => {
                     s.rehash_some(1);

@@ -7,6 +7,7 @@ mod peer;
 mod atomicity;
 mod basics;
 mod bits;
+mod eviction;
 mod expire;
 mod geo;
 mod hashes;

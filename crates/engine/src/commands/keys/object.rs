@@ -5,7 +5,8 @@ use super::doc;
 use crate::commands::table::{acl, flags::*, keyflags, reply_help, Command, KeySpec, Lock};
 use crate::commands::{CmdResult, Ctx, Error};
 use crate::db::Entry;
-use crate::engine::{Engine, LRU_CLOCK_MAX, LRU_CLOCK_RESOLUTION_MS};
+use crate::engine::Engine;
+use crate::evict::clock::{idle_ms, lfu_decayed, lfu_minutes, LFU_INIT_VAL};
 use crate::keyspace::entry::Kind;
 use crate::types::{StrRef, ValueRef};
 
@@ -75,20 +76,13 @@ const EMBSTR_MAX: usize = 44;
 const SHARED_INTEGERS: i64 = 10_000;
 /// The refcount Valkey reports for shared objects (`OBJ_SHARED_REFCOUNT`).
 const SHARED_REFCOUNT: i64 = i32::MAX as i64;
-/// The LFU counter of a new object (`LFU_INIT_VAL`).
-const LFU_INIT_VAL: u32 = 5;
-
 fn maxmemory_policy(engine: &Engine) -> String {
     engine.config.get("maxmemory-policy")
 }
 
 pub(super) fn lfu_policy(engine: &Engine) -> bool {
-    maxmemory_policy(engine).ends_with("-lfu")
-}
-
-/// Minutes clock of the LFU field (Valkey's `LFUGetTimeInMinutes`).
-pub(super) fn lfu_minutes(now_ms: u64) -> u32 {
-    ((now_ms / 60_000) & 0xffff) as u32
+    crate::evict::Policy::from_u32(engine.config.hot.maxmemory_policy.load(std::sync::atomic::Ordering::Relaxed))
+        .is_lfu()
 }
 
 /// The LRU/LFU stamp of a key restored or loaded with an optional LFU counter and idle time
@@ -113,11 +107,7 @@ pub(crate) fn lru_stamp(lfu: bool, now_ms: u64, lru_clock: u32, freq: Option<u8>
 
 /// The LRU/LFU stamp of an object created now (Valkey's `createObject`).
 pub(super) fn new_object_lru(ctx: &Ctx) -> u32 {
-    if lfu_policy(ctx.engine) {
-        lfu_minutes(ctx.keys.now_ms) << 8 | LFU_INIT_VAL
-    } else {
-        ctx.keys.lru_clock()
-    }
+    ctx.keys.fresh_stamp()
 }
 
 /// The OBJECT lookup: no LRU refresh, no `keymiss` event, but hits and misses counted.
@@ -141,9 +131,7 @@ pub(crate) fn encoding_name(e: &Entry<'_>) -> &'static str {
 
 /// Seconds since the key was last accessed (Valkey's `estimateObjectIdleTime` / 1000).
 pub(crate) fn idle_seconds(lru: u32, now_lru: u32) -> u64 {
-    // The LRU clock wraps every 194 days.
-    let ticks = if now_lru >= lru { now_lru - lru } else { now_lru + (LRU_CLOCK_MAX - lru) };
-    u64::from(ticks) * LRU_CLOCK_RESOLUTION_MS / 1000
+    idle_ms(lru, now_lru) / 1000
 }
 
 fn object_encoding(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -196,20 +184,9 @@ fn object_freq(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if !lfu_policy(ctx.engine) {
         return Err(Error::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    let decay_minutes = ctx.engine.config.get_i64("lfu-decay-time");
-    ctx.out.int(i64::from(lfu_decayed(lfu, ctx.keys.now_ms, decay_minutes)));
+    let decay_minutes = ctx.engine.config.hot.lfu_decay_time.load(std::sync::atomic::Ordering::Relaxed);
+    ctx.out.int(i64::from(lfu_decayed(lfu, lfu_minutes(ctx.keys.now_ms), decay_minutes)));
     Ok(())
-}
-
-/// The LFU counter of an LFU field after its decay (Valkey's `LFUDecrAndReturn`): one point
-/// lost per `decay_minutes` since the last access.
-pub(super) fn lfu_decayed(field: u32, now_ms: u64, decay_minutes: i64) -> u32 {
-    let last = field >> 8;
-    let counter = field & 0xff;
-    let now = lfu_minutes(now_ms);
-    let elapsed = if now >= last { now - last } else { 0xffff - last + now };
-    let periods = if decay_minutes > 0 { u64::from(elapsed) / decay_minutes as u64 } else { 0 };
-    counter.saturating_sub(u32::try_from(periods).unwrap_or(u32::MAX))
 }
 
 fn object_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {

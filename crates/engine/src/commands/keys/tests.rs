@@ -588,14 +588,14 @@ fn object_refcount_idletime_freq_help() {
 
 #[test]
 fn lfu_counter_decays_with_time() {
-    use super::object::lfu_decayed;
+    use crate::evict::clock::lfu_decayed;
     let now_ms = 1_700_000_000_000u64;
     let minutes = ((now_ms / 60_000) & 0xffff) as u32;
-    assert_eq!(lfu_decayed(minutes << 8 | 100, now_ms, 1), 100);
-    assert_eq!(lfu_decayed((minutes - 30) << 8 | 100, now_ms, 1), 70);
-    assert_eq!(lfu_decayed((minutes - 30) << 8 | 100, now_ms, 10), 97);
-    assert_eq!(lfu_decayed((minutes - 300) << 8 | 100, now_ms, 1), 0);
-    assert_eq!(lfu_decayed((minutes - 300) << 8 | 100, now_ms, 0), 100);
+    assert_eq!(lfu_decayed(minutes << 8 | 100, minutes, 1), 100);
+    assert_eq!(lfu_decayed((minutes - 30) << 8 | 100, minutes, 1), 70);
+    assert_eq!(lfu_decayed((minutes - 30) << 8 | 100, minutes, 10), 97);
+    assert_eq!(lfu_decayed((minutes - 300) << 8 | 100, minutes, 1), 0);
+    assert_eq!(lfu_decayed((minutes - 300) << 8 | 100, minutes, 0), 100);
 }
 
 // ---- DUMP, RESTORE ----
