@@ -81,6 +81,18 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         let text = format!("NOSUB '{}' command executed not in subscribed mode", cmd.full_name);
         return reject(engine, client, cmd, out, Error::coded(text));
     }
+    // While a script runs past `busy-reply-threshold`, only commands allowed while busy
+    // (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE ...) are served; a script holds every
+    // shard, so anything else would wait for it.
+    if def.flags & flags::ALLOW_BUSY == 0
+        && engine.scripting.run.running.load(Relaxed)
+        && engine
+            .scripting
+            .busy(crate::util::now_ms(), engine.config.hot.busy_reply_threshold_ms.load(Relaxed).max(0) as u64)
+    {
+        let text = engine.scripting.busy_error();
+        return reject(engine, client, cmd, out, Error::coded(text));
+    }
     if let Some(tx) = client.multi.as_mut() {
         if def.flags & flags::NO_MULTI != 0 {
             return reject(engine, client, cmd, out, Error::err("Command not allowed inside a transaction"));

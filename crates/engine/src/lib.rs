@@ -17,6 +17,7 @@ pub mod notify;
 pub mod propagate;
 pub mod pubsub;
 pub mod rdb;
+pub mod scripting;
 pub mod stats;
 pub mod tracking;
 pub mod types;
