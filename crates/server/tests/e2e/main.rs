@@ -18,6 +18,7 @@ mod lists_blocking;
 mod protocol;
 mod pubsub;
 mod replication;
+mod scripting;
 mod server;
 mod sets;
 mod strings;
