@@ -183,20 +183,125 @@ static SCRIPT_SUBCOMMANDS: &[Command] = &[
     },
 ];
 
-static FUNCTION_SUBCOMMANDS: &[Command] = &[Command {
-    name: "flush",
-    arity: -2,
-    flags: WRITE | NOSCRIPT,
-    acl: acl::SCRIPTING,
-    handler: Some(function_flush),
-    doc: doc(
+const fn sub(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: super::table::Handler,
+    summary: &'static str,
+    complexity: &'static str,
+    syntax: &'static str,
+) -> Command {
+    Command {
+        name,
+        arity,
+        flags,
+        acl: acl::SCRIPTING,
+        handler: Some(handler),
+        doc: doc(summary, "7.0.0", complexity, syntax),
+        ..Command::DEFAULT
+    }
+}
+
+static FUNCTION_SUBCOMMANDS: &[Command] = &[
+    sub("delete", 3, WRITE | NOSCRIPT, function_delete, "Deletes a library and its functions.", "O(1)", "library-name"),
+    sub(
+        "dump",
+        2,
+        NOSCRIPT,
+        function_dump,
+        "Dumps all libraries into a serialized binary payload.",
+        "O(N) where N is the number of functions",
+        "",
+    ),
+    sub(
+        "flush",
+        -2,
+        WRITE | NOSCRIPT,
+        function_flush,
         "Deletes all libraries and functions.",
-        "7.0.0",
         "O(N) where N is the number of functions deleted",
         "[ASYNC | SYNC]",
     ),
-    ..Command::DEFAULT
+    sub("help", 2, LOADING | STALE, function_help, "Returns helpful text about the different subcommands.", "O(1)", ""),
+    sub("kill", 2, NOSCRIPT | ALLOW_BUSY, function_kill, "Terminates a function during execution.", "O(1)", ""),
+    sub(
+        "list",
+        -2,
+        NOSCRIPT,
+        function_list,
+        "Returns information about all libraries.",
+        "O(N) where N is the number of functions",
+        "[LIBRARYNAME library-name-pattern] [WITHCODE]",
+    ),
+    sub(
+        "load",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        function_load,
+        "Creates a library.",
+        "O(1) (considering compilation time is redundant)",
+        "[REPLACE] function-code",
+    ),
+    sub(
+        "restore",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        function_restore,
+        "Restores all libraries from a payload.",
+        "O(N) where N is the number of functions on the payload",
+        "serialized-value [FLUSH | APPEND | REPLACE]",
+    ),
+    sub(
+        "stats",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        function_stats,
+        "Returns information about a function during execution.",
+        "O(1)",
+        "",
+    ),
+];
+
+static FCALL_KEYS: &[KeySpec] = &[KeySpec {
+    notes: "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE",
+    ..KeySpec::keynum(2, keyflags::RW | keyflags::ACCESS | keyflags::UPDATE)
 }];
+
+pub static FCALL_COMMANDS: &[Command] = &[
+    Command {
+        name: "fcall",
+        arity: -3,
+        flags: EVAL_FLAGS,
+        acl: acl::SCRIPTING,
+        keys: FCALL_KEYS,
+        lock: Lock::AllDbs,
+        handler: Some(fcall),
+        doc: doc(
+            "Invokes a function.",
+            "7.0.0",
+            "Depends on the function that is executed.",
+            "function numkeys [key [key ...]] [arg [arg ...]]",
+        ),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "fcall_ro",
+        arity: -3,
+        flags: EVAL_RO_FLAGS,
+        acl: acl::SCRIPTING,
+        keys: EVAL_RO_KEYS,
+        lock: Lock::AllDbs,
+        handler: Some(fcall_ro),
+        doc: doc(
+            "Invokes a read-only function.",
+            "7.0.0",
+            "Depends on the function that is executed.",
+            "function numkeys [key [key ...]] [arg [arg ...]]",
+        ),
+        ..Command::DEFAULT
+    },
+];
 
 fn eval(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     eval_generic(ctx, argv, false, false)
@@ -245,7 +350,7 @@ fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro: bool) -> CmdRes
     let func = script.func.clone();
     check_flags(flags, ro)?;
     let read_only = ro || flags & script_flags::NO_WRITES != 0;
-    run_script(ctx, vm, RunSpec { name: &sha, func, keys, args, eval: true, read_only })
+    run_script(ctx, vm, RunSpec { name: &sha, func, keys, args, eval: true, read_only, argv })
 }
 
 fn script_load(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -324,16 +429,316 @@ fn script_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    fcall_generic(ctx, argv, false)
+}
+
+fn fcall_ro(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    fcall_generic(ctx, argv, true)
+}
+
+fn fcall_generic(ctx: &mut Ctx, argv: &[&[u8]], ro: bool) -> CmdResult {
+    let engine = ctx.engine;
+    let mut functions = engine.scripting.functions.lock();
+    let name = String::from_utf8_lossy(argv[1]).into_owned();
+    let Some((func, flags)) = functions.find(&name) else {
+        return Err(Error::err("Function not found"));
+    };
+    let numkeys = int_arg(argv[2]).map_err(|_| Error::err("Bad number of keys provided"))?;
+    let (keys, args) =
+        keys_and_args(argv)
+            .map_err(|e| if numkeys < 0 { Error::err("Number of keys can't be negative") } else { e })?;
+    check_flags(flags, ro)?;
+    let read_only = ro || flags & script_flags::NO_WRITES != 0;
+    let vm = functions.vm(&engine.scripting.run).map_err(Error::coded)?;
+    run_script(ctx, vm, RunSpec { name: &name, func, keys, args, eval: false, read_only, argv })
+}
+
+fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let mut replace = false;
+    let mut i = 2;
+    while i < argv.len() - 1 {
+        if is(argv[i], "replace") {
+            replace = true;
+        } else {
+            return Err(Error::err_quoting("Unknown option given: ", argv[i], ""));
+        }
+        i += 1;
+    }
+    if i >= argv.len() {
+        return Err(Error::err("Function code is missing"));
+    }
+    let engine = ctx.engine;
+    let mut functions = engine.scripting.functions.lock();
+    let name = functions.load(&engine.scripting.run, argv[i], replace).map_err(Error::coded)?;
+    engine.scripting.set_function_counts(&functions);
+    ctx.keys.effects.dirty += 1;
+    ctx.out.bulk(name.as_bytes());
+    Ok(())
+}
+
+fn function_delete(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let name = String::from_utf8_lossy(argv[2]).into_owned();
+    let mut functions = ctx.engine.scripting.functions.lock();
+    if !functions.delete(&name) {
+        return Err(Error::err("Library not found"));
+    }
+    ctx.engine.scripting.set_function_counts(&functions);
+    ctx.keys.effects.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
 fn function_flush(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     match argv {
         [_, _] => {}
         [_, _, mode] if is(mode, "async") || is(mode, "sync") => {}
-        [_, _, _] => {
-            return Err(super::Error::err("FUNCTION FLUSH only supports SYNC|ASYNC option"));
-        }
-        _ => return Err(ctx.arity_error()),
+        _ => return Err(Error::err("FUNCTION FLUSH only supports SYNC|ASYNC option")),
     }
+    let mut functions = ctx.engine.scripting.functions.lock();
+    functions.flush();
+    ctx.engine.scripting.set_function_counts(&functions);
+    ctx.keys.effects.dirty += 1;
     ctx.out.ok();
+    Ok(())
+}
+
+fn function_kill(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    match ctx.engine.scripting.kill(false) {
+        Some(e) => Err(Error::coded(e)),
+        None => {
+            ctx.out.ok();
+            Ok(())
+        }
+    }
+}
+
+fn function_list(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let mut with_code = false;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        if is(argv[i], "withcode") && !with_code {
+            with_code = true;
+        } else if is(argv[i], "libraryname") && pattern.is_none() {
+            if i + 1 >= argv.len() {
+                return Err(Error::err("library name argument was not given"));
+            }
+            pattern = Some(argv[i + 1]);
+            i += 1;
+        } else {
+            return Err(Error::err_quoting("Unknown argument ", argv[i], ""));
+        }
+        i += 1;
+    }
+    let functions = ctx.engine.scripting.functions.lock();
+    let libs: Vec<_> = functions
+        .libraries
+        .values()
+        .filter(|l| pattern.is_none_or(|p| crate::util::glob::glob_match(p, l.name.as_bytes(), false)))
+        .collect();
+    let out = &mut *ctx.out;
+    out.array(libs.len());
+    for lib in libs {
+        out.map(if with_code { 4 } else { 3 });
+        out.bulk(b"library_name");
+        out.bulk(lib.name.as_bytes());
+        out.bulk(b"engine");
+        out.bulk(b"LUA");
+        out.bulk(b"functions");
+        out.array(lib.functions.len());
+        for f in lib.functions.values() {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(f.name.as_bytes());
+            out.bulk(b"description");
+            match &f.description {
+                Some(d) => out.bulk(d.as_bytes()),
+                None => out.null(),
+            }
+            out.bulk(b"flags");
+            let names: Vec<&str> =
+                script_flags::NAMES.iter().filter(|(bit, _)| f.flags & bit != 0).map(|(_, n)| *n).collect();
+            out.set(names.len());
+            for n in names {
+                out.bulk(n.as_bytes());
+            }
+        }
+        if with_code {
+            out.bulk(b"library_code");
+            out.bulk(&lib.code);
+        }
+    }
+    Ok(())
+}
+
+/// RDB opcode of a function library in DUMP payloads and RDB files (`RDB_OPCODE_FUNCTION2`).
+const RDB_OPCODE_FUNCTION2: u8 = 245;
+/// The pre-GA format, which Valkey refuses too.
+const RDB_OPCODE_FUNCTION_PRE_GA: u8 = 246;
+
+fn function_dump(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    let functions = ctx.engine.scripting.functions.lock();
+    let mut payload = Vec::new();
+    for lib in functions.libraries.values() {
+        payload.push(RDB_OPCODE_FUNCTION2);
+        crate::rdb::string::save_bytes(&mut payload, &lib.code, false);
+    }
+    payload.extend_from_slice(&crate::rdb::RDB_VERSION.to_le_bytes());
+    let crc = crate::rdb::dump::crc64(&payload);
+    payload.extend_from_slice(&crc.to_le_bytes());
+    ctx.out.bulk(&payload);
+    Ok(())
+}
+
+fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    #[derive(PartialEq)]
+    enum Policy {
+        Flush,
+        Append,
+        Replace,
+    }
+    let policy = match argv.get(3) {
+        None => Policy::Append,
+        Some(p) if argv.len() == 4 && is(p, "flush") => Policy::Flush,
+        Some(p) if argv.len() == 4 && is(p, "append") => Policy::Append,
+        Some(p) if argv.len() == 4 && is(p, "replace") => Policy::Replace,
+        Some(_) => {
+            return Err(Error::err("Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE."))
+        }
+    };
+    let payload = argv[2];
+    crate::rdb::dump::verify_payload(payload).map_err(|_| Error::err("DUMP payload version or checksum are wrong"))?;
+    let body = &payload[..payload.len() - 10];
+    let mut reader = crate::rdb::Reader::new(body);
+    let mut codes = Vec::new();
+    while reader.remaining() > 0 {
+        let t = reader.read_u8().map_err(|_| Error::err("can not read data type"))?;
+        if t == RDB_OPCODE_FUNCTION_PRE_GA {
+            return Err(Error::err("Pre-GA function format not supported"));
+        }
+        if t != RDB_OPCODE_FUNCTION2 {
+            return Err(Error::err("given type is not a function"));
+        }
+        let code = crate::rdb::string::load_string(&mut reader)
+            .map_err(|_| Error::err("failed loading the given functions payload"))?;
+        codes.push(code.into_bytes());
+    }
+    let engine = ctx.engine;
+    let mut functions = engine.scripting.functions.lock();
+    if policy == Policy::Append {
+        for code in &codes {
+            let name = code_library_name(code);
+            if let Some(name) = name.filter(|n| functions.libraries.contains_key(n)) {
+                return Err(Error::err(format!("Library {name} already exists")));
+            }
+        }
+    }
+    if policy == Policy::Flush {
+        functions.flush();
+    }
+    for code in &codes {
+        let loaded = functions.load(&engine.scripting.run, code, policy != Policy::Append);
+        engine.scripting.set_function_counts(&functions);
+        loaded.map_err(Error::coded)?;
+    }
+    ctx.keys.effects.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// The `name=` of a library's shebang, if it has one.
+fn code_library_name(code: &[u8]) -> Option<String> {
+    let end = code.iter().position(|&b| b == b'\n')?;
+    let line = String::from_utf8_lossy(&code[..end]);
+    line.split_ascii_whitespace()
+        .find_map(|p| p.get(..5).filter(|k| k.eq_ignore_ascii_case("name=")).map(|_| p[5..].to_string()))
+}
+
+fn function_stats(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    let engine = ctx.engine;
+    let run = &engine.scripting.run;
+    let out = &mut *ctx.out;
+    out.map(2);
+    out.bulk(b"running_script");
+    if run.running.load(std::sync::atomic::Ordering::Relaxed)
+        && run.is_function.load(std::sync::atomic::Ordering::Relaxed)
+    {
+        let (name, command) = run.info.lock().clone();
+        let started = run.started_ms.load(std::sync::atomic::Ordering::Relaxed);
+        out.map(3);
+        out.bulk(b"name");
+        out.bulk(name.as_bytes());
+        out.bulk(b"command");
+        out.array(command.len());
+        for a in &command {
+            out.bulk(a);
+        }
+        out.bulk(b"duration_ms");
+        out.int(crate::util::now_ms().saturating_sub(started) as i64);
+    } else {
+        out.null();
+    }
+    out.bulk(b"engines");
+    out.map(1);
+    out.bulk(b"LUA");
+    out.map(2);
+    let (libs, funcs) = engine.scripting.function_counts();
+    out.bulk(b"libraries_count");
+    out.int(libs as i64);
+    out.bulk(b"functions_count");
+    out.int(funcs as i64);
+    Ok(())
+}
+
+fn function_help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    reply_help(
+        ctx.out,
+        "FUNCTION",
+        &[
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "    Create a new library with the given library name and code.",
+            "DELETE <LIBRARY NAME>",
+            "    Delete the given library.",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    Return general information on all the libraries:",
+            "    * Library name",
+            "    * The engine used to run the Library",
+            "    * Library description",
+            "    * Functions list",
+            "    * Library code (if WITHCODE is given)",
+            "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+            "FCALL <FUNCTION NAME> nkeys <key1 .. keyn> <arg1 .. argn>",
+            "    Call a function with the given name.",
+            "FCALL_RO <FUNCTION NAME> nkeys <key1 .. keyn> <arg1 .. argn>",
+            "    Call a function with the given name as a read-only function.",
+            "STATS",
+            "    Return information about the current function running:",
+            "    * Function name",
+            "    * Command used to run the function",
+            "    * Duration in MS that the function is running",
+            "    If no function is running, return nil",
+            "    In addition, returns a list of available engines.",
+            "KILL",
+            "    Kill the current running function.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the libraries.",
+            "    * SYNC: Synchronously flush the libraries.",
+            "DUMP",
+            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+            "    control how to handle existing libraries (default APPEND):",
+            "    * FLUSH: delete all existing libraries.",
+            "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+            "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+            "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+            "      in case of functions name collision with another library).",
+        ],
+    );
     Ok(())
 }
 

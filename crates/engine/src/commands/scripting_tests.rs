@@ -176,3 +176,51 @@ fn select_inside_a_script_does_not_leak() {
     run(&e, &mut c, &["select", "1"]);
     assert_eq!(run(&e, &mut c, &["exists", "x"]), ":1\r\n");
 }
+
+#[test]
+fn function_libraries() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    let lib = "#!lua name=mylib\nredis.register_function('echo', function(keys, args) return args[1] end)\n\
+               redis.register_function{function_name='ro', callback=function(keys, args) return redis.call('get', keys[1]) end, flags={'no-writes'}, description='reads'}";
+    assert_eq!(run(&e, &mut c, &["function", "load", lib]), "$5\r\nmylib\r\n");
+    assert_eq!(run(&e, &mut c, &["function", "load", lib]), "-ERR Library 'mylib' already exists\r\n");
+    assert_eq!(run(&e, &mut c, &["function", "load", "replace", lib]), "$5\r\nmylib\r\n");
+    assert_eq!(run(&e, &mut c, &["fcall", "echo", "0", "hi"]), "$2\r\nhi\r\n");
+    assert_eq!(
+        run(&e, &mut c, &["fcall_ro", "echo", "0", "hi"]),
+        "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+    );
+    run(&e, &mut c, &["set", "k", "v"]);
+    assert_eq!(run(&e, &mut c, &["fcall_ro", "ro", "1", "k"]), "$1\r\nv\r\n");
+    assert_eq!(run(&e, &mut c, &["fcall", "nope", "0"]), "-ERR Function not found\r\n");
+    assert_eq!(run(&e, &mut c, &["fcall", "echo", "x"]), "-ERR Bad number of keys provided\r\n");
+    assert_eq!(
+        run(&e, &mut c, &["function", "load", "#!lua name=other\nredis.register_function('echo', function() end)"]),
+        "-ERR Function echo already exists\r\n"
+    );
+    assert_eq!(run(&e, &mut c, &["function", "load", "return 1"]), "-ERR Missing library metadata\r\n");
+    assert_eq!(run(&e, &mut c, &["function", "load", "#!lua name=x\nreturn 1"]), "-ERR No functions registered\r\n");
+    assert_eq!(run(&e, &mut c, &["function", "load", "#!js name=x\nreturn 1"]), "-ERR Engine 'js' not found\r\n");
+    let list = run(&e, &mut c, &["function", "list"]);
+    assert!(list.contains("mylib") && list.contains("no-writes") && list.contains("reads"), "{list}");
+    let dump = {
+        let argv: Vec<&[u8]> = vec![b"function", b"dump"];
+        let mut out = resp::Reply::new(false);
+        crate::exec::execute(&e, &mut c, &argv, &mut out);
+        match resp::Value::parse(out.as_bytes()).unwrap().0 {
+            resp::Value::Bulk(b) => b,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(run(&e, &mut c, &["function", "flush"]), "+OK\r\n");
+    assert_eq!(run(&e, &mut c, &["fcall", "echo", "0", "hi"]), "-ERR Function not found\r\n");
+    let argv: Vec<&[u8]> = vec![b"function", b"restore", &dump];
+    let mut out = resp::Reply::new(false);
+    crate::exec::execute(&e, &mut c, &argv, &mut out);
+    assert_eq!(out.as_bytes(), b"+OK\r\n");
+    assert_eq!(run(&e, &mut c, &["fcall", "echo", "0", "back"]), "$4\r\nback\r\n");
+    assert_eq!(run(&e, &mut c, &["function", "delete", "mylib"]), "+OK\r\n");
+    assert_eq!(run(&e, &mut c, &["function", "delete", "mylib"]), "-ERR Library not found\r\n");
+    assert_eq!(run(&e, &mut c, &["function", "kill"]), "-NOTBUSY No scripts in execution right now.\r\n");
+}

@@ -458,6 +458,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::sort::COMMANDS,
     super::server::COMMANDS,
     super::scripting::COMMANDS,
+    super::scripting::FCALL_COMMANDS,
     super::replication::COMMANDS,
     super::info::COMMANDS,
     super::memory::COMMANDS,

@@ -15,6 +15,7 @@
 pub mod bit;
 pub mod cjson;
 pub mod convert;
+pub mod functions;
 pub mod run;
 
 use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
@@ -64,6 +65,8 @@ pub struct RunState {
     pub is_function: AtomicBool,
     /// The caller's client id.
     pub caller: AtomicU64,
+    /// The script's name (SHA or function) and the command that runs it (FUNCTION STATS).
+    pub info: Mutex<(String, Vec<Vec<u8>>)>,
 }
 
 /// The scripting state of an engine.
@@ -71,6 +74,11 @@ pub struct RunState {
 pub struct Scripting {
     vm: Mutex<Option<Vm>>,
     pub run: Arc<RunState>,
+    /// Function libraries and their own Lua state (FUNCTION LOAD, FCALL).
+    pub functions: Mutex<functions::Functions>,
+    /// Counts kept beside the libraries so FUNCTION STATS answers while an FCALL runs.
+    pub library_count: std::sync::atomic::AtomicUsize,
+    pub function_count: std::sync::atomic::AtomicUsize,
     /// Scripts evicted from the EVAL cache (`evicted_scripts`).
     pub evicted: AtomicU64,
 }
@@ -130,6 +138,16 @@ impl Scripting {
         } else {
             BUSY_SCRIPT
         }
+    }
+
+    /// (libraries, functions) loaded, without waiting for a running FCALL.
+    pub fn function_counts(&self) -> (usize, usize) {
+        (self.library_count.load(Relaxed), self.function_count.load(Relaxed))
+    }
+
+    pub fn set_function_counts(&self, f: &functions::Functions) {
+        self.library_count.store(f.libraries.len(), Relaxed);
+        self.function_count.store(f.function_count(), Relaxed);
     }
 
     /// Number of cached EVAL / SCRIPT LOAD scripts (INFO `number_of_cached_scripts`).
@@ -232,7 +250,7 @@ fn normalise_error(lua: &Lua, e: &mlua::Error) -> mlua::Result<Value> {
 }
 
 impl Vm {
-    fn new(run: Arc<RunState>) -> mlua::Result<Vm> {
+    pub(crate) fn new(run: Arc<RunState>) -> mlua::Result<Vm> {
         // SAFETY: mlua calls the `debug` library unsafe because scripts could break the
         // VM's invariants with it; the prelude keeps only `debug.getinfo` for its error
         // handler and removes `debug` from the globals before any script runs.

@@ -159,6 +159,8 @@ pub struct RunSpec<'s> {
     pub eval: bool,
     /// Write commands are refused (EVAL_RO, FCALL_RO, `no-writes`).
     pub read_only: bool,
+    /// The command that runs the script, for FUNCTION STATS.
+    pub argv: &'s [&'s [u8]],
 }
 
 /// The mutable state of one run, shared by the `server.*` functions.
@@ -179,6 +181,7 @@ pub fn run_script(ctx: &mut Ctx, vm: &mut Vm, spec: RunSpec) -> CmdResult {
     run.wrote.store(false, Relaxed);
     run.is_function.store(!spec.eval, Relaxed);
     run.caller.store(ctx.client.id(), Relaxed);
+    *run.info.lock() = (spec.name.to_string(), spec.argv.iter().map(|a| a.to_vec()).collect());
     run.started_ms.store(crate::util::now_ms(), Relaxed);
     run.running.store(true, Relaxed);
 
