@@ -72,6 +72,20 @@ pub fn library(lua: &Lua) -> mlua::Result<Table> {
             })?,
         )?;
     }
+    // lua-cjson reuses its encode buffer between calls when set; nothing to keep here, but
+    // scripts call it and read the setting back.
+    let keep = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    t.raw_set(
+        "encode_keep_buffer",
+        lua.create_function(move |_, args: MultiValue| {
+            match args.front() {
+                Some(Value::Boolean(b)) => keep.store(*b, Relaxed),
+                Some(Value::Nil) | None => {}
+                Some(_) => return Err(err("bad argument #1 to 'encode_keep_buffer' (boolean expected)")),
+            }
+            Ok(keep.load(Relaxed))
+        })?,
+    )?;
     t.raw_set("null", null())?;
     Ok(t)
 }

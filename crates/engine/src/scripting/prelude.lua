@@ -21,8 +21,8 @@ local function protect(real, index)
   local mt_view = orig_setmetatable({}, { __index = mt, __newindex = ro_error, __metatable = false })
   mt.__metatable = mt_view
   local view = orig_setmetatable({}, mt)
-  readonly[view] = true
-  readonly[mt_view] = true
+  readonly[view] = real
+  readonly[mt_view] = mt
   return view
 end
 
@@ -33,6 +33,19 @@ local globals_view = protect(G, function(_, k)
   end
   return v
 end)
+
+-- Iterating a read-only view iterates what it shows.
+local orig_next = next
+G.next = function(t, k)
+  local real = readonly[t]
+  if real then return orig_next(real, k) end
+  return orig_next(t, k)
+end
+G.pairs = function(t)
+  local real = readonly[t]
+  if real then return orig_next, real, nil end
+  return orig_next, t, nil
+end
 
 G.setmetatable = function(t, mt)
   if readonly[t] then error('Attempt to modify a readonly table', 2) end
