@@ -18,7 +18,11 @@
 #                       caches the count, the others read the cache), pfcount2 (PFCOUNT of the union of two
 #                       100k-element HLLs: the full estimate every time), geoadd (GEOADD of
 #                       random members at one position), geosearch (GEOSEARCH BYRADIUS 5 km,
-#                       ASC, around a point of a 100k-member geo set spread over 4x4 degrees)
+#                       ASC, around a point of a 100k-member geo set spread over 4x4 degrees).
+#                       Streams (not in the default set either): xadd (XADD * of 3 fields to
+#                       one stream), xrange10 (XRANGE - + COUNT 10 of a 1000-entry stream),
+#                       xreadgroup (XREADGROUP COUNT 1 >, one new entry per read), xack (XACK
+#                       of random pending entries); bench/streams.sh runs them
 #     --pipelines LIST  pipeline depths (default "1 16")
 #     --clients N       parallel connections (default 50)
 #     --requests N      requests per run at pipeline 1; deeper pipelines get N*8, mset N/4,
@@ -48,7 +52,7 @@ while [ $# -gt 0 ]; do
     --keyspace) KEYSPACE=$2; shift 2 ;;
     --save) SAVE=1; shift ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -64,45 +68,21 @@ fi
 . bench/lib.sh
 kvasir_binary "$BUILD"
 
-WORK=$(mktemp -d /tmp/kvasir-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-
-# start NAME PORT CMD... : runs the server in the background and waits for PONG.
-start() {
-  local name=$1 port=$2; shift 2
-  mkdir -p "$WORK/$name"
-  (cd "$WORK/$name" && exec "$@" >"$WORK/$name.log" 2>&1) &
-  PIDS+=($!)
-  for _ in $(seq 1 200); do
-    if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then return; fi
-    sleep 0.05
-  done
-  echo "$name did not start on port $port; its log:" >&2
-  cat "$WORK/$name.log" >&2
-  exit 1
-}
+bench_setup kvasir-bench
 
 PORT_A=$(free_port)
 PORT_B=$(free_port)
 while [ "$PORT_B" = "$PORT_A" ]; do PORT_B=$(free_port); done
 if [ "$MODE" = redis ]; then
   NAME_A=kvasir NAME_B=redis
-  start "$NAME_A" "$PORT_A" "$(realpath "$KVASIR")" --port "$PORT_A" --bind 127.0.0.1 --save "" --appendonly no
-  start "$NAME_B" "$PORT_B" redis-server --port "$PORT_B" --bind 127.0.0.1 --save "" --appendonly no \
+  start_server "$NAME_A" "$PORT_A" "$(realpath "$KVASIR")" --port "$PORT_A" --bind 127.0.0.1 --save "" --appendonly no
+  start_server "$NAME_B" "$PORT_B" redis-server --port "$PORT_B" --bind 127.0.0.1 --save "" --appendonly no \
     --daemonize no --dir "$WORK/$NAME_B"
 else
   NAME_A=kvasir-2t NAME_B=kvasir-1t
-  start "$NAME_A" "$PORT_A" "$(realpath "$KVASIR")" --port "$PORT_A" --bind 127.0.0.1 --save "" --appendonly no \
+  start_server "$NAME_A" "$PORT_A" "$(realpath "$KVASIR")" --port "$PORT_A" --bind 127.0.0.1 --save "" --appendonly no \
     --worker-threads 2
-  start "$NAME_B" "$PORT_B" "$(realpath "$KVASIR")" --port "$PORT_B" --bind 127.0.0.1 --save "" --appendonly no \
+  start_server "$NAME_B" "$PORT_B" "$(realpath "$KVASIR")" --port "$PORT_B" --bind 127.0.0.1 --save "" --appendonly no \
     --worker-threads 1
 fi
 
@@ -142,6 +122,20 @@ fill_geo() {
         lon = sprintf("%.6f", 12 + 4 * rand()); lat = sprintf("%.6f", 36 + 4 * rand()); m = "point:" j
         printf "$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(lon), lon, length(lat), lat, length(m), m
       }
+      }
+    }
+  }' | redis-cli -p "$port" --pipe >/dev/null
+}
+
+# fill_stream PORT KEY N: appends entries 1-0 .. N-0 (three fields each) to stream KEY through
+# redis-cli --pipe.
+fill_stream() {
+  local port=$1 key=$2 n=$3
+  awk -v n="$n" -v key="$key" 'BEGIN {
+    for (i = 1; i <= n; i++) {
+      id = i "-0"
+      printf "*9\r\n$4\r\nXADD\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(key), key, length(id), id
+      printf "$2\r\nf1\r\n$2\r\nv1\r\n$2\r\nf2\r\n$2\r\nv2\r\n$2\r\nf3\r\n$2\r\nv3\r\n"
     }
   }' | redis-cli -p "$port" --pipe >/dev/null
 }
@@ -177,6 +171,21 @@ run_one() {
     geosearch)
       fill_geo "$port" 100000
       what=(GEOSEARCH bench:geo FROMLONLAT 14 38 BYRADIUS 5 km ASC) ;;
+    xadd) what=(XADD bench:xadd '*' f1 v1 f2 v2 f3 v3) ;;
+    xrange10)
+      fill_stream "$port" bench:xrange 1000
+      what=(XRANGE bench:xrange - + COUNT 10) ;;
+    xreadgroup)
+      # One new entry per read: as many entries as reads, and a group at the start.
+      fill_stream "$port" bench:xg "$n"
+      redis-cli -p "$port" XGROUP CREATE bench:xg g 0 >/dev/null
+      what=(XREADGROUP GROUP g c COUNT 1 STREAMS bench:xg '>') ;;
+    xack)
+      # Acknowledges random pending entries (most once, some again: XACK answers 0 then).
+      fill_stream "$port" bench:xg "$KEYSPACE"
+      redis-cli -p "$port" XGROUP CREATE bench:xg g 0 >/dev/null
+      redis-cli -p "$port" XREADGROUP GROUP g c STREAMS bench:xg '>' >/dev/null
+      what=(XACK bench:xg g __rand_int__-0) ;;
   esac
   if ! timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE" \
       -P "$pipeline" --csv "${what[@]}" >"$out" 2>"$err"; then

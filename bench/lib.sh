@@ -30,3 +30,34 @@ save_report() {
   cp "$report" "$dest"
   echo "saved to $dest"
 }
+
+# bench_setup PREFIX: makes WORK (a temporary directory) and arranges for every server started
+# with start_server to be stopped, and WORK removed, when the script exits.
+bench_setup() {
+  WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+  PIDS=()
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+
+# start_server NAME PORT CMD... : runs a server in WORK/NAME in the background and waits for
+# it to answer PING (its output goes to WORK/NAME.log, shown if it does not start).
+start_server() {
+  local name=$1 port=$2; shift 2
+  mkdir -p "$WORK/$name"
+  (cd "$WORK/$name" && exec "$@" >"$WORK/$name.log" 2>&1) &
+  PIDS+=($!)
+  for _ in $(seq 1 200); do
+    if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then return; fi
+    sleep 0.05
+  done
+  echo "$name did not start on port $port; its log:" >&2
+  cat "$WORK/$name.log" >&2
+  exit 1
+}

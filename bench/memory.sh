@@ -3,7 +3,8 @@
 # redis-server and reports each server's resident memory after the load.
 #
 #   bench/memory.sh [options]
-#     --type T      hash (default) or zset
+#     --type T      hash (default), zset, or stream (one stream of --keys entries with
+#                   --fields fields each, IDs 1-0, 2-0 ...)
 #     --keys N      keys to load (default 100000)
 #     --fields F    fields per hash or members per sorted set (default 10); hash fields f0,
 #                   f1 ... with values v<number>, sorted set members m0, m1 ... with integer
@@ -39,28 +40,26 @@ done
 . bench/lib.sh
 kvasir_binary "$BUILD"
 
-WORK=$(mktemp -d /tmp/kvasir-memory.XXXXXX)
-PID=""
-cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_setup kvasir-memory
 
 
 # The load, as RESP: HSET hash:<i> f0 v<..> f1 v<..> ... or ZADD zset:<i> <score> m0 ...
 case "$TYPE" in
   hash) CMD=HSET ;;
   zset) CMD=ZADD ;;
-  *) echo "unknown type $TYPE (hash or zset)" >&2; exit 2 ;;
+  stream) CMD=XADD ;;
+  *) echo "unknown type $TYPE (hash, zset or stream)" >&2; exit 2 ;;
 esac
 awk -v n="$KEYS" -v f="$FIELDS" -v type="$TYPE" -v cmd="$CMD" 'BEGIN {
   for (i = 0; i < n; i++) {
     key = type ":" i
+    if (type == "stream") {
+      key = "stream:0"; id = (i + 1) "-0"
+      printf "*%d\r\n$4\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", 3 + 2 * f, cmd, length(key), key, length(id), id
+    } else
     printf "*%d\r\n$4\r\n%s\r\n$%d\r\n%s\r\n", 2 + 2 * f, cmd, length(key), key
     for (j = 0; j < f; j++) {
-      if (type == "hash") { a = "f" j; b = "v" ((i * f + j) % 100000) }
+      if (type == "hash" || type == "stream") { a = "f" j; b = "v" ((i * f + j) % 100000) }
       else { a = (i * f + j) % 100000; b = "m" j }
       printf "$%d\r\n%s\r\n$%d\r\n%s\r\n", length(a), a, length(b), b
     }
@@ -89,6 +88,7 @@ measure() {
   mkdir -p "$WORK/$name"
   (cd "$WORK/$name" && exec "$@" --port "$port" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/$name.log" 2>&1) &
   PID=$!
+  PIDS+=("$PID")
   for _ in $(seq 1 200); do
     [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break
     sleep 0.05
@@ -99,7 +99,9 @@ measure() {
   redis-cli -p "$port" --pipe <"$WORK/load.resp" >"$WORK/$name.pipe" 2>&1
   grep -q "errors: 0" "$WORK/$name.pipe" || { echo "$name: load failed:" >&2; cat "$WORK/$name.pipe" >&2; exit 1; }
   local n; n=$(redis-cli -p "$port" dbsize)
-  [ "$n" = "$KEYS" ] || { echo "$name holds $n keys, not $KEYS" >&2; exit 1; }
+  local want=$KEYS
+  [ "$TYPE" = stream ] && want=1
+  [ "$n" = "$want" ] || { echo "$name holds $n keys, not $want" >&2; exit 1; }
   sleep 1
   local after; after=$(rss_kb "$PID")
   local used rss; used=$(info_field "$port" used_memory) rss=$(info_field "$port" used_memory_rss)

@@ -146,6 +146,17 @@ impl WaitQueues {
         None
     }
 
+    /// The waiters on `key` still waiting, in order (finished ones are dropped on the way).
+    pub fn waiting(&mut self, key: &[u8]) -> Vec<Arc<Waiter>> {
+        let Some(q) = self.queues.get_mut(key) else { return Vec::new() };
+        q.retain(|w| w.slot.is_waiting());
+        if q.is_empty() {
+            self.queues.remove(key);
+            return Vec::new();
+        }
+        q.iter().cloned().collect()
+    }
+
     /// Removes `w` from `key`'s queue.
     pub fn remove(&mut self, key: &[u8], w: &Arc<Waiter>) {
         if let Some(q) = self.queues.get_mut(key) {
@@ -154,6 +165,22 @@ impl WaitQueues {
                 self.queues.remove(key);
             }
         }
+    }
+
+    /// (keys with a waiting client, those of them with a client that is woken when the key
+    /// goes away: XREADGROUP, Valkey's "unblock on no key").
+    pub fn counts(&self) -> (usize, usize) {
+        let (mut keys, mut nokey) = (0, 0);
+        for q in self.queues.values() {
+            let waiting = || q.iter().filter(|w| w.slot.is_waiting());
+            if waiting().next().is_some() {
+                keys += 1;
+            }
+            if waiting().any(|w| w.argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"xreadgroup"))) {
+                nokey += 1;
+            }
+        }
+        (keys, nokey)
     }
 
     /// Keys with waiters (SWAPDB, FLUSHALL wake-ups).

@@ -305,6 +305,14 @@ impl<'a> Keys<'a> {
             .map(|ptr| Entry { ptr, _shard: PhantomData }))
     }
 
+    /// Finds a key whether or not its TTL has passed, touching nothing (DEBUG DIGEST-VALUE,
+    /// which Valkey answers with `dbFind`).
+    pub fn find_raw(&mut self, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
+        let db = self.db;
+        let (shard, h) = self.shard(db, key)?;
+        Ok(shard.find(h, key).map(|ptr| Entry { ptr, _shard: PhantomData }))
+    }
+
     pub fn peek_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
         Ok(self.lookup(db, key, Access::Peek)?.map(|ptr| Entry { ptr, _shard: PhantomData }))
     }
@@ -519,12 +527,17 @@ impl<'a> Keys<'a> {
         self.now_ms = crate::util::now_ms();
         self.lru_clock = Engine::lru_clock_at(self.now_ms);
         while let Some((db, key)) = self.effects.ready.pop_front() {
-            loop {
-                let front = match self.guards.shard(db, shard_of(hash_key(&key))) {
-                    Some(s) => s.waiters.front(&key),
-                    None => None,
-                };
-                let Some(w) = front else { break };
+            // Every client waiting when the key became ready gets a try, in order (Valkey's
+            // `handleClientsBlockedOnKey`): one that finds nothing for it (a list waiter on a
+            // key that is now a stream) does not stop the ones behind it.
+            let waiting = match self.guards.shard(db, shard_of(hash_key(&key))) {
+                Some(s) => s.waiters.waiting(&key),
+                None => Vec::new(),
+            };
+            for w in waiting {
+                if !w.slot.is_waiting() {
+                    continue;
+                }
                 let mut out = Reply::new(w.resp3);
                 let saved_db = std::mem::replace(&mut self.db, db);
                 let saved_caller = std::mem::replace(&mut self.caller, w.client_id);
@@ -540,7 +553,7 @@ impl<'a> Keys<'a> {
                 }
                 let done = match result {
                     Ok(Served::Yes) => true,
-                    Ok(Served::NotYet) => break,
+                    Ok(Served::NotYet) => continue,
                     Ok(Served::Retry) => {
                         self.effects.retry.push((w.clone(), key.clone()));
                         break;
@@ -658,7 +671,7 @@ impl<'a> Keys<'a> {
                 ValueRef::Set(s) => s.is_empty(),
                 ValueRef::ZSet(z) => z.is_empty(),
                 ValueRef::List(l) => l.is_empty(),
-                ValueRef::Str(_) => false,
+                ValueRef::Str(_) | ValueRef::Stream(_) => false,
             },
             None => false,
         };
@@ -737,6 +750,32 @@ impl<'a> Keys<'a> {
         shard.insert(h, key, value, expire_at_ms, lru);
         self.notify(notify::NEW, "new", db, key);
         Ok(())
+    }
+
+    /// Adds a key read from an RDB file to `db`, with no event and no change counted (Valkey's
+    /// `dbAddRDBLoad`). A present key is replaced if `replace`, else left alone and `false`
+    /// returned.
+    pub fn load_in(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        value: Value,
+        expire_at_ms: Option<u64>,
+        lru: u32,
+        replace: bool,
+    ) -> Result<bool, Error> {
+        let engine = self.engine;
+        let (shard, h) = self.shard(db, key)?;
+        if shard.find(h, key).is_some() {
+            if !replace {
+                return Ok(false);
+            }
+            if let Some((old, _)) = shard.remove(h, key) {
+                engine.lazy_free(old);
+            }
+        }
+        shard.insert(h, key, value, expire_at_ms, lru);
+        Ok(true)
     }
 
     /// Removes `key` from the current database whether or not its TTL has passed, returning

@@ -66,6 +66,11 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     if !client.authenticated && def.flags & flags::NO_AUTH == 0 {
         return reject(engine, client, cmd, out, errors::NOAUTH);
     }
+    // After a failed save, writes (and PING) are refused while save points are configured
+    // (`stop-writes-on-bgsave-error`); one relaxed load when the last save went fine.
+    if (def.flags & flags::WRITE != 0 || def.name == "ping") && engine.writes_denied_by_disk_error() {
+        return reject(engine, client, cmd, out, Error::coded_static(crate::persist::MISCONF));
+    }
     if !client.resp3
         && !client.subscriptions.is_empty()
         && !crate::commands::pubsub::allowed_in_resp2_subscribed_mode(def.name)
@@ -77,7 +82,10 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         );
         return reject(engine, client, cmd, out, Error::err(text));
     }
-    if client.subscriptions.is_empty() && matches!(def.name, "unsubscribe" | "punsubscribe" | "sunsubscribe") {
+    if def.flags & flags::PUBSUB != 0
+        && client.subscriptions.is_empty()
+        && matches!(def.name, "unsubscribe" | "punsubscribe" | "sunsubscribe")
+    {
         let text = format!("NOSUB '{}' command executed not in subscribed mode", cmd.full_name);
         return reject(engine, client, cmd, out, Error::coded(text));
     }
@@ -180,17 +188,13 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     shared.commands.store(shared.commands.load(Relaxed) + 1, Relaxed);
     shared.db.store(client.db, Relaxed);
 
-    // Pushes are not silenced by CLIENT REPLY OFF/SKIP, and the (un)subscribe commands
-    // reply with pushes.
-    let pushed = crate::commands::pubsub::replies_with_push(def.name);
-    match client.reply_mode {
-        ReplyMode::On => {}
-        ReplyMode::Off | ReplyMode::SkipNext if !pushed => out.truncate(reply_start),
-        ReplyMode::Off | ReplyMode::SkipNext => {}
-        ReplyMode::Skip => {
-            if !pushed {
-                out.truncate(reply_start);
-            }
+    if client.reply_mode != ReplyMode::On {
+        // Pushes are not silenced by CLIENT REPLY OFF/SKIP, and the (un)subscribe commands
+        // reply with pushes.
+        if !crate::commands::pubsub::replies_with_push(def.name) {
+            out.truncate(reply_start);
+        }
+        if client.reply_mode == ReplyMode::Skip {
             client.reply_mode = ReplyMode::On;
         }
     }
@@ -513,6 +517,13 @@ pub(crate) mod tests {
         let argv: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
         let mut out = Reply::new(client.resp3);
         execute(engine, client, &argv, &mut out);
+        String::from_utf8_lossy(out.as_bytes()).into_owned()
+    }
+
+    /// The pushes waiting in a client's mailbox, as text (drained).
+    pub(crate) fn pushes(c: &Client) -> String {
+        let mut out = Reply::new(false);
+        c.shared.mailbox.drain_into(&mut out);
         String::from_utf8_lossy(out.as_bytes()).into_owned()
     }
 

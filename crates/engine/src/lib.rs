@@ -14,6 +14,7 @@ pub mod exec;
 pub mod expire;
 pub mod keyspace;
 pub mod notify;
+pub mod persist;
 pub mod propagate;
 pub mod pubsub;
 pub mod rdb;

@@ -32,12 +32,23 @@ pub const HUB_SHARDS: usize = 64;
 /// A connection's incoming pushes.
 #[derive(Default)]
 pub struct Mailbox {
-    buf: Mutex<Vec<u8>>,
+    inner: Mutex<Inbox>,
     pending: AtomicBool,
     /// Bytes waiting (for CLIENT LIST `omem` and the output buffer limits).
     bytes: AtomicUsize,
     /// When the client first went over its soft limit (0 = it is not over).
     soft_since_ms: AtomicU64,
+}
+
+#[derive(Default)]
+struct Inbox {
+    buf: Vec<u8>,
+    /// The connection's socket while its task waits for input with nothing left to write:
+    /// then a push may be written to the socket at once by the thread that produced it,
+    /// instead of waking the task (a wake-up across threads costs more than the write).
+    idle_fd: Option<i32>,
+    /// In some thread's batch list: that batch's end sends everything queued here.
+    scheduled: bool,
 }
 
 /// Buffers bigger than this are freed, not kept, once drained.
@@ -56,60 +67,162 @@ impl Mailbox {
 
     /// Moves everything waiting to the end of `out`.
     pub fn drain_into(&self, out: &mut resp::Reply) {
-        let mut buf = self.buf.lock();
-        out.raw(&buf);
-        buf.clear();
-        if buf.capacity() > MAILBOX_KEEP {
-            *buf = Vec::new();
+        let mut inner = self.inner.lock();
+        out.raw(&inner.buf);
+        inner.buf.clear();
+        if inner.buf.capacity() > MAILBOX_KEEP {
+            inner.buf = Vec::new();
         }
         self.bytes.store(0, Relaxed);
         self.pending.store(false, Relaxed);
     }
 
-    fn append(&self, frame: &[u8], as_push: bool) -> usize {
-        let mut buf = self.buf.lock();
-        let start = buf.len();
-        buf.extend_from_slice(frame);
+    /// The connection's task is about to wait for input, with everything written: pushes may
+    /// go straight to `fd` until [`Mailbox::unpark`]. False (and nothing changes) if pushes
+    /// are already waiting.
+    pub fn park(&self, fd: i32) -> bool {
+        let mut inner = self.inner.lock();
+        if !inner.buf.is_empty() {
+            return false;
+        }
+        inner.idle_fd = Some(fd);
+        true
+    }
+
+    /// The task woke up: from now on pushes are queued for it, after anything already
+    /// written.
+    pub fn unpark(&self) {
+        self.inner.lock().idle_fd = None;
+    }
+
+    /// The connection is closing (or was dropped for its output limit): nothing more is
+    /// written to its socket, and what waits is dropped.
+    pub fn close(&self) {
+        let mut inner = self.inner.lock();
+        inner.idle_fd = None;
+        inner.buf = Vec::new();
+        self.bytes.store(0, Relaxed);
+        self.pending.store(false, Relaxed);
+    }
+
+    /// Queues a frame; returns the bytes now queued, and whether the caller's batch must now
+    /// send them (`in_batch`, and no batch had them yet).
+    fn append(&self, frame: &[u8], as_push: bool, in_batch: bool) -> (usize, bool) {
+        let mut inner = self.inner.lock();
+        let start = inner.buf.len();
+        inner.buf.extend_from_slice(frame);
         if as_push {
             // Frames are encoded as RESP2 arrays; a RESP3 push differs only in its type byte.
-            buf[start] = b'>';
+            inner.buf[start] = b'>';
         }
-        let len = buf.len();
-        self.bytes.store(len, Relaxed);
+        let queued = inner.buf.len();
+        self.bytes.store(queued, Relaxed);
         self.pending.store(true, Relaxed);
-        len
+        let schedule = in_batch && !inner.scheduled;
+        inner.scheduled |= schedule;
+        (queued, schedule)
     }
 
-    fn clear(&self) {
-        let mut buf = self.buf.lock();
-        *buf = Vec::new();
-        self.bytes.store(0, Relaxed);
-        self.pending.store(false, Relaxed);
+    /// Writes what is queued straight to the socket if the connection is parked; returns
+    /// the bytes written and whether anything is left for the connection's task.
+    fn write_if_parked(&self) -> (usize, bool) {
+        let mut inner = self.inner.lock();
+        inner.scheduled = false;
+        let Some(fd) = inner.idle_fd else { return (0, !inner.buf.is_empty()) };
+        if inner.buf.is_empty() {
+            return (0, false);
+        }
+        // SAFETY: `fd` is the connection's open socket: `idle_fd` is set only while the
+        // connection's task is parked holding the socket, and cleared under this lock
+        // (unpark, close) before the task uses or drops the socket again. The buffer is
+        // valid for its length. MSG_NOSIGNAL: a closed peer is an error return, not
+        // SIGPIPE; MSG_DONTWAIT: the writing thread never blocks.
+        let n = unsafe {
+            libc::send(fd, inner.buf.as_ptr().cast(), inner.buf.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
+        };
+        let written = if n > 0 { n as usize } else { 0 };
+        inner.buf.drain(..written);
+        let left = inner.buf.len();
+        if left == 0 && inner.buf.capacity() > MAILBOX_KEEP {
+            inner.buf = Vec::new();
+        }
+        self.bytes.store(left, Relaxed);
+        self.pending.store(left > 0, Relaxed);
+        (written, left > 0)
     }
 }
 
-/// Appends an encoded frame (RESP2 array form) to `client`'s mailbox, wakes its connection,
-/// and enforces its output buffer limit. Returns false if the client was disconnected for it.
-pub fn deliver(engine: &Engine, client: &ClientShared, frame: &[u8]) -> bool {
+/// Clients given pushes by the batch of commands this thread is running: written (or their
+/// connections woken) once, when the batch ends, so a pipeline of PUBLISHes reaches each
+/// subscriber in one write, like Valkey's writes before it sleeps.
+mod batch {
+    use crate::client::ClientShared;
+    use std::cell::{Cell, RefCell};
+    use std::sync::Arc;
+
+    thread_local! {
+        pub static OPEN: Cell<bool> = const { Cell::new(false) };
+        pub static TOUCHED: RefCell<Vec<Arc<ClientShared>>> = const { RefCell::new(Vec::new()) };
+    }
+}
+
+/// Marks the start of a batch of commands on this thread (the server's connection loop);
+/// pushes are then sent at [`end_batch`].
+pub fn begin_batch() {
+    batch::OPEN.with(|o| o.set(true));
+}
+
+/// Sends the pushes the batch produced: to a parked connection straight to its socket (no
+/// wake-up across threads), otherwise by waking its task.
+pub fn end_batch(engine: &Engine) {
+    batch::OPEN.with(|o| o.set(false));
+    // Outside the batch now, so sending cannot add to the list while it is drained.
+    batch::TOUCHED.with(|t| {
+        for c in t.borrow_mut().drain(..) {
+            send_or_wake(engine, &c);
+        }
+    });
+}
+
+fn send_or_wake(engine: &Engine, client: &ClientShared) {
+    let (written, left) = client.mailbox.write_if_parked();
+    if written > 0 {
+        client.net_out.fetch_add(written as u64, Relaxed);
+        engine.stats.add(Counter::NetOutputBytes, written as u64);
+    }
+    if left {
+        if let Some(w) = client.waker.lock().as_ref() {
+            w();
+        }
+    }
+}
+
+/// Hands an encoded frame (RESP2 array form) to `client`: queued in its mailbox, and sent
+/// when the current batch of commands ends (or at once outside a batch); enforces its output
+/// buffer limit. Returns false if the client is gone or was disconnected for it.
+pub fn deliver(engine: &Engine, client: &Arc<ClientShared>, frame: &[u8]) -> bool {
     let resp3 = client.resp.load(Relaxed) >= 3;
     enqueue(engine, client, frame, resp3)
 }
 
 /// Like [`deliver`], for a frame already encoded for the client's protocol.
-pub fn deliver_raw(engine: &Engine, client: &ClientShared, frame: &[u8]) -> bool {
+pub fn deliver_raw(engine: &Engine, client: &Arc<ClientShared>, frame: &[u8]) -> bool {
     enqueue(engine, client, frame, false)
 }
 
-fn enqueue(engine: &Engine, client: &ClientShared, frame: &[u8], as_push: bool) -> bool {
+fn enqueue(engine: &Engine, client: &Arc<ClientShared>, frame: &[u8], as_push: bool) -> bool {
     if client.killed.load(Relaxed) || client.closed.load(Relaxed) {
         return false;
     }
-    let queued = client.mailbox.append(frame, as_push);
+    let in_batch = batch::OPEN.with(|o| o.get());
+    let (queued, schedule) = client.mailbox.append(frame, as_push, in_batch);
     if !within_output_limit(engine, client, queued) {
         return false;
     }
-    if let Some(w) = client.waker.lock().as_ref() {
-        w();
+    if !in_batch {
+        send_or_wake(engine, client);
+    } else if schedule {
+        batch::TOUCHED.with(|t| t.borrow_mut().push(client.clone()));
     }
     true
 }
@@ -146,7 +259,7 @@ fn within_output_limit(engine: &Engine, client: &ClientShared, queued: usize) ->
         ),
     );
     engine.stats.add(Counter::OutputBufferLimitDisconnections, 1);
-    client.mailbox.clear();
+    client.mailbox.close();
     client.kill();
     false
 }
@@ -249,7 +362,8 @@ fn message_frame(kind: &[u8], channel: &[u8], msg: &[u8]) -> Vec<u8> {
     f
 }
 
-fn bulk(f: &mut Vec<u8>, data: &[u8]) {
+/// Appends a RESP bulk string (frames are built by hand, once per message).
+pub(crate) fn bulk(f: &mut Vec<u8>, data: &[u8]) {
     f.push(b'$');
     f.extend_from_slice(itoa::Buffer::new().format(data.len()).as_bytes());
     f.extend_from_slice(b"\r\n");

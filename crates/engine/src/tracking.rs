@@ -19,6 +19,7 @@
 
 use crate::client::ClientShared;
 use crate::engine::Engine;
+use crate::pubsub::bulk;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
@@ -91,21 +92,13 @@ enum Keys<'a> {
     All,
 }
 
-fn bulk(f: &mut Vec<u8>, data: &[u8]) {
-    f.push(b'$');
-    f.extend_from_slice(itoa::Buffer::new().format(data.len()).as_bytes());
-    f.extend_from_slice(b"\r\n");
-    f.extend_from_slice(data);
-    f.extend_from_slice(b"\r\n");
-}
-
 /// Valkey's `sendTrackingMessage`: one invalidation for `client`, to it or its redirect.
-fn send(engine: &Engine, client: &ClientShared, keys: Keys) {
+fn send(engine: &Engine, client: &Arc<ClientShared>, keys: Keys) {
     let redirect = client.tracking.lock().redirect;
     let mut target_holder = None;
-    let target: &ClientShared = if redirect != 0 {
+    let target: &Arc<ClientShared> = if redirect != 0 {
         match engine.clients.get(redirect) {
-            Some(t) => &*target_holder.insert(t),
+            Some(t) => target_holder.insert(t),
             None => {
                 client.tracking.lock().broken_redirect = true;
                 if client.resp.load(Relaxed) >= 3 {

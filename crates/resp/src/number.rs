@@ -121,6 +121,26 @@ pub fn push_double(out: &mut Vec<u8>, v: f64) {
     }
 }
 
+/// Appends `v` as Valkey's `fpconv_dtoa` prints it (what DEBUG DIGEST hashes): `0`/`-0`,
+/// `inf`/`-inf`, `nan`, and otherwise the Grisu2 digits laid out as [`push_double`] lays them
+/// out, integral values included (`1e+20`, not `100000000000000000000`).
+pub fn push_fpconv(out: &mut Vec<u8>, v: f64) {
+    if v == 0.0 || !v.is_finite() {
+        if v.is_sign_negative() {
+            out.push(b'-');
+        }
+        out.extend_from_slice(if v == 0.0 {
+            b"0"
+        } else if v.is_nan() {
+            b"nan"
+        } else {
+            b"inf"
+        });
+    } else {
+        push_shortest(out, v);
+    }
+}
+
 /// Grisu2's digits of `v` (see `dtoa.rs`: what Valkey's fpconv produces, not always the
 /// shortest round-trip form), laid out with fpconv's rules.
 fn push_shortest(out: &mut Vec<u8>, v: f64) {

@@ -70,6 +70,17 @@ pub async fn serve(engine: Arc<Engine>, stream: TcpStream, shared: Arc<ClientSha
     engine.clients.unregister(id);
 }
 
+/// What woke a connection waiting for input.
+enum Wake {
+    /// The socket is readable (false: it failed).
+    Readable(bool),
+    /// The waker: killed, or pushes to write.
+    Notified,
+    IdleTimeout,
+    /// Time to shrink an idle query buffer.
+    Shrink,
+}
+
 /// How long the reply buffer peak (`rbp`) is remembered (Valkey's default
 /// `reply_buffer_peak_reset_time`).
 const REPLY_PEAK_RESET: Duration = Duration::from_secs(5);
@@ -83,6 +94,13 @@ struct Connection {
     side: Vec<u8>,
     reply_peak: usize,
     reply_peak_reset: Instant,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // No thread may write to the socket once it is closed (its descriptor may be reused).
+        self.client.shared.mailbox.close();
+    }
 }
 
 impl Connection {
@@ -145,6 +163,9 @@ impl Connection {
             loop {
                 match parser.parse(buf, &limits) {
                     Parsed::Command => {
+                        // Pushes produced by this batch's commands are sent when it ends (and
+                        // before anything here awaits, so no other task's pushes wait on it).
+                        engine::pubsub::begin_batch();
                         let argv: SmallVec<[&[u8]; 16]> = (0..parser.argc()).map(|i| parser.arg(buf, i)).collect();
                         let mut waited = false;
                         let outcome = loop {
@@ -157,6 +178,7 @@ impl Connection {
                                         self.client.shared.flags.lock().blocked = true;
                                     }
                                     self.take_pushes(&mut out);
+                                    engine::pubsub::end_batch(&engine);
                                     if !self.flush(&mut out).await {
                                         return;
                                     }
@@ -177,6 +199,9 @@ impl Connection {
                         // Pushes that arrived during the command (its own PUBLISH to a channel
                         // it subscribes to, an invalidation) follow its reply, as in Valkey.
                         self.take_pushes(&mut out);
+                        if !matches!(outcome, Outcome::Continue) || out.len() >= FLUSH_THRESHOLD {
+                            engine::pubsub::end_batch(&engine);
+                        }
                         match outcome {
                             Outcome::Close => {
                                 close = true;
@@ -221,6 +246,7 @@ impl Connection {
                     }
                 }
             }
+            engine::pubsub::end_batch(&engine);
             let consumed = parser.consumed();
             if consumed > 0 {
                 buf.drain(..consumed);
@@ -284,25 +310,35 @@ impl Connection {
                     None => std::future::pending::<()>().await,
                 }
             };
-            tokio::select! {
-                r = self.stream.readable() => {
-                    if r.is_err() {
-                        return None;
-                    }
+            // While parked, pushes for this client may be written to the socket directly by
+            // the thread that produces them (see engine::pubsub::Mailbox).
+            if !self.client.shared.mailbox.park(self.client.shared.fd) {
+                return Some(0);
+            }
+            let event = tokio::select! {
+                r = self.stream.readable() => Wake::Readable(r.is_ok()),
+                _ = self.wake.notified() => Wake::Notified,
+                _ = idle => Wake::IdleTimeout,
+                _ = shrink => Wake::Shrink,
+            };
+            self.client.shared.mailbox.unpark();
+            match event {
+                Wake::Readable(false) => return None,
+                Wake::Readable(true) => {
                     if qb.buf.capacity() == 0 {
                         qb.buf = pool_take(want);
                     }
                 }
-                _ = self.wake.notified() => {
+                Wake::Notified => {
                     if self.client.shared.killed.load(Relaxed) {
                         return None;
                     }
                 }
-                _ = idle => {
+                Wake::IdleTimeout => {
                     verbose!("Closing idle client id={}", self.client.id());
                     return None;
                 }
-                _ = shrink => {
+                Wake::Shrink => {
                     if self.engine.cron_paused.load(Relaxed) {
                         qb.retry_shrink_later();
                     } else {
@@ -508,7 +544,8 @@ impl Connection {
         if !written {
             return false;
         }
-        shared.net_out.store(shared.net_out.load(Relaxed) + n as u64, Relaxed);
+        // Other threads add what they write to an idle connection directly (pub/sub).
+        shared.net_out.fetch_add(n as u64, Relaxed);
         self.engine.stats.local(|b| {
             b.add(Counter::NetOutputBytes, n as u64);
             b.add(Counter::WritesProcessed, 1);

@@ -36,6 +36,8 @@ fn tick(engine: &Engine, cursor: &mut ExpireCursor, last_sample_ms: &mut u64) {
     if engine.tracking.active() {
         engine.tracking.broadcast(engine);
     }
+    // Save points and scheduled background saves.
+    engine::persist::cron(engine);
     if engine.config.get_bool("activerehashing") {
         rehash_cycle(engine, 100);
     }

@@ -81,12 +81,59 @@ fn worker_count(config: &Config) -> usize {
 /// Reports directives set to something Kvasir does not act on yet.
 fn report_inert_settings(config: &Config) {
     for (p, value) in config.all() {
-        // `save ""` (no snapshots) is exactly what Kvasir does.
-        let no_saving = p.name == "save" && value.is_empty();
-        if p.flags & cfg_flags::NOT_ACTED_ON != 0 && value != p.default && !no_saving {
+        if p.flags & cfg_flags::NOT_ACTED_ON != 0 && value != p.default {
             warning!("'{} {}' is accepted but not acted on by this version of Kvasir", p.name, value);
         }
     }
+}
+
+/// Loads `dir`/`dbfilename` before clients are accepted; a file that cannot be loaded stops
+/// the server (Valkey's "Fatal error loading the DB").
+fn load_data(engine: &Engine) {
+    use engine::persist::{load_at_startup, StartupLoad};
+    notice!("Server initialized");
+    match load_at_startup(engine) {
+        Ok(StartupLoad::Missing) => {}
+        Ok(StartupLoad::Loaded { report, secs }) => {
+            notice!("DB loaded from disk: {secs:.3} seconds");
+            let mb = report.bytes as f64 / (1024.0 * 1024.0);
+            notice!(
+                "RDB: {} keys loaded, {mb:.2} MB read at {:.2} MB/s",
+                report.keys_loaded,
+                if secs > 0.0 { mb / secs } else { 0.0 }
+            );
+        }
+        Err(_) => {
+            // The reason (with the file and offset) is already logged.
+            warning!("Fatal error loading the DB, check server logs. Exiting.");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The final save a signal asks for (`directive` is `shutdown-on-sigterm` or
+/// `shutdown-on-sigint`: `default` saves when save points are set). False if the save failed
+/// and the server must keep running.
+fn save_on_signal(engine: &Engine, directive: &str) -> bool {
+    let flags = engine.config.get(directive);
+    let has = |f: &str| flags.split_whitespace().any(|w| w == f);
+    notice!("User requested shutdown...");
+    let must_save = has("save") || (!has("nosave") && !engine.config.get("save").is_empty());
+    if !must_save {
+        return true;
+    }
+    notice!("Saving the final RDB snapshot before exiting.");
+    let mut keys = engine::persist::lock_all(engine);
+    if engine::persist::save(engine, &mut keys, 0).is_ok() {
+        return true;
+    }
+    if has("force") {
+        warning!("Error trying to save the DB. Exit anyway.");
+        return true;
+    }
+    warning!("Error trying to save the DB, can't exit.");
+    warning!("Errors trying to shut down the server. Check the logs for more information.");
+    false
 }
 
 fn main() {
@@ -138,6 +185,7 @@ fn main() {
         None => warning!("No config file specified, using the default config. In order to specify a config file use kvasir-server /path/to/kvasir.conf"),
     }
     report_inert_settings(&engine.config);
+    load_data(&engine);
     if !pidfile.is_empty() {
         if let Err(e) = std::fs::write(&pidfile, format!("{}\n", std::process::id())) {
             warning!("Failed to write PID file '{pidfile}': {e}");
@@ -175,29 +223,30 @@ fn main() {
     };
     listeners.start(runtime.handle(), &engine, &worker_pool, sockets, port, &bind, backlog);
     notice!("Ready to accept connections tcp");
-    let request = runtime.block_on(async {
-        tokio::select! {
-            _ = sigterm.recv() => {
-                warning!("Received SIGTERM scheduling shutdown...");
-                None
+    // SHUTDOWN logs who asked and does (or refuses) the final save itself. A signal saves
+    // here, as `shutdown-on-sigterm` / `shutdown-on-sigint` say; if that save fails the server
+    // keeps running (unless `force`), as Valkey does.
+    loop {
+        let signal = runtime.block_on(async {
+            tokio::select! {
+                _ = sigterm.recv() => {
+                    warning!("Received SIGTERM scheduling shutdown...");
+                    Some("shutdown-on-sigterm")
+                }
+                _ = sigint.recv() => {
+                    warning!("Received SIGINT scheduling shutdown...");
+                    Some("shutdown-on-sigint")
+                }
+                _ = shutdown_rx.wait_for(Option::is_some) => None,
             }
-            _ = sigint.recv() => {
-                warning!("Received SIGINT scheduling shutdown...");
-                None
-            }
-            r = shutdown_rx.wait_for(Option::is_some) => r.ok().and_then(|r| *r),
-        }
-    });
-    // SHUTDOWN already logged who asked and did (or refused) the final save. A signal does not
-    // wait for a save: there is no persistence to save with, and a server that cannot be
-    // stopped by SIGTERM would be worse than one that says so.
-    if request.is_none() {
-        notice!("User requested shutdown...");
-        if !engine.config.get("save").is_empty() {
-            warning!("Not saving the dataset on exit: this version of Kvasir has no persistence.");
+        });
+        match signal {
+            Some(directive) if !save_on_signal(&engine, directive) => continue,
+            _ => break,
         }
     }
     cron.stop();
+    engine.persistence.wait_bgsave();
     listeners.close();
     for c in engine.clients.all() {
         c.kill();

@@ -180,13 +180,7 @@ pub fn trackinginfo(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use crate::engine::Engine;
-    use crate::exec::tests::{client, run};
-
-    fn pushes(c: &crate::client::Client) -> String {
-        let mut out = resp::Reply::new(false);
-        c.shared.mailbox.drain_into(&mut out);
-        String::from_utf8_lossy(out.as_bytes()).into_owned()
-    }
+    use crate::exec::tests::{client, pushes, run};
 
     #[test]
     fn resp3_client_is_told_once_about_a_key_it_read() {

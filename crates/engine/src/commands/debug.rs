@@ -73,6 +73,25 @@ static SUBCOMMANDS: &[Sub] = &[
         ],
     },
     Sub {
+        name: "digest",
+        arity: 2,
+        max: 0,
+        locks: Locks::Everything,
+        handler: digest,
+        help: &["DIGEST", "    Output a hex signature representing the current DB content."],
+    },
+    Sub {
+        name: "digest-value",
+        arity: -2,
+        max: 0,
+        locks: Locks::Db,
+        handler: digest_value,
+        help: &[
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified keys.",
+        ],
+    },
+    Sub {
         name: "error",
         arity: 3,
         max: 0,
@@ -137,6 +156,28 @@ static SUBCOMMANDS: &[Sub] = &[
             "QUICKLIST-PACKED-THRESHOLD <size>",
             "    Sets the threshold for elements to be inserted as plain vs packed nodes",
             "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+        ],
+    },
+    Sub {
+        name: "reload",
+        arity: -2,
+        max: 0,
+        locks: Locks::Everything,
+        handler: reload,
+        help: &[
+            "RELOAD [option ...]",
+            "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+            "    * MERGE: conflicting keys will be loaded from RDB.",
+            "    * NOFLUSH: the existing database will not be removed before load, but",
+            "      conflicting keys will generate an exception and kill the server.",
+            "    * NOSAVE: the database will be loaded from an existing RDB file.",
+            "    Examples:",
+            "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+            "      the database.",
+            "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+            "      existing RDB file.",
+            "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+            "      file to the database.",
         ],
     },
     Sub {
@@ -213,6 +254,76 @@ fn object(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         idle_seconds(e.lru(), now_lru)
     );
     ctx.out.simple(&line);
+    Ok(())
+}
+
+/// DEBUG DIGEST: the dataset digest, or 40 zeros for an empty dataset.
+fn digest(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    use super::digest::{add_key, hex, key_digest, mix_db};
+    let mut d = [0u8; 20];
+    for db in 0..ctx.engine.keyspace.databases() {
+        if ctx.keys.shards(db).all(|s| s.is_empty()) {
+            continue;
+        }
+        mix_db(&mut d, db);
+        for shard in ctx.keys.shards(db) {
+            shard.for_each(|e| add_key(&mut d, &key_digest(e.key(), e.value(), e.expire_at_ms().is_some())));
+        }
+    }
+    ctx.out.simple(&hex(&d));
+    Ok(())
+}
+
+/// DEBUG DIGEST-VALUE: each key's value digest (40 zeros for a missing key). Keys whose TTL
+/// has passed are still digested, as Valkey's `dbFind` sees them.
+fn digest_value(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    use super::digest::{hex, value_digest};
+    ctx.out.array(argv.len() - 2);
+    for key in &argv[2..] {
+        let mut d = [0u8; 20];
+        if let Some(e) = ctx.keys.find_raw(key)? {
+            value_digest(&mut d, e.value(), e.expire_at_ms().is_some());
+        }
+        ctx.out.simple(&hex(&d));
+    }
+    Ok(())
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the dataset, load the file back.
+fn reload(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    use crate::persist::{self, Merge};
+    let (mut merge, mut flush, mut save) = (Merge::Refuse, true, true);
+    for opt in &argv[2..] {
+        if is(opt, "merge") {
+            merge = Merge::Replace;
+        } else if is(opt, "noflush") {
+            flush = false;
+        } else if is(opt, "nosave") {
+            save = false;
+        } else {
+            return Err(Error::err("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."));
+        }
+    }
+    let engine = ctx.engine;
+    if save {
+        persist::save(engine, &mut ctx.keys, 0).map_err(|_| Error::coded_static("ERR"))?;
+    }
+    if flush {
+        for db in 0..engine.keyspace.databases() {
+            super::server::flush_db(ctx, db, false);
+        }
+        engine.scripting.flush_functions();
+    }
+    let path = persist::rdb_path(engine);
+    let loaded = std::fs::File::open(&path).map_err(|e| e.to_string()).and_then(|f| {
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        persist::load_into(engine, &mut ctx.keys, f, &path.display().to_string(), size, merge)
+    });
+    if loaded.is_err() {
+        return Err(Error::err("Error trying to load the RDB dump, check server logs."));
+    }
+    engine.log(LogLevel::Notice, "DB reloaded by DEBUG RELOAD");
+    ctx.out.ok();
     Ok(())
 }
 

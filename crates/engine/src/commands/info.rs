@@ -235,7 +235,7 @@ fn clients(engine: &Engine, o: &mut String) {
     field(o, "maxclients", engine.config.hot.maxclients.load(Relaxed));
     field(o, "client_recent_max_input_buffer", max_in);
     field(o, "client_recent_max_output_buffer", max_out);
-    field(o, "blocked_clients", blocked);
+    field(o, "blocked_clients", blocked.saturating_sub(engine.blocked.finished()));
     field(o, "tracking_clients", tracking);
     field(o, "pubsub_clients", pubsub);
     field(o, "watching_clients", watching);
@@ -243,8 +243,19 @@ fn clients(engine: &Engine, o: &mut String) {
     field(o, "clients_in_timeout_table", 0);
     // Per-client counts summed: a key watched by two clients counts twice.
     field(o, "total_watched_keys", watched);
-    field(o, "total_blocking_keys", 0);
-    field(o, "total_blocking_keys_on_nokey", 0);
+    // Keys with blocked clients, counted shard by shard (a shard busy elsewhere, e.g. held by
+    // the transaction running this INFO, is skipped rather than waited for).
+    let (mut blocking, mut on_nokey) = (0, 0);
+    for db in 0..engine.keyspace.databases() {
+        for shard in 0..crate::keyspace::SHARDS {
+            if let Some((k, n)) = engine.keyspace.try_with_shard(db, shard, |s| s.waiters.counts()) {
+                blocking += k;
+                on_nokey += n;
+            }
+        }
+    }
+    field(o, "total_blocking_keys", blocking);
+    field(o, "total_blocking_keys_on_nokey", on_nokey);
 }
 
 /// Physical memory of the machine, in bytes (0 if unknown).
@@ -372,29 +383,31 @@ fn memory(engine: &Engine, o: &mut String) {
 }
 
 fn persistence(engine: &Engine, o: &mut String) {
-    let last_save = engine.last_save_ms.load(Relaxed) / 1000;
-    for (name, value) in [
-        ("loading", 0),
-        ("async_loading", 0),
-        ("current_cow_peak", 0),
-        ("current_cow_size", 0),
-        ("current_cow_size_age", 0),
-    ] {
-        field(o, name, value);
+    let p = &engine.persistence;
+    let now_ms = crate::util::now_ms();
+    let loading = p.loading.load(Relaxed);
+    field(o, "loading", u8::from(loading));
+    field(o, "async_loading", 0);
+    // No fork, so no copy-on-write: the background save copies the data instead.
+    for name in ["current_cow_peak", "current_cow_size", "current_cow_size_age"] {
+        field(o, name, 0);
     }
-    field(o, "current_fork_perc", "0.00");
-    field(o, "current_save_keys_processed", 0);
-    field(o, "current_save_keys_total", 0);
-    field(o, "rdb_changes_since_last_save", engine.stats.dirty());
-    field(o, "rdb_bgsave_in_progress", 0);
-    field(o, "rdb_last_save_time", last_save);
-    field(o, "rdb_last_bgsave_status", "ok");
-    field(o, "rdb_last_bgsave_time_sec", -1);
-    field(o, "rdb_current_bgsave_time_sec", -1);
-    field(o, "rdb_saves", 0);
+    let (processed, total) = (p.save_keys_processed.load(Relaxed), p.save_keys_total.load(Relaxed));
+    let perc = if total == 0 { 0.0 } else { processed as f64 * 100.0 / total as f64 };
+    field(o, "current_fork_perc", format!("{perc:.2}"));
+    field(o, "current_save_keys_processed", processed);
+    field(o, "current_save_keys_total", total);
+    field(o, "rdb_changes_since_last_save", engine.changes_since_save());
+    let bgsave = p.bgsave_in_progress();
+    field(o, "rdb_bgsave_in_progress", u8::from(bgsave.is_some()));
+    field(o, "rdb_last_save_time", p.last_save_secs.load(Relaxed));
+    field(o, "rdb_last_bgsave_status", if p.last_save_ok.load(Relaxed) { "ok" } else { "err" });
+    field(o, "rdb_last_bgsave_time_sec", p.last_bgsave_secs.load(Relaxed));
+    field(o, "rdb_current_bgsave_time_sec", bgsave.map_or(-1, |t| (now_ms.saturating_sub(t) / 1000) as i64));
+    field(o, "rdb_saves", p.saves.load(Relaxed));
     field(o, "rdb_last_cow_size", 0);
-    field(o, "rdb_last_load_keys_expired", 0);
-    field(o, "rdb_last_load_keys_loaded", 0);
+    field(o, "rdb_last_load_keys_expired", p.last_load_keys_expired.load(Relaxed));
+    field(o, "rdb_last_load_keys_loaded", p.last_load_keys_loaded.load(Relaxed));
     field(o, "aof_enabled", 0);
     field(o, "aof_rewrite_in_progress", 0);
     field(o, "aof_rewrite_scheduled", 0);
@@ -407,6 +420,20 @@ fn persistence(engine: &Engine, o: &mut String) {
     field(o, "aof_last_cow_size", 0);
     field(o, "module_fork_in_progress", 0);
     field(o, "module_fork_last_cow_size", 0);
+    if loading {
+        let start = p.loading_start_secs.load(Relaxed);
+        let (total, loaded) = (p.loading_total_bytes.load(Relaxed), p.loading_loaded_bytes.load(Relaxed));
+        let perc = if total == 0 { 0.0 } else { loaded as f64 * 100.0 / total as f64 };
+        let elapsed = (now_ms / 1000).saturating_sub(start);
+        let eta =
+            if loaded == 0 { 1 } else { (elapsed as f64 * total.saturating_sub(loaded) as f64 / loaded as f64) as u64 };
+        field(o, "loading_start_time", start);
+        field(o, "loading_total_bytes", total);
+        field(o, "loading_rdb_used_mem", p.loading_rdb_used_mem.load(Relaxed));
+        field(o, "loading_loaded_bytes", loaded);
+        field(o, "loading_loaded_perc", format!("{perc:.2}"));
+        field(o, "loading_eta_seconds", eta);
+    }
 }
 
 fn stats(engine: &Engine, o: &mut String) {

@@ -470,14 +470,7 @@ fn help(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use crate::engine::Engine;
-    use crate::exec::tests::{client, run};
-
-    /// What is waiting in a client's mailbox, as text.
-    fn pushes(c: &crate::client::Client) -> String {
-        let mut out = resp::Reply::new(false);
-        c.shared.mailbox.drain_into(&mut out);
-        String::from_utf8_lossy(out.as_bytes()).into_owned()
-    }
+    use crate::exec::tests::{client, pushes, run};
 
     #[test]
     fn subscribe_publish_unsubscribe() {

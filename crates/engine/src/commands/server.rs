@@ -88,6 +88,8 @@ pub static COMMANDS: &[Command] = &[
         name: "shutdown",
         arity: -1,
         flags: ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+        // The final save needs every shard.
+        lock: Lock::AllDbs,
         handler: Some(shutdown),
         doc: doc(
             "Synchronously saves the database(s) to disk and shuts down the server.",
@@ -190,9 +192,21 @@ fn flush_async(ctx: &Ctx, argv: &[&[u8]]) -> Result<bool, Error> {
     }
 }
 
-fn flush_db(ctx: &mut Ctx, db: usize, lazy: bool) -> u64 {
+pub(crate) fn flush_db(ctx: &mut Ctx, db: usize, lazy: bool) -> u64 {
     let engine = ctx.engine;
     let mut removed = 0;
+    // Clients blocked on a key that goes get a chance to see it gone (Valkey's
+    // `scanDatabaseForDeletedKeys`): XREADGROUP answers NOGROUP, the others keep waiting.
+    let mut gone = Vec::new();
+    for shard in ctx.keys.shards(db) {
+        if !shard.waiters.is_empty() {
+            for k in shard.waiters.keys() {
+                if shard.find(crate::keyspace::hash_key(&k), &k).is_some() {
+                    gone.push(k);
+                }
+            }
+        }
+    }
     for shard in ctx.keys.shards(db) {
         removed += shard.len() as u64;
         let old = shard.take();
@@ -201,6 +215,9 @@ fn flush_db(ctx: &mut Ctx, db: usize, lazy: bool) -> u64 {
         } else {
             drop(old);
         }
+    }
+    for k in gone {
+        ctx.keys.signal_ready(db, &k);
     }
     removed
 }
@@ -224,9 +241,13 @@ fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     for db in 0..ctx.engine.keyspace.databases() {
         removed += flush_db(ctx, db, lazy);
     }
-    // Valkey 8 counts the removed keys as changes. (With save points configured it then saves
-    // an RDB, which resets the counter: that part belongs to persistence.)
+    // Valkey 8 counts the removed keys as changes; with save points configured it then saves
+    // the (empty) dataset, which covers them. A failed save is logged, not replied.
     ctx.keys.effects.dirty += removed;
+    if !crate::persist::save_points(&ctx.engine.config.get("save")).is_empty() {
+        let pending = ctx.keys.effects.dirty;
+        let _ = crate::persist::save(ctx.engine, &mut ctx.keys, pending);
+    }
     ctx.keys.propagate_always();
     ctx.out.ok();
     Ok(())
@@ -303,12 +324,14 @@ fn time(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// The final save a shutdown may require. Kvasir has no persistence yet, so a save can only
-/// fail; SHUTDOWN then behaves exactly as Valkey's does when its final RDB save fails: it
-/// refuses to exit (the data would be lost) unless FORCE is given. `SHUTDOWN NOSAVE`, or a
-/// server started with `save ""`, shuts down normally.
-fn save_before_exit(_ctx: &Ctx) -> Result<(), String> {
-    Err("persistence (RDB snapshots) is not implemented in this version of Kvasir".to_string())
+/// The final save a shutdown may require (SHUTDOWN SAVE, or save points configured). When it
+/// fails SHUTDOWN refuses to exit (the data would be lost) unless FORCE is given, as Valkey's.
+fn save_before_exit(ctx: &mut Ctx) -> Result<(), crate::persist::SaveFailed> {
+    if ctx.engine.persistence.bgsave_in_progress().is_some() {
+        ctx.engine
+            .log(LogLevel::Notice, "There is a background save in progress: waiting for it before the final save.");
+    }
+    crate::persist::save(ctx.engine, &mut ctx.keys, 0)
 }
 
 fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -351,8 +374,7 @@ fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let must_save = req.save == Some(true) || (req.save.is_none() && !engine.config.get("save").is_empty());
     if must_save {
         engine.log(LogLevel::Notice, "Saving the final RDB snapshot before exiting.");
-        if let Err(e) = save_before_exit(ctx) {
-            engine.log(LogLevel::Warning, &format!("Failed saving the DB: {e}"));
+        if save_before_exit(ctx).is_err() {
             if req.force {
                 engine.log(LogLevel::Warning, "Error trying to save the DB. Exit anyway.");
             } else {
@@ -543,8 +565,16 @@ mod tests {
         assert_eq!(run(&e, &mut c, &["shutdown", "abort", "now"]), "-ERR syntax error\r\n");
         assert_eq!(run(&e, &mut c, &["shutdown", "bogus"]), "-ERR syntax error\r\n");
         assert_eq!(run(&e, &mut c, &["shutdown", "abort"]), "-ERR No shutdown in progress.\r\n");
-        // The default `save` points require a save, which cannot succeed without persistence.
+        // Save points require a final save; when it fails SHUTDOWN refuses to exit.
+        e.config.set("save", &[b"3600", b"1"]).unwrap();
+        let file = e.config.get("dbfilename");
+        e.config.set("dbfilename", &[b"/nonexistent-dir/dump.rdb"]).unwrap();
         assert_eq!(run(&e, &mut c, &["shutdown"]), "-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+        // FORCE exits anyway (here the test host refuses).
+        assert_eq!(run(&e, &mut c, &["shutdown", "force"]), "-ERR shutdown is not available in this embedding\r\n");
+        e.config.set("dbfilename", &[file.as_bytes()]).unwrap();
+        assert_eq!(run(&e, &mut c, &["shutdown"]), "-ERR shutdown is not available in this embedding\r\n");
+        assert!(std::path::Path::new(&file).exists());
         // NOSAVE reaches the host; the test host refuses.
         assert_eq!(run(&e, &mut c, &["shutdown", "nosave"]), "-ERR shutdown is not available in this embedding\r\n");
     }

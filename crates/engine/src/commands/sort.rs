@@ -379,7 +379,7 @@ fn source_len(v: ValueRef<'_>) -> Result<(usize, bool), Error> {
         ValueRef::Set(s) => Ok((s.len(), true)),
         ValueRef::List(l) => Ok((l.len(), false)),
         ValueRef::ZSet(z) => Ok((z.len(), false)),
-        ValueRef::Str(_) | ValueRef::Hash(_) => Err(errors::WRONGTYPE),
+        ValueRef::Str(_) | ValueRef::Hash(_) | ValueRef::Stream(_) => Err(errors::WRONGTYPE),
     }
 }
 
@@ -409,7 +409,7 @@ fn load_source(v: ValueRef<'_>, dont_sort: bool, desc: bool) -> Result<Vec<Vec<u
             });
             Ok(out)
         }
-        ValueRef::Str(_) | ValueRef::Hash(_) => Err(errors::WRONGTYPE),
+        ValueRef::Str(_) | ValueRef::Hash(_) | ValueRef::Stream(_) => Err(errors::WRONGTYPE),
     }
 }
 

@@ -66,6 +66,8 @@ pub struct Hot {
     pub output_limits: [[AtomicU64; 3]; 3],
     pub tracking_table_max_keys: AtomicU64,
     pub hll_sparse_max_bytes: AtomicU64,
+    pub stream_node_max_bytes: AtomicU64,
+    pub stream_node_max_entries: AtomicU64,
 }
 
 /// One class's `client-output-buffer-limit`.
@@ -130,6 +132,13 @@ impl Hot {
         crate::types::list::ListLimits {
             fill: self.list_max_listpack_size.load(Relaxed),
             compress_depth: self.list_compress_depth.load(Relaxed),
+        }
+    }
+
+    pub fn stream_limits(&self) -> crate::types::stream::StreamLimits {
+        crate::types::stream::StreamLimits {
+            node_max_bytes: self.stream_node_max_bytes.load(Relaxed) as usize,
+            node_max_entries: self.stream_node_max_entries.load(Relaxed) as usize,
         }
     }
 
@@ -349,6 +358,8 @@ impl Config {
             "client-output-buffer-limit" => h.set_output_limits(v),
             "tracking-table-max-keys" => h.tracking_table_max_keys.store(int() as u64, Relaxed),
             "hll-sparse-max-bytes" => h.hll_sparse_max_bytes.store(int() as u64, Relaxed),
+            "stream-node-max-bytes" => h.stream_node_max_bytes.store(int() as u64, Relaxed),
+            "stream-node-max-entries" => h.stream_node_max_entries.store(int() as u64, Relaxed),
             "loglevel" => h.loglevel.store(
                 match v {
                     "debug" => 0,

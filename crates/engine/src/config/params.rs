@@ -59,15 +59,15 @@ use Kind::{Bool, Enum, Flags, Int, Memory, Str};
 
 /// Every directive.
 pub static PARAMS: &[Param] = &[
-    p("rdbchecksum", None, IMMUTABLE | NOT_ACTED_ON, Bool, "yes"),
+    p("rdbchecksum", None, IMMUTABLE, Bool, "yes"),
     p("daemonize", None, IMMUTABLE, Bool, "no"),
     p("io-threads-do-reads", None, IMMUTABLE, Bool, "yes"),
     p("always-show-logo", None, IMMUTABLE, Bool, "no"),
     p("protected-mode", None, 0, Bool, "yes"),
-    p("rdbcompression", None, NOT_ACTED_ON, Bool, "yes"),
+    p("rdbcompression", None, 0, Bool, "yes"),
     p("rdb-del-sync-files", None, NOT_ACTED_ON, Bool, "no"),
     p("activerehashing", None, 0, Bool, "yes"),
-    p("stop-writes-on-bgsave-error", None, NOT_ACTED_ON, Bool, "yes"),
+    p("stop-writes-on-bgsave-error", None, 0, Bool, "yes"),
     p("set-proc-title", None, IMMUTABLE, Bool, "yes"),
     p("dynamic-hz", None, 0, Bool, "yes"),
     p("lazyfree-lazy-eviction", None, 0, Bool, "yes"),
@@ -123,7 +123,7 @@ pub static PARAMS: &[Param] = &[
     p("cluster-announce-hostname", None, NOT_ACTED_ON, Str, ""),
     p("cluster-announce-human-nodename", None, NOT_ACTED_ON, Str, ""),
     p("syslog-ident", None, IMMUTABLE, Str, "kvasir"),
-    p("dbfilename", None, PROTECTED | NOT_ACTED_ON, Str, "dump.rdb"),
+    p("dbfilename", None, PROTECTED, Str, "dump.rdb"),
     p("appendfilename", None, IMMUTABLE | NOT_ACTED_ON, Str, "appendonly.aof"),
     p("appenddirname", None, IMMUTABLE | NOT_ACTED_ON, Str, "appendonlydir"),
     p("server-cpulist", Some("server_cpulist"), IMMUTABLE | NOT_ACTED_ON, Str, ""),
@@ -238,7 +238,7 @@ pub static PARAMS: &[Param] = &[
     p("slowlog-log-slower-than", None, NOT_ACTED_ON, Int { min: -1, max: 9223372036854775807 }, "10000"),
     p("latency-monitor-threshold", None, NOT_ACTED_ON, Int { min: 0, max: 9223372036854775807 }, "0"),
     p("proto-max-bulk-len", None, 0, Memory { min: 1048576, max: 9223372036854775807, percent: false }, "536870912"),
-    p("stream-node-max-entries", None, NOT_ACTED_ON, Int { min: 0, max: 9223372036854775807 }, "100"),
+    p("stream-node-max-entries", None, 0, Int { min: 0, max: 9223372036854775807 }, "100"),
     p("repl-backlog-size", None, NOT_ACTED_ON, Memory { min: 1, max: 9223372036854775807, percent: false }, "10485760"),
     p("maxmemory", None, NOT_ACTED_ON, Memory { min: 0, max: 9223372036854775807, percent: false }, "0"),
     p(
@@ -279,7 +279,7 @@ pub static PARAMS: &[Param] = &[
         Memory { min: 0, max: 9223372036854775807, percent: false },
         "64",
     ),
-    p("stream-node-max-bytes", None, NOT_ACTED_ON, Memory { min: 0, max: 9223372036854775807, percent: false }, "4096"),
+    p("stream-node-max-bytes", None, 0, Memory { min: 0, max: 9223372036854775807, percent: false }, "4096"),
     p(
         "zset-max-listpack-value",
         Some("zset-max-ziplist-value"),
@@ -333,7 +333,7 @@ pub static PARAMS: &[Param] = &[
     p("tls-ciphers", None, NOT_ACTED_ON, Str, ""),
     p("tls-ciphersuites", None, NOT_ACTED_ON, Str, ""),
     p("dir", None, PROTECTED, Kind::Special(Special::Dir), "."),
-    p("save", None, MULTI_ARG | NOT_ACTED_ON, Kind::Special(Special::Save), "3600 1 300 100 60 10000"),
+    p("save", None, MULTI_ARG, Kind::Special(Special::Save), "3600 1 300 100 60 10000"),
     p(
         "client-output-buffer-limit",
         None,

@@ -12,6 +12,7 @@ use crate::types::item::Item;
 use crate::types::list::{List, ListRef};
 use crate::types::quicklist::Quicklist;
 use crate::types::set::{Set, SetRef};
+use crate::types::stream::Stream;
 use crate::types::zset::skiplist::SkipList;
 use crate::types::zset::{ZSet, ZSetRef};
 use crate::types::{intset, listpack, StrRef, Value, ValueRef};
@@ -59,6 +60,7 @@ pub(super) fn into_raw(v: Value) -> Result<(Kind, *mut u8), Value> {
         Value::ZSet(ZSet::Skiplist(s)) => (Kind::ZSetSkiplist, Box::into_raw(s) as *mut u8),
         Value::List(List::Listpack(lp)) => (Kind::ListListpack, blob_into_raw(lp)),
         Value::List(List::Quicklist(ql)) => (Kind::ListQuicklist, Box::into_raw(ql) as *mut u8),
+        Value::Stream(s) => (Kind::Stream, Box::into_raw(s) as *mut u8),
     })
 }
 
@@ -78,6 +80,7 @@ pub(super) unsafe fn from_raw(kind: Kind, p: *mut u8) -> Value {
         Kind::ZSetSkiplist => Value::ZSet(ZSet::Skiplist(Box::from_raw(p as *mut SkipList))),
         Kind::ListListpack => Value::List(List::Listpack(blob_from_raw(p, false))),
         Kind::ListQuicklist => Value::List(List::Quicklist(Box::from_raw(p as *mut Quicklist))),
+        Kind::Stream => Value::Stream(Box::from_raw(p as *mut Stream)),
         Kind::StrInline | Kind::StrInt => unreachable!("{kind:?} is not stored by pointer"),
     }
 }
@@ -98,6 +101,7 @@ pub(super) unsafe fn view<'a>(kind: Kind, p: *mut u8) -> ValueRef<'a> {
         Kind::ZSetSkiplist => ValueRef::ZSet(ZSetRef::Skiplist(&*(p as *const SkipList))),
         Kind::ListListpack => ValueRef::List(ListRef::Listpack(blob_slice(p, false))),
         Kind::ListQuicklist => ValueRef::List(ListRef::Quicklist(&*(p as *const Quicklist))),
+        Kind::Stream => ValueRef::Stream(&*(p as *const Stream)),
         Kind::StrInline | Kind::StrInt => unreachable!("{kind:?} is not stored by pointer"),
     }
 }

@@ -72,6 +72,8 @@ pub enum Kind {
     ListListpack = 8,
     /// A list as a quicklist (`Box<Quicklist>`).
     ListQuicklist = 9,
+    /// A stream (`Box<Stream>`).
+    Stream = 12,
 }
 
 impl Kind {
@@ -89,6 +91,7 @@ impl Kind {
             11 => Kind::ZSetSkiplist,
             8 => Kind::ListListpack,
             9 => Kind::ListQuicklist,
+            12 => Kind::Stream,
             other => unreachable!("corrupt entry tag {other}"),
         }
     }
@@ -478,6 +481,7 @@ impl EntryPtr {
             ValueRef::Set(s) => own + s.heap_bytes(),
             ValueRef::ZSet(z) => own + z.heap_bytes(),
             ValueRef::List(l) => own + l.heap_bytes(),
+            ValueRef::Stream(s) => own + s.heap_bytes(),
         }
     }
 }

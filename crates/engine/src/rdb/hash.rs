@@ -3,14 +3,15 @@
 //! sanitization always on: the blob is fully validated, it must hold pairs, no field may
 //! appear twice, and the hash gets the encoding the configured limits give it.
 //!
-//! The encodings older servers wrote (`HASH_ZIPMAP`, Redis < 2.6, and `HASH_ZIPLIST`, Redis <
-//! 7.0) are refused for now (RESTORE answers "Bad data format"); Redis 7.0 and Valkey write
-//! `HASH_LISTPACK`. They belong with the RDB file loader, which must read old files.
+//! The encodings older servers wrote are read too: `HASH_ZIPMAP` (Redis < 2.6) and
+//! `HASH_ZIPLIST` (Redis < 7.0). Both are validated in full, then their pairs are added one by
+//! one, so the hash converts to a table when a field or value passes the limits, as Valkey
+//! converts them after loading.
 
 use super::len::load_plain_len;
 use super::set::validate_unique;
 use super::string::load_string;
-use super::{RdbError, Reader};
+use super::{ziplist, RdbError, Reader};
 use crate::types::hash::{Hash, HashLimits};
 use crate::types::Value;
 
@@ -47,6 +48,68 @@ pub fn load_listpack(r: &mut Reader<'_>, limits: HashLimits) -> Result<Value, Rd
     let mut hash = Hash::Listpack(blob);
     if n / 2 > limits.max_entries {
         hash.convert_to_table();
+    }
+    Ok(Value::Hash(hash))
+}
+
+/// `RDB_TYPE_HASH_ZIPLIST`: a ziplist of field, value, field, value ...
+pub fn load_ziplist(r: &mut Reader<'_>, limits: HashLimits) -> Result<Value, RdbError> {
+    let blob = load_string(r)?.into_bytes();
+    let mut items = Vec::new();
+    ziplist::for_each(&blob, |v| items.push(v.to_vec()))
+        .ok_or(RdbError::Corrupt("Hash ziplist integrity check failed."))?;
+    from_pairs(items, limits, "Hash ziplist integrity check failed.")
+}
+
+/// `RDB_TYPE_HASH_ZIPMAP`: Redis 2.x's zipmap.
+///
+/// ```text
+/// | count (1 byte, 254+: unknown) | (len field len free value [free bytes]) ... | 0xFF |
+/// len = one byte below 254, or 254 and a 4-byte little-endian length
+/// ```
+pub fn load_zipmap(r: &mut Reader<'_>, limits: HashLimits) -> Result<Value, RdbError> {
+    const CORRUPT: RdbError = RdbError::Corrupt("Zipmap integrity check failed.");
+    let blob = load_string(r)?.into_bytes();
+    let mut z = Reader::new(&blob);
+    let count = z.read_u8().map_err(|_| CORRUPT)?;
+    let mut items = Vec::new();
+    let len = |z: &mut Reader<'_>| -> Result<Option<usize>, RdbError> {
+        match z.read_u8().map_err(|_| CORRUPT)? {
+            255 => Ok(None),
+            254 => Ok(Some(u32::from_le_bytes(z.read_array().map_err(|_| CORRUPT)?) as usize)),
+            n => Ok(Some(usize::from(n))),
+        }
+    };
+    while let Some(flen) = len(&mut z)? {
+        items.push(z.read_bytes(flen).map_err(|_| CORRUPT)?.to_vec());
+        let vlen = len(&mut z)?.ok_or(CORRUPT)?;
+        let free = usize::from(z.read_u8().map_err(|_| CORRUPT)?);
+        items.push(z.read_bytes(vlen).map_err(|_| CORRUPT)?.to_vec());
+        z.read_bytes(free).map_err(|_| CORRUPT)?;
+    }
+    // The end byte must be the last one, and a known count must be right.
+    if z.remaining() != 0 || (count < 254 && usize::from(count) != items.len() / 2) {
+        return Err(CORRUPT);
+    }
+    from_pairs(items, limits, "Zipmap integrity check failed.")
+}
+
+/// A hash from the flat field/value list of an old encoding: an even count, no field twice.
+fn from_pairs(items: Vec<Vec<u8>>, limits: HashLimits, corrupt: &'static str) -> Result<Value, RdbError> {
+    if !items.len().is_multiple_of(2) {
+        return Err(RdbError::Corrupt(corrupt));
+    }
+    if items.is_empty() {
+        return Err(RdbError::EmptyKey);
+    }
+    let mut hash = Hash::default();
+    if items.len() / 2 > limits.max_entries {
+        hash.convert_to_table();
+    }
+    for pair in items.chunks(2) {
+        if !hash.set(&pair[0], &pair[1], limits) {
+            return Err(RdbError::Corrupt(corrupt));
+        }
     }
     Ok(Value::Hash(hash))
 }
@@ -112,12 +175,66 @@ mod tests {
         let mut empty = vec![types::HASH_LISTPACK];
         save_bytes(&mut empty, &listpack::new(), false);
         assert_eq!(crate::rdb::load_whole(&empty, l), Err(RdbError::EmptyKey));
-        // Old encodings are recognised and refused.
+        // Old encodings with garbage inside are refused.
         for t in [types::HASH_ZIPMAP, types::HASH_ZIPLIST] {
             let mut bytes = vec![t];
             save_bytes(&mut bytes, b"whatever", false);
-            assert_eq!(crate::rdb::load_whole(&bytes, l), Err(RdbError::UnsupportedType(t)));
+            assert!(matches!(crate::rdb::load_whole(&bytes, l), Err(RdbError::Corrupt(_))));
         }
+    }
+
+    fn zipmap(pairs: &[(&[u8], &[u8])], count: u8, free: usize) -> Vec<u8> {
+        let mut zm = vec![count];
+        let len = |zm: &mut Vec<u8>, n: usize| {
+            if n < 254 {
+                zm.push(n as u8);
+            } else {
+                zm.push(254);
+                zm.extend_from_slice(&(n as u32).to_le_bytes());
+            }
+        };
+        for (f, v) in pairs {
+            len(&mut zm, f.len());
+            zm.extend_from_slice(f);
+            len(&mut zm, v.len());
+            zm.push(free as u8);
+            zm.extend_from_slice(v);
+            zm.extend(std::iter::repeat_n(b'?', free));
+        }
+        zm.push(255);
+        let mut out = vec![types::HASH_ZIPMAP];
+        save_bytes(&mut out, &zm, false);
+        out
+    }
+
+    #[test]
+    fn old_hash_encodings_load() {
+        let l = Limits::valkey_defaults();
+        let long = [b'x'; 300];
+        let v = crate::rdb::load_whole(&zipmap(&[(b"a", b"1"), (b"name", &long)], 2, 3), l).unwrap();
+        assert_eq!(encoding(&v), "hashtable");
+        if let Value::Hash(h) = &v {
+            assert_eq!(h.get(b"name").map(|x| x.to_vec()), Some(long.to_vec()));
+        }
+        let v = crate::rdb::load_whole(&zipmap(&[(b"a", b"1"), (b"b", b"2")], 254, 0), l).unwrap();
+        assert_eq!(encoding(&v), "listpack");
+        for bad in [zipmap(&[(b"a", b"1")], 2, 0), zipmap(&[(b"a", b"1"), (b"a", b"2")], 2, 0)] {
+            assert!(matches!(crate::rdb::load_whole(&bad, l), Err(RdbError::Corrupt(_))));
+        }
+        assert_eq!(crate::rdb::load_whole(&zipmap(&[], 0, 0), l), Err(RdbError::EmptyKey));
+        let zl = crate::rdb::ziplist::tests::build(&[b"f", b"12", b"g", b"hello"]);
+        let mut bytes = vec![types::HASH_ZIPLIST];
+        save_bytes(&mut bytes, &zl, false);
+        let v = crate::rdb::load_whole(&bytes, l).unwrap();
+        assert_eq!(encoding(&v), "listpack");
+        if let Value::Hash(h) = &v {
+            assert_eq!(h.get(b"f").map(|x| x.to_vec()), Some(b"12".to_vec()));
+            assert_eq!(h.get(b"g").map(|x| x.to_vec()), Some(b"hello".to_vec()));
+        }
+        let odd = crate::rdb::ziplist::tests::build(&[b"f", b"12", b"g"]);
+        let mut bytes = vec![types::HASH_ZIPLIST];
+        save_bytes(&mut bytes, &odd, false);
+        assert!(matches!(crate::rdb::load_whole(&bytes, l), Err(RdbError::Corrupt(_))));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub fn save_list(out: &mut Vec<u8>, list: ListRef<'_>, compress: bool) {
 pub fn load_quicklist2(r: &mut Reader<'_>, limits: ListLimits) -> Result<List, RdbError> {
     let nodes = load_plain_len(r)?;
     if nodes == 0 {
-        return Err(RdbError::Corrupt("empty list"));
+        return Err(RdbError::EmptyKey);
     }
     let mut ql = Quicklist::new(limits.fill, limits.compress_depth);
     for _ in 0..nodes {
@@ -65,7 +65,7 @@ pub fn load_quicklist2(r: &mut Reader<'_>, limits: ListLimits) -> Result<List, R
         ql.append_listpack(data);
     }
     if ql.is_empty() {
-        return Err(RdbError::Corrupt("empty list"));
+        return Err(RdbError::EmptyKey);
     }
     Ok(List::from_loaded(ql, limits))
 }
@@ -74,7 +74,7 @@ pub fn load_quicklist2(r: &mut Reader<'_>, limits: ListLimits) -> Result<List, R
 pub fn load_quicklist_of_ziplists(r: &mut Reader<'_>, limits: ListLimits) -> Result<List, RdbError> {
     let nodes = load_plain_len(r)?;
     if nodes == 0 {
-        return Err(RdbError::Corrupt("empty list"));
+        return Err(RdbError::EmptyKey);
     }
     let mut ql = Quicklist::new(limits.fill, limits.compress_depth);
     for _ in 0..nodes {
@@ -84,7 +84,7 @@ pub fn load_quicklist_of_ziplists(r: &mut Reader<'_>, limits: ListLimits) -> Res
         ql.append_listpack(lp);
     }
     if ql.is_empty() {
-        return Err(RdbError::Corrupt("empty list"));
+        return Err(RdbError::EmptyKey);
     }
     Ok(List::from_loaded(ql, limits))
 }
@@ -96,7 +96,7 @@ pub fn load_ziplist(r: &mut Reader<'_>, limits: ListLimits) -> Result<List, RdbE
     ziplist::for_each(&zl, |v| v.with_bytes(|b| ql.push_tail(b)))
         .ok_or(RdbError::Corrupt("ziplist integrity check failed"))?;
     if ql.is_empty() {
-        return Err(RdbError::Corrupt("empty list"));
+        return Err(RdbError::EmptyKey);
     }
     Ok(List::Quicklist(Box::new(ql)))
 }
@@ -112,7 +112,7 @@ fn ziplist_to_listpack(zl: &[u8]) -> Result<Vec<u8>, RdbError> {
 pub fn load_linked_list(r: &mut Reader<'_>, limits: ListLimits) -> Result<List, RdbError> {
     let n = load_plain_len(r)?;
     if n == 0 {
-        return Err(RdbError::Corrupt("empty list"));
+        return Err(RdbError::EmptyKey);
     }
     let mut ql = Quicklist::new(limits.fill, limits.compress_depth);
     // Every element takes at least one byte of input: a length beyond that is a lie, found

@@ -21,6 +21,7 @@ pub mod len;
 pub mod list;
 pub mod lzf;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod ziplist;
 pub mod zset;
@@ -187,6 +188,7 @@ pub fn save_type(out: &mut Vec<u8>, value: ValueRef<'_>) {
         ValueRef::ZSet(ZSetRef::Listpack(_)) => types::ZSET_LISTPACK,
         ValueRef::ZSet(ZSetRef::Skiplist(_)) => types::ZSET_2,
         ValueRef::List(_) => types::LIST_QUICKLIST_2,
+        ValueRef::Stream(_) => types::STREAM_LISTPACKS_3,
     });
 }
 
@@ -213,6 +215,7 @@ pub fn save_value(out: &mut Vec<u8>, value: ValueRef<'_>, opts: SaveOptions) {
         }
         ValueRef::ZSet(z) => zset::save(out, z, opts.compress),
         ValueRef::List(l) => list::save_list(out, l, opts.compress),
+        ValueRef::Stream(s) => stream::save(out, s, opts.compress, types::STREAM_LISTPACKS_3),
     }
 }
 
@@ -238,10 +241,17 @@ pub fn load_value(t: u8, r: &mut Reader<'_>, limits: Limits) -> Result<Value, Rd
         types::ZSET => Ok(Value::ZSet(zset::load_pairs(r, false, limits.zset)?)),
         types::ZSET_2 => Ok(Value::ZSet(zset::load_pairs(r, true, limits.zset)?)),
         types::ZSET_LISTPACK => Ok(Value::ZSet(zset::load_listpack(r, limits.zset)?)),
+        types::ZSET_ZIPLIST => Ok(Value::ZSet(zset::load_ziplist(r, limits.zset)?)),
+        types::HASH_ZIPLIST => hash::load_ziplist(r, limits.hash),
+        types::HASH_ZIPMAP => hash::load_zipmap(r, limits.hash),
         types::LIST => Ok(Value::List(list::load_linked_list(r, limits.list)?)),
         types::LIST_QUICKLIST_2 => Ok(Value::List(list::load_quicklist2(r, limits.list)?)),
         types::LIST_QUICKLIST => Ok(Value::List(list::load_quicklist_of_ziplists(r, limits.list)?)),
         types::LIST_ZIPLIST => Ok(Value::List(list::load_ziplist(r, limits.list)?)),
+        types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 | types::STREAM_LISTPACKS_3 => {
+            Ok(Value::Stream(Box::new(stream::load(r, t)?)))
+        }
+        // Module values (types 6 and 7) need the module that wrote them.
         t if types::is_object_type(t) => Err(RdbError::UnsupportedType(t)),
         _ => Err(RdbError::Corrupt("unknown object type")),
     }

@@ -6,10 +6,9 @@
 //! inserts at the front).
 //!
 //! Read: `ZSET` (scores as length-prefixed text, with 253/254/255 standing for NaN, +inf and
-//! -inf), `ZSET_2` and `ZSET_LISTPACK`, then converted per the configured limits as Valkey's
-//! `rdbLoadObject` does. `ZSET_ZIPLIST` (RDB 9 and older) is refused as an unsupported type
-//! until ziplists are read at all. A listpack from outside is checked in full before use:
-//! structure, an even number of elements, no duplicate member (Valkey's deep sanitization),
+//! -inf), `ZSET_2`, `ZSET_LISTPACK` and `ZSET_ZIPLIST` (RDB 9 and older, re-encoded as a
+//! listpack), then converted per the configured limits as Valkey's `rdbLoadObject` does. A
+//! listpack from outside is checked in full before use: structure, an even number of elements, no duplicate member (Valkey's deep sanitization),
 //! and, because the range operations rely on it, scores that parse, are not NaN, and pairs in
 //! (score, member) order.
 
@@ -61,7 +60,7 @@ fn load_text_score(r: &mut Reader<'_>) -> Result<f64, RdbError> {
 pub fn load_pairs(r: &mut Reader<'_>, binary_scores: bool, limits: ZSetLimits) -> Result<ZSet, RdbError> {
     let count = load_plain_len(r)?;
     if count == 0 {
-        return Err(RdbError::Corrupt("empty sorted set"));
+        return Err(RdbError::EmptyKey);
     }
     let mut s = SkipList::new();
     let (mut max_len, mut total_len) = (0usize, 0usize);
@@ -112,12 +111,25 @@ pub fn validate_listpack(blob: &[u8]) -> Result<usize, RdbError> {
     Ok(elements / 2)
 }
 
+/// Reads a `ZSET_ZIPLIST` body: the ziplist's (member, score) entries become a listpack,
+/// checked as a `ZSET_LISTPACK` is.
+pub fn load_ziplist(r: &mut Reader<'_>, limits: ZSetLimits) -> Result<ZSet, RdbError> {
+    let zl = load_string(r)?.into_bytes();
+    let mut items = Vec::new();
+    super::ziplist::for_each(&zl, |v| items.push(v.to_vec()))
+        .ok_or(RdbError::Corrupt("Zset ziplist integrity check failed."))?;
+    from_listpack(listpack::from_values(items.iter().map(Vec::as_slice)), limits)
+}
+
 /// Reads a `ZSET_LISTPACK` body.
 pub fn load_listpack(r: &mut Reader<'_>, limits: ZSetLimits) -> Result<ZSet, RdbError> {
-    let blob = load_string(r)?.into_bytes();
+    from_listpack(load_string(r)?.into_bytes(), limits)
+}
+
+fn from_listpack(blob: Vec<u8>, limits: ZSetLimits) -> Result<ZSet, RdbError> {
     let pairs = validate_listpack(&blob)?;
     if pairs == 0 {
-        return Err(RdbError::Corrupt("empty sorted set"));
+        return Err(RdbError::EmptyKey);
     }
     let mut z = ZSet::Listpack(blob);
     if pairs > limits.max_listpack_entries {

@@ -150,6 +150,27 @@ impl Scripting {
         self.function_count.store(f.function_count(), Relaxed);
     }
 
+    /// The code of every function library, in name order (what saves write as `FUNCTION2`).
+    pub fn library_codes(&self) -> Vec<Vec<u8>> {
+        self.functions.lock().libraries.values().map(|l| l.code.clone()).collect()
+    }
+
+    /// Creates a library read from an RDB file; `replace` lets it replace one of the same
+    /// name (DEBUG RELOAD MERGE). The error is Valkey's text without its `ERR `.
+    pub fn load_library(&self, code: &[u8], replace: bool) -> Result<String, String> {
+        let mut functions = self.functions.lock();
+        let loaded = functions.load(&self.run, code, replace);
+        self.set_function_counts(&functions);
+        loaded.map_err(|e| e.strip_prefix("ERR ").map(str::to_string).unwrap_or(e))
+    }
+
+    /// Drops every function library (DEBUG RELOAD, a full resync).
+    pub fn flush_functions(&self) {
+        let mut functions = self.functions.lock();
+        functions.flush();
+        self.set_function_counts(&functions);
+    }
+
     /// Number of cached EVAL / SCRIPT LOAD scripts (INFO `number_of_cached_scripts`).
     pub fn cached_scripts(&self) -> usize {
         self.vm.lock().as_ref().map_or(0, |vm| vm.scripts.len())

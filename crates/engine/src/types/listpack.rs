@@ -409,6 +409,35 @@ pub fn push_back(lp: &mut Vec<u8>, v: &[u8]) {
     insert(lp, e, &[v]);
 }
 
+/// Appends one element in place, with no temporary buffer (the stream nodes' hot path).
+/// A count field that already says "unknown" stays so, as in Valkey's `lpInsert`.
+pub fn append(lp: &mut Vec<u8>, v: &[u8]) {
+    append_encoded(lp, classify(v));
+}
+
+/// Appends an integer element (Valkey's `lpAppendInteger`).
+pub fn append_int(lp: &mut Vec<u8>, v: i64) {
+    append_encoded(lp, Encoded::Int(v));
+}
+
+fn append_encoded(lp: &mut Vec<u8>, e: Encoded) {
+    let n = u16::from_le_bytes([lp[4], lp[5]]);
+    debug_assert_eq!(lp.last(), Some(&EOF));
+    lp.pop();
+    write_element(lp, e);
+    lp.push(EOF);
+    let total = lp.len() as u32;
+    lp[..4].copy_from_slice(&total.to_le_bytes());
+    let n = if n == COUNT_UNKNOWN { COUNT_UNKNOWN } else { n + 1 };
+    lp[4..6].copy_from_slice(&n.to_le_bytes());
+}
+
+/// The element at `pos` as an integer (stream metadata fields; 0 if it is not one, which a
+/// validated stream node never has).
+pub fn get_int(lp: &[u8], pos: usize) -> i64 {
+    get(lp, pos).as_i64().unwrap_or(0)
+}
+
 /// Inserts at the front.
 pub fn push_front(lp: &mut Vec<u8>, v: &[u8]) {
     insert(lp, HEADER_SIZE, &[v]);

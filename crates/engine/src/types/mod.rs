@@ -13,12 +13,14 @@ pub mod listpack;
 pub mod quicklist;
 pub mod sample;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
 use hash::{Hash, HashRef};
 use list::{List, ListRef};
 use set::{Set, SetRef};
+use stream::Stream;
 use zset::{ZSet, ZSetRef};
 
 /// An owned value.
@@ -32,6 +34,7 @@ pub enum Value {
     Set(Set),
     ZSet(ZSet),
     List(List),
+    Stream(Box<Stream>),
 }
 
 /// Equality of contents: strings byte for byte (an `Int` equals only an `Int`), collections
@@ -45,6 +48,7 @@ impl PartialEq for Value {
             (Value::Set(a), Value::Set(b)) => a.as_ref().sorted_members() == b.as_ref().sorted_members(),
             (Value::ZSet(a), Value::ZSet(b)) => a.as_ref().pairs() == b.as_ref().pairs(),
             (Value::List(a), Value::List(b)) => a.as_ref().to_vec() == b.as_ref().to_vec(),
+            (Value::Stream(a), Value::Stream(b)) => a == b,
             _ => false,
         }
     }
@@ -59,6 +63,7 @@ impl std::fmt::Debug for Value {
             Value::Set(s) => write!(f, "Set({} members, {})", s.len(), s.encoding()),
             Value::ZSet(z) => write!(f, "ZSet({} members, {})", z.len(), z.encoding()),
             Value::List(l) => write!(f, "List({} elements, {})", l.len(), l.encoding()),
+            Value::Stream(s) => write!(f, "{s:?}"),
         }
     }
 }
@@ -71,6 +76,7 @@ pub enum ValueRef<'a> {
     Set(SetRef<'a>),
     ZSet(ZSetRef<'a>),
     List(ListRef<'a>),
+    Stream(&'a Stream),
 }
 
 /// A string value: either bytes or an integer kept in binary form.
@@ -149,6 +155,7 @@ impl Value {
             Value::Set(s) => ValueRef::Set(s.as_ref()),
             Value::ZSet(z) => ValueRef::ZSet(z.as_ref()),
             Value::List(l) => ValueRef::List(l.as_ref()),
+            Value::Stream(s) => ValueRef::Stream(s),
         }
     }
 
@@ -160,6 +167,7 @@ impl Value {
             Value::Set(Set::Table(d)) => d.len(),
             Value::ZSet(ZSet::Skiplist(s)) => s.len(),
             Value::List(List::Quicklist(ql)) => ql.node_count(),
+            Value::Stream(s) => s.node_count() + s.group_count(),
             _ => 1,
         }
     }
@@ -193,6 +201,15 @@ impl<'a> ValueRef<'a> {
         }
     }
 
+    /// The stream in this value, if it is one.
+    pub fn stream(self) -> Option<&'a Stream> {
+        if let ValueRef::Stream(s) = self {
+            Some(s)
+        } else {
+            None
+        }
+    }
+
     /// The string, if this is one.
     pub fn as_str(self) -> Option<StrRef<'a>> {
         match self {
@@ -209,6 +226,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Set(_) => "set",
             ValueRef::ZSet(_) => "zset",
             ValueRef::List(_) => "list",
+            ValueRef::Stream(_) => "stream",
         }
     }
 
@@ -221,6 +239,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Set(s) => Value::Set(s.to_owned_set()),
             ValueRef::ZSet(z) => Value::ZSet(z.to_owned_zset()),
             ValueRef::List(l) => Value::List(l.to_owned_list()),
+            ValueRef::Stream(s) => Value::Stream(Box::new((*s).clone())),
         }
     }
 }

@@ -25,5 +25,6 @@ mod hyperloglog;
 mod keys;
 mod lists;
 mod sets;
+mod streams;
 mod strings;
 mod zsets;

@@ -137,7 +137,7 @@ impl Pair {
     }
 
     /// Compares the keyspace of every database the generators can reach: DBSIZE, KEYS *
-    /// (as a set), and TYPE / GET / LRANGE / PTTL of every key.
+    /// (as a set), and TYPE / GET / LRANGE / PTTL / HGETALL / SMEMBERS / XRANGE of every key.
     fn check_state(&mut self, k: &mut Conn, r: &mut Conn, mut survey: Option<&mut Survey>) -> Result<(), String> {
         for db in DBS {
             let db_arg = db.to_string().into_bytes();
@@ -167,6 +167,7 @@ impl Pair {
                 // Collections' contents, compared in any order.
                 probes.push(vec![b"HGETALL".to_vec(), key.clone()]);
                 probes.push(vec![b"SMEMBERS".to_vec(), key.clone()]);
+                probes.push(vec![b"XRANGE".to_vec(), key.clone(), b"-".to_vec(), b"+".to_vec()]);
             }
             // SELECT first, on both, before the probes of this database.
             for argv in probes {

@@ -18,9 +18,16 @@ impl Peer {
     pub fn start() -> Option<Peer> {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("kvasir-peer-{}-{port}", std::process::id()));
+        Self::start_in(port, dir)
+    }
+
+    /// Starts redis-server in `dir` (its RDB file is `dir`/dump.rdb, loaded at startup if
+    /// present); the directory is removed when the peer is dropped.
+    pub fn start_in(port: u16, dir: std::path::PathBuf) -> Option<Peer> {
         std::fs::create_dir_all(&dir).unwrap();
         let spawned = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--dir", dir.to_str().unwrap()])
             .current_dir(&dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -360,7 +360,8 @@ fn shutdown_ends_the_process_and_removes_the_pidfile() {
     let dir = std::env::temp_dir().join(format!("kvasir-shutdown-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let pidfile = dir.join("kvasir.pid");
-    let mut s = Server::start(&["--pidfile", pidfile.to_str().unwrap()]);
+    // A file in a directory that does not exist: every save fails.
+    let mut s = Server::start(&["--pidfile", pidfile.to_str().unwrap(), "--dbfilename", "missing/dump.rdb"]);
     assert_eq!(std::fs::read_to_string(&pidfile).unwrap().trim(), s.pid().to_string());
     let mut raw = s.raw();
     // With save points configured, the final save is required and cannot be made.

@@ -1,9 +1,8 @@
 //! DUMP and RESTORE: a key's value as a Valkey DUMP payload (RDB object, RDB version, CRC64)
 //! and back.
 
-use super::object::{lfu_minutes, lfu_policy, new_object_lru};
+use super::object::lfu_policy;
 use crate::commands::{errors, int_arg, is, CmdResult, Ctx, Error};
-use crate::engine::{LRU_CLOCK_MAX, LRU_CLOCK_RESOLUTION_MS};
 use crate::notify;
 use crate::rdb::dump::{create_payload, restore_value, PayloadError};
 use crate::rdb::SaveOptions;
@@ -117,17 +116,6 @@ pub(super) fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 /// The LRU/LFU stamp of a restored key (Valkey's `objectSetLRUOrLFU`): FREQ sets the LFU
 /// counter under an LFU policy, IDLETIME backdates the access time under any other.
 fn restored_lru(ctx: &Ctx, args: &RestoreArgs) -> u32 {
-    let lfu = lfu_policy(ctx.engine);
-    match (lfu, args.freq, args.idle_secs) {
-        (true, Some(freq), _) => lfu_minutes(ctx.keys.now_ms) << 8 | u32::from(freq),
-        (false, _, Some(idle_secs)) => {
-            let idle_ticks = idle_secs.wrapping_mul(1000) / LRU_CLOCK_RESOLUTION_MS as i64;
-            let mut at = i64::from(ctx.keys.lru_clock()).wrapping_sub(idle_ticks);
-            if at < 0 {
-                at = at.wrapping_add(i64::from(LRU_CLOCK_MAX));
-            }
-            (at as u32) & LRU_CLOCK_MAX
-        }
-        _ => new_object_lru(ctx),
-    }
+    let idle = args.idle_secs.map(|s| s as u64);
+    super::object::lru_stamp(lfu_policy(ctx.engine), ctx.keys.now_ms, ctx.keys.lru_clock(), args.freq, idle)
 }

@@ -91,6 +91,26 @@ pub(super) fn lfu_minutes(now_ms: u64) -> u32 {
     ((now_ms / 60_000) & 0xffff) as u32
 }
 
+/// The LRU/LFU stamp of a key restored or loaded with an optional LFU counter and idle time
+/// (Valkey's `objectSetLRUOrLFU`): the counter is used under an LFU policy, the idle time
+/// backdates the access under any other, and a key with neither is stamped as new.
+pub(crate) fn lru_stamp(lfu: bool, now_ms: u64, lru_clock: u32, freq: Option<u8>, idle_secs: Option<u64>) -> u32 {
+    use crate::engine::{LRU_CLOCK_MAX, LRU_CLOCK_RESOLUTION_MS};
+    match (lfu, freq, idle_secs) {
+        (true, Some(freq), _) => lfu_minutes(now_ms) << 8 | u32::from(freq),
+        (false, _, Some(idle_secs)) => {
+            let idle_ticks = (idle_secs as i64).wrapping_mul(1000) / LRU_CLOCK_RESOLUTION_MS as i64;
+            let mut at = i64::from(lru_clock).wrapping_sub(idle_ticks);
+            if at < 0 {
+                at = at.wrapping_add(i64::from(LRU_CLOCK_MAX));
+            }
+            (at as u32) & LRU_CLOCK_MAX
+        }
+        (true, ..) => lfu_minutes(now_ms) << 8 | LFU_INIT_VAL,
+        (false, ..) => lru_clock,
+    }
+}
+
 /// The LRU/LFU stamp of an object created now (Valkey's `createObject`).
 pub(super) fn new_object_lru(ctx: &Ctx) -> u32 {
     if lfu_policy(ctx.engine) {
@@ -115,6 +135,7 @@ pub(crate) fn encoding_name(e: &Entry<'_>) -> &'static str {
         ValueRef::Set(s) => s.encoding(),
         ValueRef::ZSet(z) => z.encoding(),
         ValueRef::List(l) => l.encoding(),
+        ValueRef::Stream(_) => "stream",
     }
 }
 

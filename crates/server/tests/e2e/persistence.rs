@@ -1,0 +1,298 @@
+//! RDB persistence end to end: SAVE/BGSAVE/LASTSAVE, restart with the file, shutdown saves,
+//! corrupt files, and files exchanged with Debian's redis-server 7.0 in both directions.
+
+use crate::harness::{free_port, Server};
+use crate::peer::Peer;
+use redis::Connection;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn q<T: redis::FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn bq<T: redis::FromRedisValue>(c: &mut Connection, args: &[&[u8]]) -> T {
+    let mut cmd = redis::cmd(std::str::from_utf8(args[0]).unwrap());
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(c).unwrap()
+}
+
+fn scratch_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("kvasir-rdb-{tag}-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Every type and encoding both servers have, with TTLs, in all 16 databases.
+fn populate(c: &mut Connection) {
+    for db in 0..16 {
+        q::<()>(c, &["SELECT", &db.to_string()]);
+        q::<()>(c, &["SET", &format!("db{db}"), &db.to_string()]);
+    }
+    q::<()>(c, &["SELECT", "0"]);
+    q::<()>(c, &["SET", "int", "-123456789012"]);
+    q::<()>(c, &["SET", "small", "7"]);
+    q::<()>(c, &["SET", "embstr", "hello world"]);
+    q::<()>(c, &["SET", "raw", &"r".repeat(1000)]);
+    q::<()>(c, &["SET", "compressible", &"abc".repeat(300)]);
+    q::<()>(c, &["SET", "ttl", "v", "PX", "50000000"]);
+    bq::<()>(c, &[b"SET", b"bin\x00\xffkey", b"\x00\x01\x02\xfe"]);
+    q::<()>(c, &["HSET", "h:lp", "a", "1", "b", "two", "c", "3.5"]);
+    q::<()>(c, &["HSET", "h:long", "f", &"v".repeat(100)]);
+    q::<()>(c, &["SADD", "s:int", "1", "-5", "100000", "9223372036854775807"]);
+    q::<()>(c, &["SADD", "s:str", "a", "b", "c"]);
+    q::<()>(c, &["ZADD", "z:lp", "1", "a", "2.5", "b", "-inf", "c", "inf", "d"]);
+    q::<()>(c, &["LPUSH", "l:lp", "a", "1", "b", "-2"]);
+    q::<()>(c, &["RPUSH", "l:plain", &"p".repeat(20000), "small"]);
+    for i in 0..700 {
+        let (m, v) = (format!("m{i}"), i.to_string());
+        q::<()>(c, &["HSET", "h:ht", &m, &v]);
+        q::<()>(c, &["SADD", "s:ht", &m]);
+        q::<()>(c, &["SADD", "s:bigint", &v]);
+        q::<()>(c, &["ZADD", "z:sl", &format!("{}", i as f64 * 1.25 - 300.0), &m]);
+        q::<()>(c, &["RPUSH", "l:ql", &format!("{m}-{}", "e".repeat(i % 50))]);
+    }
+    q::<()>(c, &["PEXPIRE", "z:sl", "90000000"]);
+    q::<()>(c, &["SELECT", "9"]);
+    q::<()>(c, &["HSET", "h9", "x", "y"]);
+    q::<()>(c, &["EXPIRE", "h9", "100000"]);
+    q::<()>(c, &["SELECT", "0"]);
+}
+
+/// A comparable picture of the dataset read through ordinary commands (no DUMP).
+fn picture(c: &mut Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    for db in 0..16 {
+        q::<()>(c, &["SELECT", &db.to_string()]);
+        let mut keys: Vec<Vec<u8>> = q(c, &["KEYS", "*"]);
+        keys.sort();
+        for k in keys {
+            let t: String = bq(c, &[b"TYPE", &k]);
+            let ttl: i64 = bq(c, &[b"PTTL", &k]);
+            let body = match t.as_str() {
+                "string" => format!("{:?}", bq::<Vec<u8>>(c, &[b"GET", &k])),
+                "hash" => {
+                    let mut v: Vec<(Vec<u8>, Vec<u8>)> = bq(c, &[b"HGETALL", &k]);
+                    v.sort();
+                    format!("{v:?}")
+                }
+                "set" => {
+                    let mut v: Vec<Vec<u8>> = bq(c, &[b"SMEMBERS", &k]);
+                    v.sort();
+                    format!("{v:?}")
+                }
+                "zset" => format!("{:?}", bq::<Vec<Vec<u8>>>(c, &[b"ZRANGE", &k, b"0", b"-1", b"WITHSCORES"])),
+                "list" => format!("{:?}", bq::<Vec<Vec<u8>>>(c, &[b"LRANGE", &k, b"0", b"-1"])),
+                other => panic!("unexpected type {other}"),
+            };
+            // A TTL survives (its exact remaining time does not matter here).
+            out.push(format!("{db} {:?} {t} ttl={} {body}", String::from_utf8_lossy(&k), ttl > 0));
+        }
+    }
+    q::<()>(c, &["SELECT", "0"]);
+    out
+}
+
+fn info_field(c: &mut Connection, name: &str) -> String {
+    let info: String = q(c, &["INFO", "persistence"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in {info}"))
+        .to_string()
+}
+
+fn wait_until(mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn start_in(dir: &Path, args: &[&str]) -> Server {
+    let mut all = vec!["--dir", dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    Server::start(&all)
+}
+
+#[test]
+fn save_then_restart_loads_everything() {
+    let dir = scratch_dir("restart");
+    let before = {
+        let s = start_in(&dir, &["--enable-debug-command", "yes"]);
+        let mut c = s.conn();
+        populate(&mut c);
+        let digest: String = q(&mut c, &["DEBUG", "DIGEST"]);
+        let before = picture(&mut c);
+        let last: i64 = q(&mut c, &["LASTSAVE"]);
+        assert_ne!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+        assert_eq!(q::<String>(&mut c, &["SAVE"]), "OK");
+        assert!(q::<i64>(&mut c, &["LASTSAVE"]) >= last);
+        assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+        assert_eq!(info_field(&mut c, "rdb_saves"), "1");
+        (before, digest)
+    };
+    let bytes = std::fs::read(dir.join("dump.rdb")).unwrap();
+    assert!(bytes.starts_with(b"REDIS0010"));
+    let s = start_in(&dir, &["--enable-debug-command", "yes"]);
+    let mut c = s.conn();
+    assert_eq!(picture(&mut c), before.0);
+    assert_eq!(q::<String>(&mut c, &["DEBUG", "DIGEST"]), before.1);
+    let keys: usize = before.0.len();
+    assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded"), keys.to_string());
+    assert_eq!(info_field(&mut c, "loading"), "0");
+    // DEBUG RELOAD keeps the dataset as it is.
+    assert_eq!(q::<String>(&mut c, &["DEBUG", "RELOAD"]), "OK");
+    assert_eq!(q::<String>(&mut c, &["DEBUG", "DIGEST"]), before.1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bgsave_reports_progress_and_status() {
+    let dir = scratch_dir("bgsave");
+    let s = start_in(&dir, &[]);
+    let mut c = s.conn();
+    populate(&mut c);
+    assert_eq!(q::<String>(&mut c, &["BGSAVE"]), "Background saving started");
+    wait_until(|| info_field(&mut c, "rdb_bgsave_in_progress") == "0");
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_ne!(info_field(&mut c, "rdb_last_bgsave_time_sec"), "-1");
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    assert!(dir.join("dump.rdb").exists());
+    let r: redis::RedisResult<String> = redis::cmd("BGSAVE").arg("x").query(&mut c);
+    assert_eq!(r.unwrap_err().to_string(), "An error was signalled by the server - ResponseError: syntax error");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn save_points_trigger_a_background_save() {
+    let dir = scratch_dir("savepoint");
+    let s = start_in(&dir, &["--save", "1", "2"]);
+    let mut c = s.conn();
+    q::<()>(&mut c, &["SET", "a", "1"]);
+    q::<()>(&mut c, &["SET", "b", "1"]);
+    wait_until(|| info_field(&mut c, "rdb_saves") == "1" && info_field(&mut c, "rdb_bgsave_in_progress") == "0");
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    assert!(dir.join("dump.rdb").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn wait_exit(s: &mut Server) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.try_wait().is_none() {
+        assert!(Instant::now() < deadline, "server did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn shutdown_and_sigterm_save_when_save_points_are_set() {
+    let dir = scratch_dir("shutdown");
+    {
+        let mut s = start_in(&dir, &["--save", "3600", "1"]);
+        q::<()>(&mut s.conn(), &["SET", "k", "by-shutdown"]);
+        s.raw().cmd(&[b"SHUTDOWN"]);
+        wait_exit(&mut s);
+    }
+    {
+        let mut s = start_in(&dir, &["--save", "3600", "1"]);
+        let mut c = s.conn();
+        assert_eq!(q::<String>(&mut c, &["GET", "k"]), "by-shutdown");
+        q::<()>(&mut c, &["SET", "k", "by-sigterm"]);
+        unsafe { libc::kill(s.pid() as i32, libc::SIGTERM) };
+        wait_exit(&mut s);
+    }
+    {
+        let mut s = start_in(&dir, &[]);
+        let mut c = s.conn();
+        assert_eq!(q::<String>(&mut c, &["GET", "k"]), "by-sigterm");
+        q::<()>(&mut c, &["SET", "k", "lost"]);
+        s.raw().cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+        wait_exit(&mut s);
+    }
+    let s = start_in(&dir, &[]);
+    assert_eq!(q::<String>(&mut s.conn(), &["GET", "k"]), "by-sigterm");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the server on a file it must refuse; returns its exit status and log.
+fn start_expecting_failure(dir: &Path) -> (std::process::ExitStatus, String) {
+    let log = dir.join("server.log");
+    let status = Command::new(env!("CARGO_BIN_EXE_kvasir-server"))
+        .args(["--port", &free_port().to_string(), "--dir", dir.to_str().unwrap()])
+        .args(["--logfile", log.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    (status, std::fs::read_to_string(&log).unwrap_or_default())
+}
+
+#[test]
+fn corrupt_or_truncated_files_stop_the_server_with_the_offset() {
+    let dir = scratch_dir("corrupt");
+    {
+        let s = start_in(&dir, &[]);
+        let mut c = s.conn();
+        populate(&mut c);
+        assert_eq!(q::<String>(&mut c, &["SAVE"]), "OK");
+    }
+    let good = std::fs::read(dir.join("dump.rdb")).unwrap();
+    let path = dir.join("dump.rdb");
+    std::fs::write(&path, &good[..good.len() / 2]).unwrap();
+    let (status, log) = start_expecting_failure(&dir);
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("Unexpected EOF reading RDB file") && log.contains("dump.rdb"), "{log}");
+    let offset: usize = log.split("reading offset ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(offset > 0 && offset <= good.len() / 2, "{log}");
+    let mut flipped = good.clone();
+    let n = flipped.len();
+    flipped[n - 3] ^= 0xff;
+    std::fs::write(&path, &flipped).unwrap();
+    let (status, log) = start_expecting_failure(&dir);
+    assert_eq!(status.code(), Some(1));
+    assert!(log.contains("Wrong RDB checksum") && log.contains("RDB CRC error"), "{log}");
+    std::fs::write(&path, b"REDIS0010\x05").unwrap();
+    let (status, log) = start_expecting_failure(&dir);
+    assert_eq!(status.code(), Some(1));
+    assert!(log.contains("offset 10"), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn redis_7_loads_our_file_and_we_load_its_file() {
+    // Ours → redis-server 7.0.
+    let dir = scratch_dir("to-redis");
+    let ours = {
+        let s = start_in(&dir, &[]);
+        let mut c = s.conn();
+        populate(&mut c);
+        assert_eq!(q::<String>(&mut c, &["SAVE"]), "OK");
+        picture(&mut c)
+    };
+    let Some(peer) = Peer::start_in(free_port(), dir.clone()) else { return };
+    let mut rc = peer.client().get_connection().unwrap();
+    assert_eq!(picture(&mut rc), ours, "redis-server read our dump differently");
+    // redis-server 7.0 → ours: its own file, written by its SAVE.
+    q::<()>(&mut rc, &["FLUSHALL"]);
+    populate(&mut rc);
+    q::<()>(&mut rc, &["SET", "from", "redis"]);
+    let theirs = picture(&mut rc);
+    assert_eq!(q::<String>(&mut rc, &["SAVE"]), "OK");
+    let their_file = std::fs::read(dir.join("dump.rdb")).unwrap();
+    drop(rc);
+    drop(peer);
+    let dir2 = scratch_dir("from-redis");
+    std::fs::write(dir2.join("dump.rdb"), &their_file).unwrap();
+    let s = start_in(&dir2, &[]);
+    let mut c = s.conn();
+    assert_eq!(picture(&mut c), theirs, "we read redis-server's dump differently");
+    let _ = std::fs::remove_dir_all(&dir2);
+}
