@@ -116,3 +116,93 @@ fn busy_script_then_script_kill() {
     let pong: String = cmd("PING").query(&mut c).unwrap();
     assert_eq!(pong, "PONG");
 }
+
+const SPIN: &[u8] = b"local i = 0 while true do i = i + 1 end";
+
+/// Waits until `c` gets a BUSY reply to PING (the script passed busy-reply-threshold).
+fn wait_busy(c: &mut crate::harness::Raw) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = c.call(&["PING"]);
+        if r.starts_with("-BUSY") || std::time::Instant::now() > deadline {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// One worker thread: the script's connection and the others share its event loop, which
+/// must go on serving them while the script runs (on a thread of its own).
+#[test]
+fn one_worker_thread_answers_busy_and_kills_a_script() {
+    let s = Server::start(&["--worker-threads", "1", "--busy-reply-threshold", "100"]);
+    let mut other = s.raw();
+    assert_eq!(other.call(&["SET", "k", "before"]), "+OK\r\n");
+    let mut spinner = s.raw();
+    // The script, then a PING pipelined behind it: its reply must come after the script's.
+    let mut wire = Vec::new();
+    for args in [&[&b"EVAL"[..], SPIN, b"0"][..], &[b"PING"]] {
+        wire.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+        for a in args {
+            wire.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            wire.extend_from_slice(a);
+            wire.extend_from_slice(b"\r\n");
+        }
+    }
+    spinner.send(&wire);
+    std::thread::sleep(Duration::from_millis(20));
+    // Sent before the threshold: it waits (without holding the event loop) and gets BUSY
+    // once the script passes it, as in Valkey.
+    let early = other.call(&["GET", "k"]);
+    assert!(early.starts_with("-BUSY Valkey is busy running a script. You can only call SCRIPT KILL"), "{early}");
+    assert_eq!(
+        wait_busy(&mut other),
+        "-BUSY Valkey is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+    );
+    // A third connection, on the same thread too, is served.
+    let mut third = s.raw();
+    assert!(third.call(&["SET", "k", "x"]).starts_with("-BUSY"));
+    assert!(third
+        .call(&["FUNCTION", "KILL"])
+        .starts_with("-BUSY Valkey is busy running a script. You can only call SCRIPT KILL"));
+    assert_eq!(other.call(&["SCRIPT", "KILL"]), "+OK\r\n");
+    let killed = String::from_utf8_lossy(&spinner.read_reply()).into_owned();
+    assert!(killed.starts_with("-ERR Script killed by user with SCRIPT KILL..."), "{killed}");
+    assert_eq!(spinner.read_reply(), b"+PONG\r\n");
+    assert_eq!(other.call(&["GET", "k"]), "$6\r\nbefore\r\n");
+    assert_eq!(spinner.call(&["EVAL", "return redis.call('incr', KEYS[1])", "1", "n"]), ":1\r\n");
+}
+
+#[test]
+fn one_worker_thread_kills_a_function_and_shuts_down_under_an_unkillable_script() {
+    let mut s = Server::start(&["--worker-threads", "1", "--busy-reply-threshold", "50"]);
+    let mut other = s.raw();
+    let lib =
+        "#!lua name=spin\nserver.register_function('spin', function() local i = 0 while true do i = i + 1 end end)";
+    assert_eq!(other.call(&["FUNCTION", "LOAD", lib]), "$4\r\nspin\r\n");
+    let mut spinner = s.raw();
+    spinner.cmd(&[b"FCALL", b"spin", b"0"]);
+    assert_eq!(
+        wait_busy(&mut other),
+        "-BUSY Valkey is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n"
+    );
+    assert!(other.call(&["SCRIPT", "KILL"]).starts_with("-BUSY"));
+    let stats = other.call(&["FUNCTION", "STATS"]);
+    assert!(stats.contains("spin") && stats.contains("duration_ms"), "{stats}");
+    assert_eq!(other.call(&["FUNCTION", "KILL"]), "+OK\r\n");
+    let killed = String::from_utf8_lossy(&spinner.read_reply()).into_owned();
+    assert!(killed.contains("Script killed by user"), "{killed}");
+    // A script that wrote cannot be killed; SHUTDOWN must not save, SHUTDOWN NOSAVE ends it.
+    spinner.cmd(&[b"EVAL", b"redis.call('set', KEYS[1], 'y') while true do end", b"1", b"x"]);
+    assert!(wait_busy(&mut other).starts_with("-BUSY"));
+    assert!(other
+        .call(&["SCRIPT", "KILL"])
+        .starts_with("-UNKILLABLE Sorry the script already executed write commands"));
+    assert!(other.call(&["SHUTDOWN", "SAVE"]).starts_with("-BUSY"));
+    other.cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while s.try_wait().is_none() {
+        assert!(std::time::Instant::now() < deadline, "SHUTDOWN NOSAVE did not stop the server");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
