@@ -22,7 +22,10 @@
 #                       Streams (not in the default set either): xadd (XADD * of 3 fields to
 #                       one stream), xrange10 (XRANGE - + COUNT 10 of a 1000-entry stream),
 #                       xreadgroup (XREADGROUP COUNT 1 >, one new entry per read), xack (XACK
-#                       of random pending entries); bench/streams.sh runs them
+#                       of random pending entries); bench/streams.sh runs them.
+#                       Scripting (not in the default set): eval (EVAL "return 1" 0, the
+#                       cost of running a script at all), evalset (EVAL of a script that SETs
+#                       a random key through server.call)
 #     --pipelines LIST  pipeline depths (default "1 16")
 #     --clients N       parallel connections (default 50)
 #     --requests N      requests per run at pipeline 1; deeper pipelines get N*8, mset N/4,
@@ -52,7 +55,7 @@ while [ $# -gt 0 ]; do
     --keyspace) KEYSPACE=$2; shift 2 ;;
     --save) SAVE=1; shift ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -171,6 +174,8 @@ run_one() {
     geosearch)
       fill_geo "$port" 100000
       what=(GEOSEARCH bench:geo FROMLONLAT 14 38 BYRADIUS 5 km ASC) ;;
+    eval) what=(EVAL "return 1" 0) ;;
+    evalset) what=(EVAL "return redis.call('SET', KEYS[1], ARGV[1])" 1 key:__rand_int__ value) ;;
     xadd) what=(XADD bench:xadd '*' f1 v1 f2 v2 f3 v3) ;;
     xrange10)
       fill_stream "$port" bench:xrange 1000
@@ -196,9 +201,10 @@ run_one() {
     echo "ERR $(grep -i -h -m1 "error" "$err" "$out" | head -c 200)"
     return
   fi
-  # CSV: "test","rps",... with a header line first. LRANGE tests first report the LPUSH that
-  # filled their list ("LPUSH (needed to benchmark LRANGE)"): skip it.
-  rps=$(grep -v '^"test"' "$out" | grep -v 'needed to benchmark' | head -1 | cut -d, -f2 | tr -d '"')
+  # CSV: "test","rps",... with a header line first (a test name may hold commas, never
+  # `","`). LRANGE tests first report the LPUSH that filled their list ("LPUSH (needed to
+  # benchmark LRANGE)"): skip it.
+  rps=$(grep -v '^"test"' "$out" | grep -v 'needed to benchmark' | head -1 | awk -F'","' '{print $2}' | tr -d '"')
   if [ -z "$rps" ]; then echo "ERR no result line: $(head -c 200 "$out")"; else echo "$rps"; fi
 }
 

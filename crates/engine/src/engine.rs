@@ -184,6 +184,8 @@ pub struct Engine {
     pub pubsub: crate::pubsub::Hub,
     /// Client-side caching: who may cache which keys.
     pub tracking: crate::tracking::Tracking,
+    /// Lua scripting: the Lua state, the script cache, the running script.
+    pub scripting: crate::scripting::Scripting,
     /// Allocated memory after startup (`used_memory_startup`), set by the host once started.
     pub memory_startup: AtomicU64,
     /// Highest allocated memory seen (`used_memory_peak`), updated by the cron and by INFO.
@@ -257,6 +259,7 @@ impl Engine {
             propagation: Default::default(),
             pubsub: Default::default(),
             tracking: Default::default(),
+            scripting: Default::default(),
             memory_startup: AtomicU64::new(0),
             memory_peak: AtomicU64::new(0),
             repl_ids: Mutex::new(ReplicationIds::fresh()),

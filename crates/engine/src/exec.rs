@@ -29,6 +29,43 @@ pub enum Outcome {
     /// The connection is now a replica (SYNC): write the replies, then stream what the sink
     /// receives until the replica goes away.
     Replica(std::sync::Arc<crate::propagate::Sink>),
+    /// The command was not run because a script that has been running for a while holds the
+    /// shards it needs: run it again a little later (it gets BUSY once the script passes
+    /// `busy-reply-threshold`), without reading further commands meanwhile, and without
+    /// blocking the thread, whose other connections go on being served.
+    WaitScript,
+}
+
+/// How long a script must have run before commands that need its shards stop waiting for
+/// them on their thread and back off ([`Outcome::WaitScript`]). Shorter waits (most scripts
+/// take microseconds) stay a plain lock wait, the cheapest way to wait for them.
+const SCRIPT_BACK_OFF_MS: u64 = 1;
+
+/// Whether a command should go on waiting for contended shards: not once a script that has
+/// been running for `SCRIPT_BACK_OFF_MS` may be what holds them.
+fn keep_waiting_for_locks(engine: &Engine) -> bool {
+    let run = &engine.scripting.run;
+    !run.running.load(Relaxed)
+        || crate::util::now_ms().saturating_sub(run.started_ms.load(Relaxed)) < SCRIPT_BACK_OFF_MS
+}
+
+/// Whether `argv` runs a script (EVAL, EVALSHA, FCALL and their `_RO` forms, or an EXEC
+/// whose transaction holds one), which may run for long: the connection runs these off its
+/// event loop. A name check, no table lookup; a script command queued by MULTI is not run.
+pub fn runs_script(client: &Client, argv: &[&[u8]]) -> bool {
+    fn is_script(name: &[u8]) -> bool {
+        matches!(name.len(), 4 | 5 | 7 | 8 | 10)
+            && ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]
+                .iter()
+                .any(|c| name.eq_ignore_ascii_case(c.as_bytes()))
+    }
+    let Some(name) = argv.first() else { return false };
+    match &client.multi {
+        None => is_script(name),
+        Some(tx) => {
+            name.eq_ignore_ascii_case(b"exec") && tx.queued.iter().any(|q| q.first().is_some_and(|n| is_script(n)))
+        }
+    }
 }
 
 /// Runs one command.
@@ -106,6 +143,17 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         let text = format!("NOSUB '{}' command executed not in subscribed mode", cmd.full_name);
         return reject(engine, client, cmd, out, Error::coded(text));
     }
+    // While a script runs past `busy-reply-threshold`, only commands allowed while busy
+    // (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE ...) are served; a script holds every
+    // shard, so anything else would wait for it.
+    let script_busy = engine.scripting.run.running.load(Relaxed)
+        && engine
+            .scripting
+            .busy(crate::util::now_ms(), engine.config.hot.busy_reply_threshold_ms.load(Relaxed).max(0) as u64);
+    if script_busy && def.flags & flags::ALLOW_BUSY == 0 {
+        let text = engine.scripting.busy_error();
+        return reject(engine, client, cmd, out, Error::coded(text));
+    }
     if let Some(tx) = client.multi.as_mut() {
         if def.flags & flags::NO_MULTI != 0 {
             return reject(engine, client, cmd, out, Error::err("Command not allowed inside a transaction"));
@@ -122,21 +170,32 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         let outcome = exec_transaction(engine, client, cmd, out);
         // EXEC shows after the commands it ran, also when it fails.
         if engine.monitors.active() && !matches!(outcome, Outcome::Paused) {
-            feed_monitors(engine, client, cmd, argv);
+            feed_monitors(engine, client, cmd, argv, &client.shared.addr);
         }
         return outcome;
     }
     if engine.pause.blocks(def.flags) {
         return Outcome::Paused;
     }
-    let locks = match lock_set(engine, client, cmd, argv) {
-        Ok(l) => l,
-        Err(e) => return reject(engine, client, cmd, out, e),
+    // SHUTDOWN NOSAVE stops a timed-out script's server without its shards (SHUTDOWN
+    // refuses to save then).
+    let locks = if script_busy && def.name == "shutdown" {
+        LockSet::new()
+    } else {
+        match lock_set(engine, client, cmd, argv) {
+            Ok(l) => l,
+            Err(e) => return reject(engine, client, cmd, out, e),
+        }
     };
     let Some(handler) = def.handler else {
         // A container without a subcommand argument has arity -2, so this is unreachable for
         // well-formed tables; report rather than crash.
         return reject(engine, client, cmd, out, Error::internal("command has no handler"));
+    };
+    // One clock read gives both the command's frozen time and the start of its duration.
+    let started_us = crate::util::now_us();
+    let Some(guards) = engine.keyspace.lock_unless(&locks, || keep_waiting_for_locks(engine)) else {
+        return Outcome::WaitScript;
     };
 
     if client.reply_mode == ReplyMode::SkipNext {
@@ -145,10 +204,7 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     let reply_start = out.len();
     let errors_before = out.error_count();
     client.shared.argv_mem.store(argv.iter().map(|a| a.len()).sum(), Relaxed);
-    // One clock read gives both the command's frozen time and the start of its duration.
-    let started_us = crate::util::now_us();
     let now_ms = started_us / 1000;
-    let guards = engine.keyspace.lock(&locks);
     let mut keys = Keys::new(engine, guards, client.db, now_ms, !client.no_touch || def.name == "touch");
     keys.caller = client.id();
     let mut ctx = Ctx { keys, out, client, engine, cmd };
@@ -198,7 +254,7 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         slowlog(engine, client, cmd, argv, usec);
     }
     if engine.monitors.active() {
-        feed_monitors(engine, client, cmd, argv);
+        feed_monitors(engine, client, cmd, argv, &client.shared.addr);
     }
     let shared = &client.shared;
     shared.argv_mem.store(0, Relaxed);
@@ -305,11 +361,15 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
         client.multi = Some(tx);
         return Outcome::Paused;
     }
+    let Some(guards) = engine.keyspace.lock_unless(&locks, || keep_waiting_for_locks(engine)) else {
+        // Run again once the script is over (or answer BUSY past its threshold).
+        client.multi = Some(tx);
+        return Outcome::WaitScript;
+    };
     client.shared.flags.lock().multi = false;
     client.shared.multi.store(-1, Relaxed);
 
     let now_ms = started_us / 1000;
-    let guards = engine.keyspace.lock(&locks);
     let mut keys = Keys::new(engine, guards, client.db, now_ms, !client.no_touch);
     keys.may_block = false;
     keys.caller = client.id();
@@ -364,7 +424,7 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
         });
         slowlog(engine, ctx.client, cmd, args, usec);
         if engine.monitors.active() {
-            feed_monitors(engine, ctx.client, cmd, args);
+            feed_monitors(engine, ctx.client, cmd, args, &ctx.client.shared.addr);
         }
     }
     let Ctx { mut keys, out, client, .. } = ctx;
@@ -515,17 +575,18 @@ fn reject(engine: &Engine, client: &mut Client, cmd: &Resolved, out: &mut Reply,
 /// Logs a command that took long enough in the slow log, unless Valkey leaves it out (EXEC is
 /// logged as the commands it ran).
 #[inline]
-fn slowlog(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]], usec: u64) {
+pub(crate) fn slowlog(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]], usec: u64) {
     if crate::slowlog::SlowLog::wants(&engine.config, usec) && cmd.def.flags & flags::SKIP_SLOWLOG == 0 {
         engine.slowlog.push(&engine.config, &client.shared, &cmd.full_name, argv, usec);
     }
 }
 
 /// Shows an executed command to the monitors, unless it is an administrative one (CONFIG,
-/// DEBUG, MONITOR...) or a script, whose commands are shown instead.
-fn feed_monitors(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]]) {
+/// DEBUG, MONITOR...) or a script (shown when it starts, `scripting::run`). `peer` is the
+/// client's address, or `lua` for a command a script called.
+pub(crate) fn feed_monitors(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]], peer: &str) {
     if cmd.def.flags & (flags::ADMIN | flags::SKIP_MONITOR) == 0 {
-        engine.monitors.feed(engine, &cmd.full_name, client.db, &client.shared.addr, argv);
+        engine.monitors.feed(engine, &cmd.full_name, client.db, peer, argv);
     }
 }
 

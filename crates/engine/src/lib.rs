@@ -20,6 +20,7 @@ pub mod persist;
 pub mod propagate;
 pub mod pubsub;
 pub mod rdb;
+pub mod scripting;
 pub mod slowlog;
 pub mod stats;
 pub mod tracking;

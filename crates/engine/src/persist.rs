@@ -24,14 +24,6 @@ const BGSAVE_RETRY_DELAY_SECS: u64 = 5;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SaveFailed;
 
-/// A function library loaded from an RDB file (`FUNCTION2`), kept for the scripting engine.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Library {
-    pub name: String,
-    /// The whole payload, shebang line included, as FUNCTION LOAD received it.
-    pub code: Vec<u8>,
-}
-
 /// Persistence state (INFO persistence, LASTSAVE, save points).
 pub struct Persistence {
     /// `Stats::dirty()` when the last successful save started.
@@ -59,9 +51,6 @@ pub struct Persistence {
     pub loading_rdb_used_mem: AtomicU64,
     pub last_load_keys_loaded: AtomicU64,
     pub last_load_keys_expired: AtomicU64,
-    /// Function libraries read from RDB files, by name; written back by every save. The
-    /// scripting engine (FUNCTION LOAD & co.) is meant to own this list.
-    pub functions: Mutex<Vec<Library>>,
     /// Keys in the save in progress and keys written so far (`current_save_keys_*`).
     pub save_keys_total: AtomicU64,
     pub save_keys_processed: AtomicU64,
@@ -86,7 +75,6 @@ impl Persistence {
             loading_rdb_used_mem: AtomicU64::new(0),
             last_load_keys_loaded: AtomicU64::new(0),
             last_load_keys_expired: AtomicU64::new(0),
-            functions: Mutex::new(Vec::new()),
             save_keys_total: AtomicU64::new(0),
             save_keys_processed: AtomicU64::new(0),
         }
@@ -171,8 +159,8 @@ pub fn write_rdb<W: std::io::Write>(engine: &Engine, keys: &mut Keys<'_>, w: W) 
     let mut out = Out::new(w, opts.checksum);
     let used_mem = engine.memory().used;
     file::write_header(&mut out.buf, opts.version, &file::default_aux(used_mem, crate::util::now_ms() / 1000));
-    for lib in p.functions.lock().iter() {
-        file::write_function(&mut out.buf, &lib.code);
+    for code in engine.scripting.library_codes() {
+        file::write_function(&mut out.buf, &code);
     }
     for db in 0..engine.keyspace.databases() {
         let n = file::write_db(&mut out, keys, db, opts)?;
@@ -371,28 +359,6 @@ pub enum Merge {
     Replace,
 }
 
-/// The library name in a function payload's shebang line (`#!lua name=mylib`).
-pub fn library_name(code: &[u8]) -> Result<String, String> {
-    let Some(rest) = code.strip_prefix(b"#!") else { return Err("Missing library metadata".into()) };
-    let Some(end) = rest.iter().position(|&b| b == b'\n') else { return Err("Invalid library metadata".into()) };
-    let line = String::from_utf8_lossy(&rest[..end]);
-    let mut parts = line.split_ascii_whitespace();
-    parts.next().ok_or("Invalid library metadata")?;
-    let mut name = None;
-    for part in parts {
-        match part.get(..5) {
-            Some(p) if p.eq_ignore_ascii_case("name=") => {
-                if name.is_some() {
-                    return Err("Invalid metadata value, name argument was given multiple times".into());
-                }
-                name = Some(part[5..].to_string());
-            }
-            _ => return Err(format!("Invalid metadata value given: {part}")),
-        }
-    }
-    name.ok_or_else(|| "Library name was not given".into())
-}
-
 /// Loads an RDB stream into the keyspace (the caller holds every shard). Keys whose TTL has
 /// passed are skipped. Updates the loading state INFO shows; errors name `what` (the file)
 /// and the offset.
@@ -436,16 +402,7 @@ pub fn load_into<R: std::io::Read>(
                     Err(e) => Err(String::from_utf8_lossy(e.text()).into_owned()),
                 }
             }
-            Item::Function(code) => {
-                let name = library_name(&code)?;
-                let mut libs = p.functions.lock();
-                match libs.iter_mut().find(|l| l.name == name) {
-                    Some(l) if merge == Merge::Replace => l.code = code,
-                    Some(_) => return Err(format!("Library '{name}' already exists")),
-                    None => libs.push(Library { name, code }),
-                }
-                Ok(())
-            }
+            Item::Function(code) => engine.scripting.load_library(&code, merge == Merge::Replace).map(drop),
         },
         |level, msg| engine.log(level, &msg),
         &p.loading_loaded_bytes,

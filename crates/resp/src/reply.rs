@@ -95,6 +95,15 @@ impl Reply {
         std::mem::take(&mut self.errors)
     }
 
+    /// Removes and returns the error codes recorded after the first `from` (a nested
+    /// command's own errors, which its caller accounts for separately).
+    pub fn drain_errors_from(&mut self, from: usize) -> Vec<String> {
+        if from >= self.errors.len() {
+            return Vec::new();
+        }
+        self.errors.split_off(from)
+    }
+
     pub fn error_count(&self) -> usize {
         self.errors.len()
     }

@@ -32,6 +32,8 @@ const FLUSH_THRESHOLD: usize = 64 * 1024;
 const REPLY_BUFFER_BASE: usize = 16 * 1024;
 /// Query buffer allowed to a client that has not authenticated yet.
 const UNAUTH_QUERY_LIMIT: usize = 1024 * 1024;
+/// How often a command waiting for a long script's shards tries again.
+const SCRIPT_RETRY: Duration = Duration::from_millis(1);
 
 /// Registers a new connection with the engine (before it is served, so that `maxclients`
 /// counts it at once).
@@ -169,7 +171,29 @@ impl Connection {
                         let argv: SmallVec<[&[u8]; 16]> = (0..parser.argc()).map(|i| parser.arg(buf, i)).collect();
                         let mut waited = false;
                         let outcome = loop {
-                            match execute(&engine, &mut self.client, &argv, &mut out) {
+                            let outcome = if engine::exec::runs_script(&self.client, &argv) {
+                                match self.execute_off_loop(&engine, &argv, &mut out).await {
+                                    Some(o) => o,
+                                    None => return,
+                                }
+                            } else {
+                                execute(&engine, &mut self.client, &argv, &mut out)
+                            };
+                            match outcome {
+                                Outcome::WaitScript => {
+                                    // A long script holds the shards: let the other connections
+                                    // of this thread run, and try again (BUSY once the script
+                                    // passes busy-reply-threshold).
+                                    self.take_pushes(&mut out);
+                                    engine::pubsub::end_batch(&engine);
+                                    if !self.flush(&mut out).await {
+                                        return;
+                                    }
+                                    tokio::time::sleep(SCRIPT_RETRY).await;
+                                    if self.client.shared.killed.load(Relaxed) {
+                                        return;
+                                    }
+                                }
                                 Outcome::Paused => {
                                     if !waited {
                                         // A client held by CLIENT PAUSE counts as blocked, as in
@@ -222,7 +246,7 @@ impl Connection {
                                 sink.close();
                                 return;
                             }
-                            Outcome::Continue | Outcome::Paused => {}
+                            Outcome::Continue | Outcome::Paused | Outcome::WaitScript => {}
                         }
                         if out.len() >= FLUSH_THRESHOLD && !self.flush(&mut out).await {
                             return;
@@ -484,6 +508,34 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Runs a command that runs a script (see `engine::exec::runs_script`) on a thread of the
+    /// worker's blocking pool, while this thread's event loop goes on serving its other
+    /// connections: they get BUSY once the script passes busy-reply-threshold, and their
+    /// SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE are heard. This connection waits for the
+    /// script before its next command, so replies stay in order. The client state and the
+    /// reply buffer move to that thread and back (the buffer keeps the replies before the
+    /// script's). `None` if the run panicked: the connection is then closed.
+    async fn execute_off_loop(&mut self, engine: &Arc<Engine>, argv: &[&[u8]], out: &mut Reply) -> Option<Outcome> {
+        // Pushes this batch produced so far are not held back by the script.
+        engine::pubsub::end_batch(engine);
+        let owned: SmallVec<[Vec<u8>; 8]> = argv.iter().map(|a| a.to_vec()).collect();
+        let stand_in = Client::new(self.client.shared.clone(), self.client.authenticated);
+        let mut client = std::mem::replace(&mut self.client, stand_in);
+        let mut reply = std::mem::take(out);
+        let e = engine.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let argv: SmallVec<[&[u8]; 8]> = owned.iter().map(Vec::as_slice).collect();
+            let outcome = execute(&e, &mut client, &argv, &mut reply);
+            (client, reply, outcome)
+        })
+        .await;
+        engine::pubsub::begin_batch();
+        let (client, reply, outcome) = joined.ok()?;
+        self.client = client;
+        *out = reply;
+        Some(outcome)
     }
 
     /// Moves pushes waiting in the client's mailbox to the end of `out`.

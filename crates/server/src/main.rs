@@ -254,6 +254,16 @@ fn main() {
             _ => break,
         }
     }
+    if engine.scripting.run.running.load(std::sync::atomic::Ordering::Relaxed) {
+        // SHUTDOWN NOSAVE under a timed-out script, which holds every shard: the threads
+        // waiting for shards (the cron, blocked commands) would never end, so exit at once.
+        if !pidfile.is_empty() {
+            notice!("Removing the pid file.");
+            let _ = std::fs::remove_file(&pidfile);
+        }
+        warning!("Kvasir is now ready to exit, bye bye...");
+        std::process::exit(0);
+    }
     cron.stop();
     engine.persistence.wait_bgsave();
     listeners.close();

@@ -12,6 +12,11 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use tokio::runtime::Handle;
 
+/// Threads per worker that run scripts, and how long an idle one is kept (each thread that
+/// runs commands keeps its own statistics block, so they are not recycled).
+const SCRIPT_THREADS: usize = 8;
+const SCRIPT_THREAD_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 pub struct Workers {
     handles: Vec<Handle>,
     next: AtomicUsize,
@@ -31,8 +36,14 @@ impl Workers {
             let thread = std::thread::Builder::new()
                 .name(format!("kvasir-worker-{i}"))
                 .spawn(move || {
+                    // The blocking pool runs scripts (EVAL, FCALL) off the event loop. Its
+                    // threads are kept: one runs at a time (a script holds every shard),
+                    // others only wait a moment for it and back off.
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
+                        .max_blocking_threads(SCRIPT_THREADS)
+                        .thread_keep_alive(SCRIPT_THREAD_KEEP_ALIVE)
+                        .thread_name(format!("kvasir-script-{i}"))
                         .build()
                         .expect("cannot start a worker event loop");
                     let _ = handle_tx.send(rt.handle().clone());

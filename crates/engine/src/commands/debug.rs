@@ -312,7 +312,7 @@ fn reload(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         for db in 0..engine.keyspace.databases() {
             super::server::flush_db(ctx, db, false);
         }
-        engine.persistence.functions.lock().clear();
+        engine.scripting.flush_functions();
     }
     let path = persist::rdb_path(engine);
     let loaded = std::fs::File::open(&path).map_err(|e| e.to_string()).and_then(|f| {

@@ -32,7 +32,8 @@ fn sync(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     let opts = SaveOptions { compress: ctx.engine.config.get_bool("rdbcompression") };
     let checksum = ctx.engine.config.get_bool("rdbchecksum");
     let used = ctx.engine.memory().used;
-    let rdb = file::snapshot(&mut ctx.keys, ctx.engine.keyspace.databases(), opts, checksum, used);
+    let libraries = ctx.engine.scripting.library_codes();
+    let rdb = file::snapshot(&mut ctx.keys, &libraries, ctx.engine.keyspace.databases(), opts, checksum, used);
     // The payload is a bulk string without the trailing CRLF, as Valkey sends it.
     ctx.out.raw(format!("${}\r\n", rdb.len()).as_bytes());
     ctx.out.raw(&rdb);

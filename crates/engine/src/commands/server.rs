@@ -367,11 +367,19 @@ fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         return Err(Error::err("No shutdown in progress."));
     }
     let engine = ctx.engine;
+    let must_save = req.save == Some(true) || (req.save.is_none() && !engine.config.get("save").is_empty());
+    // A timed-out script holds every shard: only SHUTDOWN NOSAVE can stop the server then.
+    if must_save
+        && engine
+            .scripting
+            .busy(crate::util::now_ms(), engine.config.hot.busy_reply_threshold_ms.load(Relaxed).max(0) as u64)
+    {
+        return Err(Error::coded(engine.scripting.busy_error()));
+    }
     let mut info = String::new();
     let hide = engine.config.get_bool("hide-user-data-from-log");
     ctx.client.shared.write_info(&mut info, crate::util::now_ms(), &ctx.cmd.full_name, hide);
     engine.log(LogLevel::Notice, &format!("User requested shutdown... (user request from '{info}')"));
-    let must_save = req.save == Some(true) || (req.save.is_none() && !engine.config.get("save").is_empty());
     if must_save {
         engine.log(LogLevel::Notice, "Saving the final RDB snapshot before exiting.");
         if save_before_exit(ctx).is_err() {

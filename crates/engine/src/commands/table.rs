@@ -460,6 +460,7 @@ pub static FAMILIES: &[&[Command]] = &[
     super::server::COMMANDS,
     super::persistence::COMMANDS,
     super::scripting::COMMANDS,
+    super::scripting::FCALL_COMMANDS,
     super::replication::COMMANDS,
     super::info::COMMANDS,
     super::memory::COMMANDS,

@@ -195,6 +195,37 @@ impl Keyspace {
         guards
     }
 
+    /// Locks the shards in `set` like [`Keyspace::lock`], but while a shard is contended asks
+    /// `keep_waiting` every `WAIT_SLICE`; when it says no, releases what it took and returns
+    /// `None` (a connection's event loop backs off from a long script instead of blocking its
+    /// thread). Uncontended, it costs what `lock` costs.
+    pub fn lock_unless(&self, set: &LockSet, mut keep_waiting: impl FnMut() -> bool) -> Option<Guards<'_>> {
+        const WAIT_SLICE: std::time::Duration = std::time::Duration::from_micros(250);
+        let mut guards = Guards { held: SmallVec::new() };
+        for &(db, mask) in &set.entries {
+            let Some(database) = self.dbs.get(db) else { continue };
+            let mut m = mask;
+            while m != 0 {
+                let s = m.trailing_zeros() as usize;
+                let mutex = &database.shards[s].0;
+                let guard = match mutex.try_lock() {
+                    Some(g) => g,
+                    None => loop {
+                        if let Some(g) = mutex.try_lock_for(WAIT_SLICE) {
+                            break g;
+                        }
+                        if !keep_waiting() {
+                            return None;
+                        }
+                    },
+                };
+                guards.held.push(Held { slot: slot(db, s), guard });
+                m &= m - 1;
+            }
+        }
+        Some(guards)
+    }
+
     /// Locks and visits one shard (for background work such as active expiry and the cron).
     pub fn with_shard<R>(&self, db: usize, shard: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
         f(&mut self.dbs[db].shards[shard].0.lock())
@@ -234,6 +265,31 @@ mod tests {
         all.add_db(0);
         let g = ks.lock(&all);
         assert!(g.holds_all(0));
+    }
+
+    #[test]
+    fn lock_unless_gives_up_on_a_held_shard_and_releases_the_rest() {
+        let ks = Keyspace::new(1);
+        let mut first = LockSet::new();
+        first.add_mask(0, 0b1);
+        let mut both = LockSet::new();
+        both.add_mask(0, 0b11);
+        let mut late = LockSet::new();
+        late.add_mask(0, 0b10);
+        let held = ks.lock(&late);
+        let mut asked = 0;
+        assert!(ks
+            .lock_unless(&both, || {
+                asked += 1;
+                asked < 3
+            })
+            .is_none());
+        assert_eq!(asked, 3);
+        // Shard 0, taken before giving up, was released.
+        assert!(ks.lock_unless(&first, || false).is_some());
+        drop(held);
+        let g = ks.lock_unless(&both, || false).expect("uncontended");
+        drop(g);
     }
 
     #[test]

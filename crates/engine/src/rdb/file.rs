@@ -231,12 +231,22 @@ pub fn write_db<W: Write>(out: &mut Out<W>, keys: &mut Keys<'_>, db: usize, opts
     result.map(|()| size as u64)
 }
 
-/// A complete snapshot of every database into memory (SYNC). The caller holds every shard
-/// of every database.
-pub fn snapshot(keys: &mut Keys<'_>, databases: usize, opts: SaveOptions, checksum: bool, used_mem: u64) -> Vec<u8> {
+/// A complete snapshot of the function libraries (their code) and every database into
+/// memory (SYNC). The caller holds every shard of every database.
+pub fn snapshot(
+    keys: &mut Keys<'_>,
+    libraries: &[Vec<u8>],
+    databases: usize,
+    opts: SaveOptions,
+    checksum: bool,
+    used_mem: u64,
+) -> Vec<u8> {
     let fopts = FileOptions { version: RDB_VERSION, compress: opts.compress, checksum, stamps: None };
     let mut out = Out::new(Vec::new(), checksum);
     write_header(&mut out.buf, RDB_VERSION, &default_aux(used_mem, crate::util::now_ms() / 1000));
+    for code in libraries {
+        write_function(&mut out.buf, code);
+    }
     for db in 0..databases {
         write_db(&mut out, keys, db, fopts).expect("writing to memory");
     }

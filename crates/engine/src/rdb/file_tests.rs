@@ -125,13 +125,51 @@ fn disk_files_are_version_10_and_roundtrip_every_type() {
 fn sync_snapshot_is_version_11_and_loads() {
     let e = Engine::for_tests();
     populate(&e);
+    let mut c = client(&e);
+    run(&e, &mut c, &["function", "load", "#!lua name=lib1\nserver.register_function('one', function() return 1 end)"]);
+    let libraries = e.scripting.library_codes();
     let mut keys = persist::lock_all(&e);
-    let rdb = snapshot(&mut keys, 16, SaveOptions { compress: true }, true, 0);
+    let rdb = snapshot(&mut keys, &libraries, 16, SaveOptions { compress: true }, true, 0);
     drop(keys);
     assert!(rdb.starts_with(b"REDIS0011"));
     let back = Engine::for_tests();
     load_from(&back, &rdb, Merge::Refuse).unwrap();
     assert_eq!(contents(&back), contents(&e));
+    let mut c = client(&back);
+    assert_eq!(run(&back, &mut c, &["fcall", "one", "0"]), ":1\r\n");
+}
+
+#[test]
+fn function_libraries_are_saved_and_loaded() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    let lib1 = "#!lua name=lib1\nserver.register_function('one', function() return 1 end)";
+    let lib2 = "#!lua name=lib2\nserver.register_function{function_name='two', callback=function() return 2 end, \
+                flags={'no-writes'}, description='desc'}";
+    run(&e, &mut c, &["function", "load", lib1]);
+    run(&e, &mut c, &["function", "load", lib2]);
+    run(&e, &mut c, &["set", "k", "v"]);
+    let list = run(&e, &mut c, &["function", "list", "withcode"]);
+    let file = save_to_vec(&e);
+    let back = Engine::for_tests();
+    back.config.set("enable-debug-command", &[b"yes"]).unwrap();
+    let report = load_from(&back, &file, Merge::Refuse).unwrap();
+    assert_eq!((report.keys_loaded, report.functions), (1, 2));
+    let mut c = client(&back);
+    assert_eq!(run(&back, &mut c, &["fcall", "one", "0"]), ":1\r\n");
+    assert_eq!(run(&back, &mut c, &["fcall_ro", "two", "0"]), ":2\r\n");
+    assert_eq!(run(&back, &mut c, &["function", "list", "withcode"]), list);
+    // A library already loaded is refused unless merging; a library that no longer
+    // compiles fails the load with Valkey's message.
+    let again = load_from(&back, &file, Merge::Refuse).unwrap_err();
+    assert!(again.contains("Failed loading library, Library 'lib1' already exists"), "{again}");
+    run(&back, &mut c, &["flushall"]);
+    assert!(load_from(&back, &file, Merge::Replace).is_ok());
+    assert_eq!(run(&back, &mut c, &["fcall", "one", "0"]), ":1\r\n");
+    // DEBUG RELOAD drops the libraries with the keys and reads them back from the file.
+    assert_eq!(run(&back, &mut c, &["debug", "reload"]), "+OK\r\n");
+    assert_eq!(run(&back, &mut c, &["function", "list", "withcode"]), list);
+    assert_eq!(run(&back, &mut c, &["get", "k"]), "$1\r\nv\r\n");
 }
 
 #[test]
@@ -262,9 +300,8 @@ fn old_versions_opcodes_and_encodings_load() {
         assert_eq!(run(&e, &mut c, &["zscore", "z", "b"]), "$3\r\n2.5\r\n");
         assert_eq!(run(&e, &mut c, &["hget", "h", "f"]), "$1\r\nv\r\n");
         assert_eq!(run(&e, &mut c, &["object", "encoding", "i"]), "$6\r\nintset\r\n");
-        let libs = e.persistence.functions.lock().clone();
-        assert_eq!(libs.len(), 1);
-        assert_eq!(libs[0].name, "mylib");
+        assert_eq!(e.scripting.library_codes().len(), 1);
+        assert_eq!(run(&e, &mut c, &["fcall", "f", "0"]), ":1\r\n");
         // The same library again is refused unless merging.
         let again = load_from(&e, &f, Merge::Refuse).unwrap_err();
         assert!(again.contains("already exists") || again.contains("Duplicated key"), "{again}");

@@ -20,6 +20,7 @@ mod persistence;
 mod protocol;
 mod pubsub;
 mod replication;
+mod scripting;
 mod server;
 mod sets;
 mod streams;

@@ -1,0 +1,434 @@
+//! Server-side Lua (Valkey's `eval.c`, `script_lua.c`, `script.c`): the Lua 5.1 state, its
+//! sandbox, the script cache and the running of one script.
+//!
+//! One Lua state per engine, created on first use, behind a mutex: a script runs inside its
+//! command's handler (EVAL, FCALL ...), which holds the shard locks of every database, so at
+//! most one script runs at a time and the mutex is never contended by two scripts. Each
+//! `redis.call` resolves its command in the table, makes Valkey's checks, and calls the
+//! handler with the script's own `Ctx` — the same locks, the same frozen clock — exactly as
+//! EXEC runs its queued commands (`exec::exec_transaction`). The command's reply is encoded
+//! into the caller's buffer, cut off again, and parsed into Lua values, as Valkey does.
+//!
+//! What runs outside the mutex: SCRIPT KILL / FUNCTION KILL and the BUSY check read
+//! [`RunState`], which the running script updates and its instruction hook polls.
+
+pub mod bit;
+pub mod cjson;
+pub mod convert;
+pub mod functions;
+pub mod run;
+
+use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
+use parking_lot::{Mutex, MutexGuard};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+
+/// Shebang flags (`#!lua flags=...`), Valkey's `SCRIPT_FLAG_*`.
+pub mod script_flags {
+    pub const NO_WRITES: u32 = 1 << 0;
+    pub const ALLOW_OOM: u32 = 1 << 1;
+    pub const ALLOW_STALE: u32 = 1 << 2;
+    pub const NO_CLUSTER: u32 = 1 << 3;
+    /// No shebang: an EVAL script of before Redis 7, with the old rules.
+    pub const EVAL_COMPAT: u32 = 1 << 4;
+    pub const ALLOW_CROSS_SLOT: u32 = 1 << 5;
+
+    pub const NAMES: &[(u32, &str)] = &[
+        (NO_WRITES, "no-writes"),
+        (ALLOW_OOM, "allow-oom"),
+        (ALLOW_STALE, "allow-stale"),
+        (NO_CLUSTER, "no-cluster"),
+        (ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
+    ];
+
+    pub fn parse(name: &str) -> Option<u32> {
+        NAMES.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+    }
+}
+
+/// How many EVAL-created scripts are kept before the oldest is evicted (SCRIPT LOAD ones are
+/// kept until SCRIPT FLUSH), Valkey's `LRU_LIST_LENGTH`.
+pub const EVAL_SCRIPTS_KEPT: usize = 500;
+
+/// What SCRIPT KILL, FUNCTION KILL and the BUSY check see of the running script.
+#[derive(Default)]
+pub struct RunState {
+    pub running: AtomicBool,
+    pub started_ms: AtomicU64,
+    /// Set by SCRIPT/FUNCTION KILL; the instruction hook then fails the script.
+    pub kill: AtomicBool,
+    /// The script called a write command: it can no longer be killed.
+    pub wrote: AtomicBool,
+    /// An FCALL rather than an EVAL.
+    pub is_function: AtomicBool,
+    /// The caller's client id.
+    pub caller: AtomicU64,
+    /// The script's name (SHA or function) and the command that runs it (FUNCTION STATS).
+    pub info: Mutex<(String, Vec<Vec<u8>>)>,
+}
+
+/// The scripting state of an engine.
+#[derive(Default)]
+pub struct Scripting {
+    vm: Mutex<Option<Vm>>,
+    pub run: Arc<RunState>,
+    /// Function libraries and their own Lua state (FUNCTION LOAD, FCALL).
+    pub functions: Mutex<functions::Functions>,
+    /// Counts kept beside the libraries so FUNCTION STATS answers while an FCALL runs.
+    pub library_count: std::sync::atomic::AtomicUsize,
+    pub function_count: std::sync::atomic::AtomicUsize,
+    /// Scripts evicted from the EVAL cache (`evicted_scripts`).
+    pub evicted: AtomicU64,
+}
+
+impl Scripting {
+    /// The Lua state, created on first use.
+    pub fn vm(&self) -> Result<MutexGuard<'_, Option<Vm>>, String> {
+        let mut guard = self.vm.lock();
+        if guard.is_none() {
+            *guard = Some(Vm::new(self.run.clone()).map_err(|e| format!("Failed creating the Lua VM: {e}"))?);
+        }
+        Ok(guard)
+    }
+
+    /// SCRIPT FLUSH: forgets every cached script (a new Lua state is made on next use;
+    /// function libraries are compiled again into it).
+    pub fn flush_scripts(&self) {
+        let old = self.vm.lock().take();
+        drop(old);
+    }
+
+    /// Whether a script has been running for longer than `threshold_ms` (0: never busy).
+    pub fn busy(&self, now_ms: u64, threshold_ms: u64) -> bool {
+        threshold_ms > 0
+            && self.run.running.load(Relaxed)
+            && now_ms.saturating_sub(self.run.started_ms.load(Relaxed)) >= threshold_ms
+    }
+
+    /// SCRIPT KILL (`is_eval`) / FUNCTION KILL: the error to reply, or None when the running
+    /// script will now stop.
+    pub fn kill(&self, is_eval: bool) -> Option<&'static str> {
+        let run = &self.run;
+        if !run.running.load(Relaxed) {
+            return Some("NOTBUSY No scripts in execution right now.");
+        }
+        if run.wrote.load(Relaxed) {
+            return Some(
+                "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either \
+                 wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+            );
+        }
+        let is_function = run.is_function.load(Relaxed);
+        if is_eval && is_function {
+            return Some(BUSY_FUNCTION);
+        }
+        if !is_eval && !is_function {
+            return Some(BUSY_SCRIPT);
+        }
+        run.kill.store(true, Relaxed);
+        None
+    }
+
+    /// The BUSY error other clients get while the running script is past the threshold.
+    pub fn busy_error(&self) -> &'static str {
+        if self.run.is_function.load(Relaxed) {
+            BUSY_FUNCTION
+        } else {
+            BUSY_SCRIPT
+        }
+    }
+
+    /// (libraries, functions) loaded, without waiting for a running FCALL.
+    pub fn function_counts(&self) -> (usize, usize) {
+        (self.library_count.load(Relaxed), self.function_count.load(Relaxed))
+    }
+
+    pub fn set_function_counts(&self, f: &functions::Functions) {
+        self.library_count.store(f.libraries.len(), Relaxed);
+        self.function_count.store(f.function_count(), Relaxed);
+    }
+
+    /// The code of every function library, in name order (what saves write as `FUNCTION2`).
+    pub fn library_codes(&self) -> Vec<Vec<u8>> {
+        self.functions.lock().libraries.values().map(|l| l.code.clone()).collect()
+    }
+
+    /// Creates a library read from an RDB file; `replace` lets it replace one of the same
+    /// name (DEBUG RELOAD MERGE). The error is Valkey's text without its `ERR `.
+    pub fn load_library(&self, code: &[u8], replace: bool) -> Result<String, String> {
+        let mut functions = self.functions.lock();
+        let loaded = functions.load(&self.run, code, replace);
+        self.set_function_counts(&functions);
+        loaded.map_err(|e| e.strip_prefix("ERR ").map(str::to_string).unwrap_or(e))
+    }
+
+    /// Drops every function library (DEBUG RELOAD, a full resync).
+    pub fn flush_functions(&self) {
+        let mut functions = self.functions.lock();
+        functions.flush();
+        self.set_function_counts(&functions);
+    }
+
+    /// Number of cached EVAL / SCRIPT LOAD scripts (INFO `number_of_cached_scripts`).
+    pub fn cached_scripts(&self) -> usize {
+        self.vm.lock().as_ref().map_or(0, |vm| vm.scripts.len())
+    }
+}
+
+pub const BUSY_SCRIPT: &str = "BUSY Valkey is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+pub const BUSY_FUNCTION: &str =
+    "BUSY Valkey is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+/// A cached EVAL script.
+pub struct Script {
+    pub body: Vec<u8>,
+    pub flags: u32,
+    pub func: Function,
+    /// Added by EVAL (evictable) rather than SCRIPT LOAD.
+    pub evictable: bool,
+}
+
+/// The Lua state and what lives in it.
+pub struct Vm {
+    pub lua: Lua,
+    /// The read-only view of the globals every script sees as its environment.
+    pub globals_view: Table,
+    /// `run_eval(f)` / `run_function(f, keys, args)`: xpcall with the error handler.
+    pub run_eval: Function,
+    pub run_function: Function,
+    /// The real `server` (= `redis`) table, where each run puts its `call`, `pcall` ...
+    pub server: Table,
+    /// `protect(t)`: a read-only view of `t`.
+    pub protect: Function,
+    pub scripts: HashMap<String, Script>,
+    /// EVAL-created scripts, oldest first.
+    pub lru: VecDeque<String>,
+}
+
+/// An error raised from Rust into a script, in Valkey's `luaPushError` forms: `-CODE msg`
+/// keeps its code, plain `msg` gets `ERR`.
+#[derive(Debug)]
+pub struct ScriptError {
+    pub text: String,
+    /// The error was a command's reply, already counted in the error statistics.
+    pub ignore_stats: bool,
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
+pub fn raise(text: impl Into<String>) -> mlua::Error {
+    mlua::Error::external(ScriptError { text: text.into(), ignore_stats: false })
+}
+
+/// Valkey's `luaPushErrorBuff`: the `{err = "CODE msg"}` table for an error text.
+pub fn error_table(lua: &Lua, text: &str, ignore_stats: bool) -> mlua::Result<Table> {
+    let (code, msg) = match text.strip_prefix('-') {
+        Some(rest) => match rest.split_once(' ') {
+            Some((code, msg)) => (code, msg),
+            None => ("ERR", rest),
+        },
+        None => ("ERR", text),
+    };
+    let msg = msg.trim_matches(|c| c == '\r' || c == '\n');
+    let t = lua.create_table()?;
+    t.raw_set("err", format!("{code} {msg}"))?;
+    if ignore_stats {
+        t.raw_set("ignore_error_stats_update", true)?;
+    }
+    Ok(t)
+}
+
+/// The hook that lets SCRIPT KILL / FUNCTION KILL stop a script: every 1000 instructions
+/// one atomic load (Valkey checks every 100000). Once the kill is asked for, the hook fires on
+/// every instruction, so that a script catching the error with `pcall` gets it again at once
+/// outside the `pcall`, as Valkey switches its hook to every line.
+fn install_kill_hook(lua: &Lua, run: Arc<RunState>, killing: bool) {
+    let triggers = if killing {
+        HookTriggers::new().every_nth_instruction(1)
+    } else {
+        HookTriggers::new().every_nth_instruction(1000)
+    };
+    lua.set_hook(triggers, move |lua, _| {
+        if run.kill.load(Relaxed) {
+            if !killing {
+                install_kill_hook(lua, run.clone(), true);
+            }
+            return Err(raise("Script killed by user with SCRIPT KILL..."));
+        }
+        Ok(VmState::Continue)
+    });
+}
+
+/// The error object a Rust error becomes inside Lua: a table for [`ScriptError`]s, the
+/// message string for everything else (which the handler prefixes with `ERR`).
+fn normalise_error(lua: &Lua, e: &mlua::Error) -> mlua::Result<Value> {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => normalise_error(lua, cause),
+        mlua::Error::WithContext { cause, .. } => normalise_error(lua, cause),
+        mlua::Error::ExternalError(inner) => match inner.downcast_ref::<ScriptError>() {
+            Some(se) => Ok(Value::Table(error_table(lua, &se.text, se.ignore_stats)?)),
+            None => Ok(Value::String(lua.create_string(inner.to_string())?)),
+        },
+        mlua::Error::RuntimeError(msg) => Ok(Value::String(lua.create_string(msg)?)),
+        mlua::Error::BadArgument { pos, name, cause, .. } => {
+            let f = name.as_deref().unwrap_or("?");
+            let why = match cause.as_ref() {
+                mlua::Error::RuntimeError(m) => m.clone(),
+                mlua::Error::FromLuaConversionError { from, to, .. } => format!("{to} expected, got {from}"),
+                other => other.to_string(),
+            };
+            Ok(Value::String(lua.create_string(format!("bad argument #{pos} to '{f}' ({why})"))?))
+        }
+        other => Ok(Value::String(lua.create_string(other.to_string())?)),
+    }
+}
+
+impl Vm {
+    pub(crate) fn new(run: Arc<RunState>) -> mlua::Result<Vm> {
+        // SAFETY: mlua calls the `debug` library unsafe because scripts could break the
+        // VM's invariants with it; the prelude keeps only `debug.getinfo` for its error
+        // handler and removes `debug` from the globals before any script runs.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG | StdLib::OS,
+                LuaOptions::default(),
+            )
+        };
+        let g = lua.globals();
+        g.raw_set("cjson", cjson::library(&lua)?)?;
+        g.raw_set("bit", bit::library(&lua)?)?;
+        let server = run::api_table(&lua)?;
+        g.raw_set("server", server.clone())?;
+        run::replace_math_random(&lua)?;
+        let os: Table = g.raw_get("os")?;
+        let clock: Function = os.raw_get("clock")?;
+        let norm = lua.create_function(|lua, v: Value| match v {
+            Value::Error(e) => normalise_error(lua, &e),
+            other => Ok(other),
+        })?;
+        let prelude = lua.load(include_str!("prelude.lua")).set_name("=kvasir");
+        let (globals_view, run_eval, run_function, _server_real, protect): (
+            Table,
+            Function,
+            Function,
+            Table,
+            Function,
+        ) = prelude.call((norm, clock))?;
+        install_kill_hook(&lua, run, false);
+        Ok(Vm {
+            lua,
+            globals_view,
+            run_eval,
+            run_function,
+            server,
+            protect,
+            scripts: HashMap::new(),
+            lru: VecDeque::new(),
+        })
+    }
+
+    /// Puts the normal SCRIPT KILL hook back after a script (a killed one leaves the hook
+    /// firing on every instruction).
+    pub(crate) fn reset_kill_hook(&self, run: &Arc<RunState>) {
+        install_kill_hook(&self.lua, run.clone(), false);
+    }
+
+    /// Compiles a chunk as a script function with the sandbox as its environment. The error
+    /// is Lua's message (`user_script:1: ...`).
+    pub fn compile(&self, source: &[u8], chunk_name: &str) -> Result<Function, String> {
+        self.lua
+            .load(source)
+            .set_name(chunk_name)
+            .set_mode(mlua::ChunkMode::Text)
+            .set_environment(self.globals_view.clone())
+            .into_function()
+            .map_err(|e| match e {
+                mlua::Error::SyntaxError { message, .. } => message,
+                other => other.to_string(),
+            })
+    }
+
+    /// The cached script `sha` (lower case), compiling and caching `body` if given and new.
+    /// `by_eval` scripts are evictable; SCRIPT LOAD makes an evictable one permanent.
+    pub fn script(
+        &mut self,
+        sha: &str,
+        body: Option<&[u8]>,
+        by_eval: bool,
+        evicted: &AtomicU64,
+    ) -> Result<&Script, String> {
+        if self.scripts.contains_key(sha) {
+            if let Some(pos) = self.lru.iter().position(|s| s == sha) {
+                self.lru.remove(pos);
+                if by_eval {
+                    self.lru.push_back(sha.to_string());
+                } else if let Some(s) = self.scripts.get_mut(sha) {
+                    s.evictable = false;
+                }
+            }
+            return Ok(&self.scripts[sha]);
+        }
+        let Some(body) = body else {
+            return Err("NOSCRIPT No matching script. Please use EVAL.".into());
+        };
+        let (flags, shebang_len) = parse_shebang(body)?;
+        let func = self
+            .compile(&body[shebang_len..], "@user_script")
+            .map_err(|m| format!("ERR Error compiling script (new function): {m}"))?;
+        if by_eval {
+            while self.lru.len() >= EVAL_SCRIPTS_KEPT {
+                if let Some(old) = self.lru.pop_front() {
+                    self.scripts.remove(&old);
+                    evicted.fetch_add(1, Relaxed);
+                }
+            }
+            self.lru.push_back(sha.to_string());
+        }
+        self.scripts.insert(sha.to_string(), Script { body: body.to_vec(), flags, func, evictable: by_eval });
+        Ok(&self.scripts[sha])
+    }
+}
+
+/// Valkey's `sha1hex`: the lower-case hex SHA1 of the bytes.
+pub fn sha1hex(data: &[u8]) -> String {
+    sha1_smol::Sha1::from(data).digest().to_string()
+}
+
+/// Reads a `#!lua flags=a,b` first line: the script flags and the length of the shebang
+/// (without its newline, which stays so line numbers do not move).
+pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((script_flags::EVAL_COMPAT, 0));
+    }
+    let Some(end) = body.iter().position(|&b| b == b'\n') else {
+        return Err("ERR Invalid script shebang".into());
+    };
+    let line = String::from_utf8_lossy(&body[..end]);
+    let mut parts = line.split_ascii_whitespace();
+    let Some(engine) = parts.next() else {
+        return Err("ERR Invalid engine in script shebang".into());
+    };
+    if engine != "#!lua" {
+        return Err(format!("ERR Unexpected engine in script shebang: {engine}"));
+    }
+    let mut flags = 0;
+    for part in parts {
+        if let Some(list) = part.strip_prefix("flags=") {
+            for name in list.split(',').filter(|n| !n.is_empty()) {
+                flags |= script_flags::parse(name)
+                    .ok_or_else(|| format!("ERR Unexpected flag in script shebang: {name}"))?;
+            }
+        } else {
+            return Err(format!("ERR Unknown lua shebang option: {part}"));
+        }
+    }
+    Ok((flags, end))
+}

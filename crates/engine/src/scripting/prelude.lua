@@ -1,0 +1,146 @@
+-- Kvasir's script sandbox, run once in a fresh Lua 5.1 state (chunk name "=kvasir").
+-- It receives the real globals' helpers from Rust and returns the functions Rust needs.
+-- Globals and library tables are replaced by read-only proxies: reading a missing global
+-- and writing anything raise Valkey's errors.
+local norm, real_os_clock = ...
+local G = _G
+local rawget, rawset, type, tostring, error, select = rawget, rawset, type, tostring, error, select
+local orig_setmetatable, orig_getmetatable = setmetatable, getmetatable
+local orig_pcall, orig_xpcall = pcall, xpcall
+local orig_loadstring, orig_load, orig_setfenv, orig_getfenv = loadstring, load, setfenv, getfenv
+local getinfo = debug.getinfo
+
+local readonly = orig_setmetatable({}, { __mode = 'k' })
+local function ro_error()
+  error('Attempt to modify a readonly table', 2)
+end
+
+-- A read-only view of `real`; `index` replaces the plain lookup (the globals' one raises).
+local function protect(real, index)
+  local mt = { __index = index or real, __newindex = ro_error }
+  local mt_view = orig_setmetatable({}, { __index = mt, __newindex = ro_error, __metatable = false })
+  mt.__metatable = mt_view
+  local view = orig_setmetatable({}, mt)
+  readonly[view] = real
+  readonly[mt_view] = mt
+  return view
+end
+
+local globals_view = protect(G, function(_, k)
+  local v = rawget(G, k)
+  if v == nil then
+    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 0)
+  end
+  return v
+end)
+
+-- Iterating a read-only view iterates what it shows.
+local orig_next = next
+G.next = function(t, k)
+  local real = readonly[t]
+  if real then return orig_next(real, k) end
+  return orig_next(t, k)
+end
+G.pairs = function(t)
+  local real = readonly[t]
+  if real then return orig_next, real, nil end
+  return orig_next, t, nil
+end
+
+G.setmetatable = function(t, mt)
+  if readonly[t] then error('Attempt to modify a readonly table', 2) end
+  return orig_setmetatable(t, mt)
+end
+G.rawset = function(t, k, v)
+  if readonly[t] then error('Attempt to modify a readonly table', 2) end
+  return rawset(t, k, v)
+end
+G.setfenv = function(f, env)
+  if f == 0 then error('Attempt to modify a readonly table', 2) end
+  return orig_setfenv(f, env)
+end
+G.getfenv = function(...)
+  local env = orig_getfenv(...)
+  if env == G then return globals_view end
+  return env
+end
+-- Chunks compiled by scripts see the sandbox, and binary chunks are refused.
+G.loadstring = function(s, name)
+  if type(s) == 'string' and s:byte(1) == 27 then
+    return nil, 'attempt to load a binary chunk'
+  end
+  local f, e = orig_loadstring(s, name)
+  if f then orig_setfenv(f, globals_view) end
+  return f, e
+end
+G.load = function(fn, name)
+  local f, e = orig_load(function()
+    local piece = fn()
+    if type(piece) == 'string' and piece:byte(1) == 27 then return nil end
+    return piece
+  end, name)
+  if f then orig_setfenv(f, globals_view) end
+  return f, e
+end
+
+-- Valkey's pcall: an error raised as a table {err=...} is returned as its message.
+local function pcall_result(ok, ...)
+  if ok then return ok, ... end
+  local e = ...
+  if type(e) == 'userdata' then e = norm(e) end
+  if type(e) == 'table' and type(rawget(e, 'err')) == 'string' then e = rawget(e, 'err') end
+  return false, e
+end
+G.pcall = function(...)
+  return pcall_result(orig_pcall(...))
+end
+
+-- The error handler of every script run: an error becomes {err=, source=, line=} with
+-- the position of the script code that raised it.
+local function handler(err)
+  if type(err) == 'userdata' then err = norm(err) end
+  local level = 2
+  local i = getinfo(level, 'nSl')
+  while i and (i.what == 'C' or i.source == '=kvasir') do
+    level = level + 1
+    i = getinfo(level, 'nSl')
+  end
+  if type(err) ~= 'table' then
+    err = { err = 'ERR ' .. tostring(err) }
+  end
+  if i then
+    rawset(err, 'source', i.source)
+    rawset(err, 'line', i.currentline)
+  end
+  return err
+end
+
+local function run_eval(f)
+  return orig_xpcall(f, handler)
+end
+local function run_function(f, keys, args)
+  return orig_xpcall(function() return f(keys, args) end, handler)
+end
+
+G.os = { clock = real_os_clock }
+G.debug = nil
+G.print = nil
+G.dofile = nil
+G.loadfile = nil
+G.module = nil
+G.require = nil
+G.package = nil
+
+local libs = { 'string', 'math', 'table', 'os', 'coroutine', 'cjson', 'bit', 'cmsgpack', 'struct', 'server' }
+local reals = {}
+for _, name in ipairs(libs) do
+  local t = rawget(G, name)
+  if t ~= nil then
+    reals[name] = t
+    rawset(G, name, protect(t))
+  end
+end
+rawset(G, 'redis', rawget(G, 'server'))
+rawset(G, '_G', globals_view)
+
+return globals_view, run_eval, run_function, reals.server, protect
