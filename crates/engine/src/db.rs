@@ -399,6 +399,7 @@ impl<'a> Keys<'a> {
         let (shard, h) = self.shard(db, key)?;
         match shard.find(h, key) {
             Some(e) if e.kind() == crate::keyspace::entry::Kind::StrInt => {
+                shard.before_change(e);
                 e.set_int_in_place(v);
                 e.set_lru(lru);
             }
@@ -422,7 +423,10 @@ impl<'a> Keys<'a> {
         let lru = self.lru_clock;
         let (shard, h) = self.shard(db, key)?;
         let e = match shard.find(h, key) {
-            Some(e) if e.kind() == Kind::StrHeap => e,
+            Some(e) if e.kind() == Kind::StrHeap => {
+                shard.before_change(e);
+                e
+            }
             Some(e) => {
                 let mut bytes = match e.value() {
                     ValueRef::Str(s) => s.to_vec(),
@@ -626,6 +630,7 @@ impl<'a> Keys<'a> {
         let (shard, h) = self.shard(db, key)?;
         let Some(e) = shard.find(h, key) else { return Ok(None) };
         if !e.is_by_pointer() {
+            // Rebuilt by `replace_value`, which copies it into a snapshot in progress.
             let mut v = e.value().to_owned_value();
             let r = f(&mut v);
             shard.replace_value(h, key, v, lru);
@@ -653,6 +658,7 @@ impl<'a> Keys<'a> {
                 }
             }
         }
+        shard.before_change(e);
         // SAFETY: `e` is by pointer; the guard puts a value back before anything else can see
         // the entry (we hold its shard lock and `f` has no access to the keyspace).
         let mut guard = PutBack { entry: e, value: Some(unsafe { e.take_value() }) };

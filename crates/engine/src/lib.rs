@@ -18,6 +18,7 @@ pub mod persist;
 pub mod propagate;
 pub mod pubsub;
 pub mod rdb;
+pub mod snapshot;
 pub mod stats;
 pub mod tracking;
 pub mod types;
