@@ -380,6 +380,7 @@ pub fn bgsave(engine: &Engine, keys: &mut Keys<'_>) -> Result<(), &'static str> 
     let (tx, rx) = std::sync::mpsc::channel::<Snapshot>();
     let handle = std::thread::Builder::new().name("kvasir-bgsave".into()).spawn(move || {
         let Ok(snapshot) = rx.recv() else { return };
+        crate::snapshot::background_priority();
         let path = rdb_path(&me);
         let p = &me.persistence;
         let tmp = path.with_file_name(format!("temp-bgsave-{}.rdb", std::process::id()));

@@ -235,6 +235,20 @@ impl Snapshot {
     }
 }
 
+/// Lowers the calling thread's scheduling priority (nice `SAVER_NICE`): a background saver
+/// then takes the CPU the worker threads leave, instead of taking turns with them, which is
+/// what client latency during a save depends on when cores are few (see ARCHITECTURE.md).
+pub fn background_priority() {
+    // SAFETY: plain syscalls on the calling thread; failure only leaves the priority as is.
+    unsafe {
+        let tid = libc::gettid();
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, SAVER_NICE);
+    }
+}
+
+/// The nice value of background savers.
+const SAVER_NICE: libc::c_int = 10;
+
 /// Hands the buffer to the writer when it is big enough; after an error, drops it instead.
 fn emit<W: Write>(out: &mut Out<W>, failed: &mut Option<std::io::Error>) {
     if failed.is_some() {

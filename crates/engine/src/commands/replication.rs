@@ -40,6 +40,7 @@ fn sync(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
         let feed = sink.clone();
         let spawned = std::thread::Builder::new().name("kvasir-sync".into()).spawn(move || {
             let Ok(snapshot) = rx.recv() else { return };
+            crate::snapshot::background_priority();
             match snapshot.write_to(Vec::new()) {
                 Ok((rdb, _)) => {
                     // A bulk string without the trailing CRLF, as Valkey sends it.
