@@ -401,7 +401,10 @@ impl<'a> Keys<'a> {
         let (shard, h) = self.shard(db, key)?;
         match shard.find(h, key) {
             // The caller's lookup stamped the key already.
-            Some(e) if e.kind() == crate::keyspace::entry::Kind::StrInt => e.set_int_in_place(v),
+            Some(e) if e.kind() == crate::keyspace::entry::Kind::StrInt => {
+                shard.before_change(e);
+                e.set_int_in_place(v);
+            }
             Some(_) => {
                 shard.replace_value(h, key, Value::Int(v));
             }
@@ -422,7 +425,10 @@ impl<'a> Keys<'a> {
         let lru = self.stamp.fresh();
         let (shard, h) = self.shard(db, key)?;
         let e = match shard.find(h, key) {
-            Some(e) if e.kind() == Kind::StrHeap => e,
+            Some(e) if e.kind() == Kind::StrHeap => {
+                shard.before_change(e);
+                e
+            }
             Some(e) => {
                 let mut bytes = match e.value() {
                     ValueRef::Str(s) => s.to_vec(),
@@ -636,6 +642,7 @@ impl<'a> Keys<'a> {
         let (shard, h) = self.shard(db, key)?;
         let Some(e) = shard.find(h, key) else { return Ok(None) };
         if !e.is_by_pointer() {
+            // Rebuilt by `replace_value`, which copies it into a snapshot in progress.
             let mut v = e.value().to_owned_value();
             let r = f(&mut v);
             shard.replace_value(h, key, v);
@@ -663,6 +670,7 @@ impl<'a> Keys<'a> {
                 }
             }
         }
+        shard.before_change(e);
         // SAFETY: `e` is by pointer; the guard puts a value back before anything else can see
         // the entry (we hold its shard lock and `f` has no access to the keyspace).
         let mut guard = PutBack { entry: e, value: Some(unsafe { e.take_value() }) };

@@ -22,6 +22,7 @@ pub mod pubsub;
 pub mod rdb;
 pub mod scripting;
 pub mod slowlog;
+pub mod snapshot;
 pub mod stats;
 pub mod tracking;
 pub mod types;

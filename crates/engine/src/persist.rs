@@ -2,16 +2,19 @@
 //! shutdown, FLUSHALL) and loading it back (startup, DEBUG RELOAD), with the state INFO
 //! persistence reports. The file format is in `rdb/file.rs`.
 //!
-//! A save needs a consistent view of every database, so it runs under every shard lock: SAVE
-//! writes the file while holding them (it blocks the server, as Valkey's SAVE does). BGSAVE
-//! serializes the keyspace into memory under the locks, releases them, and a thread writes the
-//! bytes to disk; the snapshot is point-in-time, but clients wait while it is serialized (see
-//! ARCHITECTURE.md, "Persistence").
+//! SAVE (and SHUTDOWN, FLUSHALL with save points, DEBUG RELOAD) writes the file while holding
+//! every shard lock, which blocks the server as Valkey's SAVE does. BGSAVE (and save points)
+//! starts a [`Snapshot`] under the locks ([`start_snapshot`], microseconds), releases them,
+//! and a thread writes it ([`Snapshot::write_to`]) while clients keep writing: the file is the
+//! keyspace as it was when BGSAVE ran (`snapshot.rs` says how; ARCHITECTURE.md has the
+//! numbers). The replication snapshot of SYNC and the AOF rewrite's base image take the same
+//! two calls.
 
 use crate::db::Keys;
 use crate::engine::{Engine, LogLevel};
 use crate::keyspace::LockSet;
 use crate::rdb::file::{self, FileOptions, Item, LoadOptions, LoadReport, Out, Stamps};
+pub use crate::snapshot::Snapshot;
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
@@ -54,9 +57,22 @@ pub struct Persistence {
     /// Keys in the save in progress and keys written so far (`current_save_keys_*`).
     pub save_keys_total: AtomicU64,
     pub save_keys_processed: AtomicU64,
+    /// A snapshot is being taken (`snapshot.rs`: one at a time).
+    pub(crate) snapshot_active: AtomicBool,
+    /// Set by a synchronous save to make the background save in progress give up (Valkey
+    /// kills its child): its file would be older than the one just saved.
+    bgsave_cancel: std::sync::Arc<AtomicBool>,
+    /// Held while renaming a file over `dbfilename`, so that a cancelled background save
+    /// cannot rename its older image over a newer synchronous save.
+    rename_lock: Mutex<()>,
 }
 
 impl Persistence {
+    /// Whether a snapshot (BGSAVE, SYNC, AOF rewrite) is being taken.
+    pub fn snapshot_in_progress(&self) -> bool {
+        self.snapshot_active.load(Relaxed)
+    }
+
     pub fn new(now_ms: u64) -> Persistence {
         Persistence {
             dirty_at_save: AtomicU64::new(0),
@@ -77,6 +93,9 @@ impl Persistence {
             last_load_keys_expired: AtomicU64::new(0),
             save_keys_total: AtomicU64::new(0),
             save_keys_processed: AtomicU64::new(0),
+            snapshot_active: AtomicBool::new(false),
+            bgsave_cancel: std::sync::Arc::new(AtomicBool::new(false)),
+            rename_lock: Mutex::new(()),
         }
     }
 
@@ -169,14 +188,34 @@ pub fn write_rdb<W: std::io::Write>(engine: &Engine, keys: &mut Keys<'_>, w: W) 
     out.finish()
 }
 
-/// Writes `bytes`-producing `fill` to a temporary file, fsyncs it and renames it over `path`
-/// (then fsyncs the directory), logging failures as Valkey does.
+/// Starts a point-in-time snapshot of every database for a background writer: `keys` must
+/// hold every shard of every database, and the snapshot is of this moment; the caller then
+/// releases the locks and writes it with [`Snapshot::write_to`] from any thread. `version`
+/// is the RDB version (`file::DISK_RDB_VERSION` for files, `rdb::RDB_VERSION` for replicas);
+/// access stamps follow `maxmemory-policy` for files, none for replicas, as Valkey writes
+/// them. `Err` while another snapshot is being taken (one at a time).
+pub fn start_snapshot(engine: &Engine, keys: &mut Keys<'_>, version: u16) -> Result<Snapshot, crate::snapshot::Busy> {
+    let mut opts = file_options(engine, keys.lru_clock());
+    if version != opts.version {
+        opts.version = version;
+        opts.stamps = None;
+    }
+    let aux = file::default_aux(engine.memory().used, crate::util::now_ms() / 1000);
+    let functions = engine.scripting.library_codes();
+    crate::snapshot::start(engine, keys, opts, &aux, &functions)
+}
+
+/// Writes what `fill` produces to the temporary file `tmp`, fsyncs it and renames it over
+/// `path` (then fsyncs the directory), logging failures as Valkey does. `keep` is asked,
+/// under the rename lock, whether the file may still replace `path`.
 fn write_atomically(
     engine: &Engine,
     path: &Path,
+    tmp: &Path,
     fill: impl FnOnce(std::fs::File) -> std::io::Result<std::fs::File>,
+    keep: impl FnOnce() -> bool,
 ) -> Result<(), ()> {
-    let tmp = path.with_file_name(format!("temp-{}.rdb", std::process::id()));
+    let tmp = tmp.to_path_buf();
     let cwd = || std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "unknown".into());
     let f = match std::fs::File::create(&tmp) {
         Ok(f) => f,
@@ -199,7 +238,15 @@ fn write_atomically(
         let _ = std::fs::remove_file(&tmp);
         return Err(());
     }
-    if let Err(e) = std::fs::rename(&tmp, path) {
+    let renamed = {
+        let _renaming = engine.persistence.rename_lock.lock();
+        if !keep() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(());
+        }
+        std::fs::rename(&tmp, path)
+    };
+    if let Err(e) = renamed {
         engine.log(
             LogLevel::Warning,
             &format!(
@@ -232,17 +279,26 @@ fn io_text(e: &std::io::Error) -> String {
 
 /// A synchronous save (SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD): writes `dbfilename` while the
 /// caller holds every shard. `pending_dirty` is the caller's own changes not yet counted
-/// (FLUSHALL's removed keys), which the save covers. Errors are logged.
+/// (FLUSHALL's removed keys), which the save covers. A background save in progress is
+/// cancelled (Valkey kills its child): its image is older. Errors are logged.
 pub fn save(engine: &Engine, keys: &mut Keys<'_>, pending_dirty: u64) -> Result<(), SaveFailed> {
     let p = &engine.persistence;
-    // A background save still writing would rename an older snapshot over this one.
-    p.wait_bgsave();
+    if p.bgsave_in_progress().is_some() {
+        p.bgsave_cancel.store(true, Relaxed);
+    }
     let dirty = engine.stats.dirty() + pending_dirty;
     let path = rdb_path(engine);
-    let result = write_atomically(engine, &path, |f| {
-        write_rdb(engine, keys, std::io::BufWriter::new(f))
-            .and_then(|(w, _)| w.into_inner().map_err(|e| e.into_error()))
-    });
+    let tmp = path.with_file_name(format!("temp-{}.rdb", std::process::id()));
+    let result = write_atomically(
+        engine,
+        &path,
+        &tmp,
+        |f| {
+            write_rdb(engine, keys, std::io::BufWriter::new(f))
+                .and_then(|(w, _)| w.into_inner().map_err(|e| e.into_error()))
+        },
+        || true,
+    );
     p.save_keys_total.store(0, Relaxed);
     p.save_keys_processed.store(0, Relaxed);
     match result {
@@ -259,9 +315,32 @@ pub fn save(engine: &Engine, keys: &mut Keys<'_>, pending_dirty: u64) -> Result<
     }
 }
 
-/// Starts a background save (BGSAVE, save points): the keyspace is serialized now, under
-/// the caller's locks (every shard), and written to disk by a thread. `Err` if one is already
-/// running.
+/// A writer that fails once `cancel` is set (a background save given up).
+struct Cancellable<W> {
+    w: W,
+    cancel: std::sync::Arc<AtomicBool>,
+}
+
+impl<W: std::io::Write> std::io::Write for Cancellable<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.cancel.load(Relaxed) {
+            return Err(std::io::Error::other("cancelled"));
+        }
+        self.w.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// Valkey's reply when a background save cannot start because another background job runs.
+pub const CHILD_ACTIVE: &str =
+    "Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.";
+
+/// Starts a background save (BGSAVE, save points): a snapshot of this moment is started
+/// under the caller's locks (every shard) and written to disk by a thread while clients keep
+/// running. `Err` if one is already running.
 pub fn bgsave(engine: &Engine, keys: &mut Keys<'_>) -> Result<(), &'static str> {
     let p = &engine.persistence;
     let mut thread = p.bgsave_thread.lock();
@@ -273,23 +352,40 @@ pub fn bgsave(engine: &Engine, keys: &mut Keys<'_>) -> Result<(), &'static str> 
     }
     let Some(me) = engine.arc() else { return Err("Background save is not available in this embedding") };
     let started = crate::util::now_ms();
-    p.bgsave_started_ms.store(started, Relaxed);
     p.last_bgsave_try_ms.store(started, Relaxed);
+    let snapshot = match start_snapshot(engine, keys, file::DISK_RDB_VERSION) {
+        Ok(s) => s,
+        Err(_) => return Err(CHILD_ACTIVE),
+    };
+    p.bgsave_started_ms.store(started, Relaxed);
+    p.bgsave_cancel.store(false, Relaxed);
     p.saves.fetch_add(1, Relaxed);
+    p.save_keys_total.store(snapshot.keys(), Relaxed);
+    p.save_keys_processed.store(0, Relaxed);
     let dirty = engine.stats.dirty();
-    let bytes = write_rdb(engine, keys, Vec::new()).map(|(v, _)| v);
-    engine.log(LogLevel::Notice, "Background saving started");
+    // The snapshot reaches the thread once it runs: if it cannot be started, the snapshot is
+    // abandoned here, under the locks it was started with.
+    let (tx, rx) = std::sync::mpsc::channel::<Snapshot>();
     let handle = std::thread::Builder::new().name("kvasir-bgsave".into()).spawn(move || {
+        let Ok(snapshot) = rx.recv() else { return };
+        crate::snapshot::background_priority();
         let path = rdb_path(&me);
         let p = &me.persistence;
-        let ok = match bytes {
-            Ok(bytes) => write_atomically(&me, &path, |mut f| {
-                std::io::Write::write_all(&mut f, &bytes)?;
-                Ok(f)
-            })
-            .is_ok(),
-            Err(_) => false,
-        };
+        let tmp = path.with_file_name(format!("temp-bgsave-{}.rdb", std::process::id()));
+        let cancel = p.bgsave_cancel.clone();
+        let ok = write_atomically(
+            &me,
+            &path,
+            &tmp,
+            |f| {
+                let w = std::io::BufWriter::with_capacity(1 << 20, Cancellable { w: f, cancel: cancel.clone() });
+                let (w, _) = snapshot.write_to(w)?;
+                w.into_inner().map(|c| c.w).map_err(|e| e.into_error())
+            },
+            || !cancel.load(Relaxed),
+        )
+        .is_ok();
+        let cancelled = cancel.load(Relaxed);
         let now = crate::util::now_ms();
         p.last_bgsave_secs.store(((now - started) / 1000) as i64, Relaxed);
         p.save_keys_total.store(0, Relaxed);
@@ -300,6 +396,9 @@ pub fn bgsave(engine: &Engine, keys: &mut Keys<'_>) -> Result<(), &'static str> 
             p.last_save_secs.store(now / 1000, Relaxed);
             p.last_save_ok.store(true, Relaxed);
             me.log(LogLevel::Notice, "Background saving terminated with success");
+        } else if cancelled {
+            // Valkey's child killed by SIGUSR1: not an error.
+            me.log(LogLevel::Warning, "Background saving terminated by signal 10");
         } else {
             p.last_save_ok.store(false, Relaxed);
             me.log(LogLevel::Warning, "Background saving error");
@@ -308,10 +407,13 @@ pub fn bgsave(engine: &Engine, keys: &mut Keys<'_>) -> Result<(), &'static str> 
     });
     match handle {
         Ok(h) => {
+            engine.log(LogLevel::Notice, "Background saving started");
+            let _ = tx.send(snapshot);
             *thread = Some(h);
             Ok(())
         }
         Err(_) => {
+            snapshot.abandon(keys);
             p.bgsave_started_ms.store(0, Relaxed);
             p.last_save_ok.store(false, Relaxed);
             engine.log(LogLevel::Warning, "Can't save in background: cannot start a thread");
@@ -324,7 +426,7 @@ pub fn bgsave(engine: &Engine, keys: &mut Keys<'_>) -> Result<(), &'static str> 
 /// every shard lock only when a save starts.
 pub fn cron(engine: &Engine) {
     let p = &engine.persistence;
-    if p.bgsave_in_progress().is_some() {
+    if p.bgsave_in_progress().is_some() || p.snapshot_active.load(Relaxed) {
         return;
     }
     let now = crate::util::now_ms();

@@ -28,12 +28,40 @@ pub struct Op {
 pub struct Sink {
     buf: Mutex<Vec<u8>>,
     closed: AtomicBool,
+    /// Set while the replica's snapshot is being written: what is propagated meanwhile is
+    /// kept, and handed out after the snapshot ([`Sink::release`]).
+    held: AtomicBool,
     waker: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
 impl Sink {
     pub fn new() -> Arc<Sink> {
-        Arc::new(Sink { buf: Mutex::new(Vec::new()), closed: AtomicBool::new(false), waker: Mutex::new(None) })
+        Arc::new(Sink {
+            buf: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+            held: AtomicBool::new(false),
+            waker: Mutex::new(None),
+        })
+    }
+
+    /// A sink that hands out nothing until [`Sink::release`] gives it what goes first.
+    pub fn held() -> Arc<Sink> {
+        let s = Sink::new();
+        s.held.store(true, Relaxed);
+        s
+    }
+
+    /// Puts `first` (the snapshot) before everything kept so far and starts handing it out.
+    pub fn release(&self, mut first: Vec<u8>) {
+        {
+            let mut buf = self.buf.lock();
+            first.extend_from_slice(&buf);
+            *buf = first;
+            self.held.store(false, Relaxed);
+        }
+        if let Some(w) = self.waker.lock().as_ref() {
+            w();
+        }
     }
 
     pub fn set_waker(&self, w: Box<dyn Fn() + Send + Sync>) {
@@ -42,7 +70,11 @@ impl Sink {
 
     /// Takes what has been written so far.
     pub fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *self.buf.lock())
+        let mut buf = self.buf.lock();
+        if self.held.load(Relaxed) {
+            return Vec::new();
+        }
+        std::mem::take(&mut *buf)
     }
 
     /// The consumer went away: stop feeding it.

@@ -69,20 +69,28 @@ fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     if p.bgsave_in_progress().is_some() {
         return Err(Error::err(IN_PROGRESS));
     }
-    // Inside MULTI the save is scheduled for the cron, as in Valkey. (SCHEDULE matters only
-    // when another background job runs, and there is none besides a save.)
+    // Inside MULTI the save is scheduled for the cron, as in Valkey.
     if !ctx.keys.may_block {
         p.bgsave_scheduled.store(true, Relaxed);
         ctx.out.simple("Background saving scheduled");
         return Ok(());
     }
-    let _ = schedule;
+    // Another snapshot (a replica's SYNC) is Valkey's "another child is active".
+    if p.snapshot_in_progress() {
+        if schedule {
+            p.bgsave_scheduled.store(true, Relaxed);
+            ctx.out.simple("Background saving scheduled");
+            return Ok(());
+        }
+        return Err(Error::err(persist::CHILD_ACTIVE));
+    }
     match persist::bgsave(engine, &mut ctx.keys) {
         Ok(()) => {
             ctx.out.simple("Background saving started");
             Ok(())
         }
         Err(e) if e == IN_PROGRESS => Err(Error::err(IN_PROGRESS)),
+        Err(e) if e == persist::CHILD_ACTIVE => Err(Error::err(persist::CHILD_ACTIVE)),
         Err(_) => Err(Error::coded_static("ERR")),
     }
 }

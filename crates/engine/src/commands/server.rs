@@ -287,8 +287,8 @@ fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         // in every database, so the contents stay where lookups will look for them. Blocked
         // and watching clients stay with their database (`take` and `swap_contents` leave
         // them, touching watched keys on the way).
-        let mut from_a: Vec<_> = ctx.keys.shards(a).map(|s| s.take()).collect();
-        let mut from_b: Vec<_> = ctx.keys.shards(b).map(|s| s.take()).collect();
+        let mut from_a: Vec<_> = ctx.keys.shards(a).map(|s| s.take_for_swap()).collect();
+        let mut from_b: Vec<_> = ctx.keys.shards(b).map(|s| s.take_for_swap()).collect();
         for (s, data) in ctx.keys.shards(a).zip(from_b.iter_mut()) {
             s.swap_contents(data);
         }

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! - `next` chains entries in a dict bucket (see `dict.rs`).
-//! - `tag`: low 6 bits are the [`Kind`] of payload, bit 6 says whether a TTL is present.
+//! - `tag`: low 6 bits are the [`Kind`] of payload, bit 6 says whether a TTL is present, bit 7
+//!   is the snapshot mark (`snapshot.rs`).
 //! - `lru`: 24 bits of LRU clock or LFU state, what Valkey keeps in `robj.lru`.
 //! - the payload is the value: an inline byte string (varint length + bytes), an `i64`, or a
 //!   pointer to a heap object (long strings, collections).
@@ -36,6 +37,9 @@ const LRU_OFFSET: usize = 9;
 const KEYLEN_OFFSET: usize = 12;
 const TTL_BYTES: usize = 12;
 const HAS_TTL: u8 = 0x40;
+/// The snapshot mark (see `snapshot.rs`): the entry is already in the snapshot being taken,
+/// or not part of it, when this bit equals its shard's current mark.
+const SNAP_MARK: u8 = 0x80;
 const KIND_MASK: u8 = 0x3f;
 const ALIGN: usize = 8;
 
@@ -298,6 +302,22 @@ impl EntryPtr {
         unsafe { *self.0.as_ptr().add(TAG_OFFSET) & HAS_TTL != 0 }
     }
 
+    /// The snapshot mark bit (see `snapshot.rs`).
+    #[inline]
+    pub fn snap_mark(self) -> bool {
+        // SAFETY: live entry.
+        unsafe { *self.0.as_ptr().add(TAG_OFFSET) & SNAP_MARK != 0 }
+    }
+
+    #[inline]
+    pub fn set_snap_mark(self, mark: bool) {
+        // SAFETY: live entry; the caller holds its shard (or owns its detached dict).
+        unsafe {
+            let tag = self.0.as_ptr().add(TAG_OFFSET);
+            *tag = (*tag & !SNAP_MARK) | if mark { SNAP_MARK } else { 0 };
+        }
+    }
+
     /// Absolute expiry time in ms since the epoch, if the key has a TTL.
     pub fn expire_at_ms(self) -> Option<u64> {
         let at = self.layout().ttl_at?;
@@ -427,6 +447,7 @@ impl EntryPtr {
     pub unsafe fn rebuild_with_ttl(self, expire_at_ms: Option<u64>) -> EntryPtr {
         let payload = self.take_payload();
         let fresh = Self::build(self.key(), payload, expire_at_ms, self.lru());
+        fresh.set_snap_mark(self.snap_mark());
         fresh.set_next(self.next());
         self.dealloc();
         fresh
@@ -441,6 +462,7 @@ impl EntryPtr {
     pub unsafe fn rebuild_with_value(self, value: Value, lru: u32) -> EntryPtr {
         let ttl = self.expire_at_ms();
         let fresh = Self::build(self.key(), Payload::from_value(value), ttl, lru);
+        fresh.set_snap_mark(self.snap_mark());
         if ttl.is_some() {
             fresh.set_volatile_idx(self.volatile_idx());
         }

@@ -8,6 +8,7 @@
 use super::dict::{Dict, Link};
 use super::entry::EntryPtr;
 use crate::evict::clock::Stamp;
+use crate::snapshot::ShardSnap;
 use crate::types::Value;
 
 #[derive(Default)]
@@ -18,6 +19,14 @@ pub struct Shard {
     pub waiters: crate::blocking::WaitQueues,
     /// Clients watching keys of this shard (see `watch.rs`).
     pub watchers: crate::watch::Watchers,
+    /// The current snapshot mark: an entry whose mark bit equals it is already in the
+    /// snapshot being taken, or is not part of it (see `snapshot.rs`). The same in every
+    /// shard; flipped in all of them when a snapshot starts.
+    snap_mark: bool,
+    /// While a snapshot is being taken and the saver has not finished this shard: where the
+    /// pre-images of keys changed before the saver reached them go. The write path's whole
+    /// cost when no snapshot runs is the test of this field.
+    snap: Option<Box<ShardSnap>>,
 }
 
 impl Shard {
@@ -41,6 +50,8 @@ impl Shard {
     /// Adds a key that is not present.
     pub fn insert(&mut self, hash: u64, key: &[u8], value: Value, expire_at_ms: Option<u64>, lru: u32) -> EntryPtr {
         let e = EntryPtr::new(key, value, expire_at_ms, lru);
+        // A key created now is not part of a snapshot in progress.
+        e.set_snap_mark(self.snap_mark);
         if expire_at_ms.is_some() {
             self.track_volatile(e);
         }
@@ -51,6 +62,7 @@ impl Shard {
     /// Removes a key, returning its value and TTL.
     pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<(Value, Option<u64>)> {
         let link = self.dict.find(hash, key)?;
+        self.before_change(link.entry());
         let e = self.dict.unlink(link);
         let ttl = e.expire_at_ms();
         if ttl.is_some() {
@@ -70,6 +82,7 @@ impl Shard {
 
     fn replace_at(&mut self, link: Link, value: Value, lru: u32) -> EntryPtr {
         let old: EntryPtr = link.entry();
+        self.before_change(old);
         // SAFETY: `old` is linked at `link`; we relink its replacement there before anyone
         // else can observe the dict, and never touch `old` again.
         let fresh = unsafe { old.rebuild_with_value(value, lru) };
@@ -110,6 +123,9 @@ impl Shard {
 
     fn expire_at(&mut self, link: Link, expire_at_ms: Option<u64>) -> EntryPtr {
         let old: EntryPtr = link.entry();
+        if old.expire_at_ms() != expire_at_ms {
+            self.before_change(old);
+        }
         match (old.has_ttl(), expire_at_ms) {
             (true, Some(when)) => {
                 old.set_expire_at_ms(when);
@@ -127,6 +143,21 @@ impl Shard {
                     self.track_volatile(fresh);
                 }
                 fresh
+            }
+        }
+    }
+
+    /// Called before `e` (an entry of this shard) is changed or removed: while a snapshot
+    /// is being taken and `e` is not in it yet, its current key and value are copied into
+    /// the snapshot first. Commands that change a value in place (`Keys::modify`,
+    /// `Keys::string_mut`, `Keys::set_int`) call it themselves; every other change goes
+    /// through this file.
+    #[inline]
+    pub fn before_change(&mut self, e: EntryPtr) {
+        if let Some(snap) = &mut self.snap {
+            if e.snap_mark() != self.snap_mark {
+                snap.copy(e);
+                e.set_snap_mark(self.snap_mark);
             }
         }
     }
@@ -172,15 +203,114 @@ impl Shard {
 
     /// Empties the shard of keys, returning the old contents (to be dropped here or
     /// elsewhere). Blocked and watching clients stay registered; watched keys that existed are
-    /// touched.
+    /// touched. While a snapshot the saver has not finished this shard for is being taken,
+    /// the old contents are handed to the snapshot instead (it writes what it still needs
+    /// and drops them) and an empty shard is returned.
     pub fn take(&mut self) -> Shard {
-        self.touch_watched_present();
-        let waiters = std::mem::take(&mut self.waiters);
-        let watchers = std::mem::take(&mut self.watchers);
-        let old = std::mem::take(self);
-        self.waiters = waiters;
-        self.watchers = watchers;
+        let mut old = self.take_keys();
+        if let Some(snap) = &mut self.snap {
+            if !old.is_empty() {
+                snap.detached.push(old);
+                old = Shard::default();
+            }
+        }
         old
+    }
+
+    /// Moves the keys out (the snapshot state, waiters and watchers stay).
+    fn take_keys(&mut self) -> Shard {
+        self.touch_watched_present();
+        let mut old = Shard::default();
+        std::mem::swap(&mut old.dict, &mut self.dict);
+        std::mem::swap(&mut old.volatile, &mut self.volatile);
+        old.snap_mark = self.snap_mark;
+        old
+    }
+
+    /// Empties the shard for SWAPDB, which moves the keys to the other database: a snapshot
+    /// in progress first gets this shard's remaining keys (they cannot be followed to their
+    /// new place), then the keys are returned.
+    pub fn take_for_swap(&mut self) -> Shard {
+        self.snap_complete();
+        self.take_keys()
+    }
+
+    /// Copies every key the snapshot in progress still needs from this shard into it.
+    fn snap_complete(&mut self) {
+        let mark = self.snap_mark;
+        if let Some(snap) = &mut self.snap {
+            self.dict.for_each(|e| {
+                if e.snap_mark() != mark {
+                    snap.copy(e);
+                    e.set_snap_mark(mark);
+                }
+            });
+        }
+    }
+
+    /// Starts a snapshot in this shard (the caller holds every shard): flips the mark, so
+    /// that every present entry is "not yet saved", and installs `snap` (`None` for a shard
+    /// with no keys, which needs none).
+    pub(crate) fn snap_begin(&mut self, snap: Option<Box<ShardSnap>>) {
+        debug_assert!(self.snap.is_none());
+        self.snap_mark = !self.snap_mark;
+        self.snap = snap;
+    }
+
+    /// Undoes `snap_begin` before anything else touched the shard.
+    pub(crate) fn snap_abandon(&mut self) {
+        self.snap_mark = !self.snap_mark;
+        self.snap = None;
+    }
+
+    /// The saver's step: serializes the entries not yet in the snapshot, from the bucket
+    /// `cursor` on (the SCAN cursor, which misses no entry present all along even if the
+    /// table is resized between steps), marking them, until `out` has grown by `budget`
+    /// bytes or the shard is done. Returns the next cursor (0: done, and the shard's
+    /// snapshot state is returned too) and the number of keys written. Without `opts` (a
+    /// snapshot whose output failed) entries are only marked, the whole shard at once.
+    pub(crate) fn snap_step(
+        &mut self,
+        mut cursor: u64,
+        budget: usize,
+        out: &mut Vec<u8>,
+        opts: Option<crate::rdb::file::FileOptions>,
+    ) -> (u64, u64, Option<Box<ShardSnap>>) {
+        if self.snap.is_none() {
+            return (0, 0, None);
+        }
+        let mark = self.snap_mark;
+        let Some(opts) = opts else {
+            self.dict.for_each(|e| e.set_snap_mark(mark));
+            return (0, 0, self.snap.take());
+        };
+        let start = out.len();
+        let mut keys = 0;
+        loop {
+            cursor = self.dict.scan(cursor, |e| {
+                if e.snap_mark() != mark {
+                    crate::rdb::file::write_key(out, e.key(), e.value(), e.expire_at_ms(), e.lru(), opts);
+                    e.set_snap_mark(mark);
+                    keys += 1;
+                }
+            });
+            if cursor == 0 {
+                return (0, keys, self.snap.take());
+            }
+            if out.len() - start >= budget {
+                return (cursor, keys, None);
+            }
+        }
+    }
+
+    /// Whether the saver of the snapshot in progress has yet to finish this shard.
+    pub fn snap_pending(&self) -> bool {
+        self.snap.is_some()
+    }
+
+    /// The current snapshot mark.
+    pub(crate) fn snap_mark(&self) -> bool {
+        self.snap_mark
     }
 
     /// Exchanges keys (not waiters or watchers) with another shard (SWAPDB). A watched key

@@ -17,6 +17,7 @@ mod keys;
 mod lists;
 mod lists_blocking;
 mod persistence;
+mod persistence_snapshot;
 mod protocol;
 mod pubsub;
 mod replication;
