@@ -256,8 +256,12 @@ fn install_kill_hook(lua: &Lua, run: Arc<RunState>, killing: bool) {
     } else {
         HookTriggers::new().every_nth_instruction(1000)
     };
-    lua.set_hook(triggers, move |lua, _| {
+    lua.set_hook(triggers, move |lua, debug| {
         if run.kill.load(Relaxed) {
+            // Kvasir's own prelude (the error handler that formats the kill) runs on.
+            if killing && debug.source().source.as_deref() == Some("=kvasir") {
+                return Ok(VmState::Continue);
+            }
             if !killing {
                 install_kill_hook(lua, run.clone(), true);
             }
