@@ -359,7 +359,13 @@ pub fn after_command(
         return;
     }
     let def = cmd.def;
-    if def.flags & flags::READONLY != 0 && def.flags & flags::PUBSUB == 0 && !st.bcast {
+    // A read-only script is not tracked by its key arguments, only by the reads it makes
+    // (each tracked as it runs), as in Valkey.
+    if def.flags & flags::READONLY != 0
+        && def.flags & flags::PUBSUB == 0
+        && !st.bcast
+        && !matches!(def.name, "eval_ro" | "evalsha_ro" | "fcall_ro")
+    {
         let wanted = if st.optin {
             st.caching
         } else if st.optout {

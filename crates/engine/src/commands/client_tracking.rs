@@ -210,6 +210,21 @@ mod tests {
     }
 
     #[test]
+    fn read_only_scripts_are_tracked_by_their_reads_not_their_keys() {
+        let e = Engine::for_tests();
+        let mut reader = client(&e);
+        let mut writer = client(&e);
+        run(&e, &mut reader, &["hello", "3"]);
+        run(&e, &mut reader, &["client", "tracking", "on"]);
+        run(&e, &mut reader, &["eval_ro", "return redis.call('ping')", "2", "k1", "k2"]);
+        run(&e, &mut writer, &["mset", "k1", "1", "k2", "1"]);
+        assert_eq!(pushes(&reader), "");
+        run(&e, &mut reader, &["eval_ro", "return redis.call('get', 'k2')", "2", "k1", "k2"]);
+        run(&e, &mut writer, &["mset", "k1", "2", "k2", "2"]);
+        assert_eq!(pushes(&reader), ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk2\r\n");
+    }
+
+    #[test]
     fn resp2_redirect_to_a_subscriber_and_flush() {
         let e = Engine::for_tests();
         let mut sink = client(&e);
