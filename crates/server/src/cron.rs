@@ -38,6 +38,8 @@ fn tick(engine: &Engine, cursor: &mut ExpireCursor, last_sample_ms: &mut u64) {
     }
     // Save points and scheduled background saves.
     engine::persist::cron(engine);
+    // Scheduled and automatic AOF rewrites.
+    engine::aof::cron(engine);
     if engine.config.get_bool("activerehashing") {
         rehash_cycle(engine, 100);
     }
