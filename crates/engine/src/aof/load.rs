@@ -275,7 +275,7 @@ fn replay_commands(ctx: &mut Ctx, r: &mut Reader, name: &str, path: &Path) -> Re
     let mut queued: Option<Vec<Vec<Vec<u8>>>> = None;
     let mut line = Vec::with_capacity(LINE_MAX);
     let db_before = ctx.client.db;
-    let mut cmd_start = 0;
+    let mut cmd_start;
     let stop = loop {
         cmd_start = r.offset;
         let argv = match read_command(r, &mut line) {
