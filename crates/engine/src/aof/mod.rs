@@ -62,7 +62,7 @@ pub struct Aof {
     sink: Mutex<Option<Arc<Sink>>>,
     files: Mutex<Files>,
     waiters: Mutex<Vec<(u64, Waker)>>,
-    signal: Signal,
+    signal: Arc<Signal>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     rewrite_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// `CONFIG SET appendonly yes` inside a transaction: the cron switches it on.
@@ -94,28 +94,30 @@ struct Files {
     last_fsync: Instant,
 }
 
-/// Wakes the writer thread: a flag plus a condition variable, notified once per wait.
+/// Wakes the writer thread. A push only touches the mutex when the writer is not already
+/// due to run (`pending` was clear), so a busy stream costs one load per push.
 struct Signal {
-    flag: Mutex<bool>,
+    pending: AtomicBool,
+    lock: Mutex<()>,
     cond: Condvar,
     stop: AtomicBool,
 }
 
 impl Signal {
     fn notify(&self) {
-        let mut f = self.flag.lock();
-        if !*f {
-            *f = true;
-            self.cond.notify_one();
+        if self.pending.load(Relaxed) || self.pending.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
         }
+        let _g = self.lock.lock();
+        self.cond.notify_one();
     }
 
     fn wait(&self, timeout: Duration) {
-        let mut f = self.flag.lock();
-        if !*f {
-            self.cond.wait_for(&mut f, timeout);
+        let mut g = self.lock.lock();
+        if !self.pending.load(std::sync::atomic::Ordering::Acquire) {
+            self.cond.wait_for(&mut g, timeout);
         }
-        *f = false;
+        self.pending.store(false, std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -137,7 +139,12 @@ impl Default for Aof {
                 last_fsync: Instant::now(),
             }),
             waiters: Mutex::new(Vec::new()),
-            signal: Signal { flag: Mutex::new(false), cond: Condvar::new(), stop: AtomicBool::new(false) },
+            signal: Arc::new(Signal {
+                pending: AtomicBool::new(false),
+                lock: Mutex::new(()),
+                cond: Condvar::new(),
+                stop: AtomicBool::new(false),
+            }),
             writer: Mutex::new(None),
             rewrite_thread: Mutex::new(None),
             enable_scheduled: AtomicBool::new(false),
@@ -458,12 +465,9 @@ pub fn open_at_startup(engine: &Engine) -> Result<(), load::Failed> {
 fn attach(engine: &Engine) {
     let aof = &engine.aof;
     let sink = Sink::new();
-    let me = engine.arc();
-    sink.set_waker(Box::new(move || {
-        if let Some(e) = &me {
-            e.aof.signal.notify();
-        }
-    }));
+    // The signal, not the engine: the engine owns the sink, which must not keep it alive.
+    let signal = aof.signal.clone();
+    sink.set_waker(Box::new(move || signal.notify()));
     aof.epoch.fetch_add(1, Relaxed);
     aof.fsynced.store(0, Relaxed);
     *aof.sink.lock() = Some(sink.clone());
