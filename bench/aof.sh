@@ -40,7 +40,7 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
   printf "%-10s %-3s %12s %12s %7s\n" fsync P kvasir redis ratio
 } | tee "$REPORT"
 for fsync in everysec always; do
-  kp=$(free_port); start_server "kvasir-$fsync" "$kp" "$PWD/$KVASIR" --port "$kp" --save "" \
+  kp=$(free_port); start_server "kvasir-$fsync" "$kp" "$(realpath "$KVASIR")" --port "$kp" --save "" \
     --appendonly yes --appendfsync "$fsync" --dir "$WORK/kvasir-$fsync"
   rp=$(free_port); start_server "redis-$fsync" "$rp" redis-server --port "$rp" --save "" \
     --appendonly yes --appendfsync "$fsync" --dir "$WORK/redis-$fsync"
