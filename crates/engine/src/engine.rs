@@ -167,6 +167,8 @@ pub struct Engine {
     pub run_id: String,
     /// RDB persistence state (`persist.rs`).
     pub persistence: crate::persist::Persistence,
+    /// The append-only file (`aof/`).
+    pub aof: crate::aof::Aof,
     /// This engine's own `Arc`, for work that outlives a command (the BGSAVE thread).
     me: std::sync::Weak<Engine>,
     /// A test engine's directory for its RDB file, removed with the engine.
@@ -242,6 +244,7 @@ impl Engine {
             me: me.clone(),
             scratch_dir: Mutex::new(None),
             persistence: crate::persist::Persistence::new(now),
+            aof: crate::aof::Aof::default(),
             keyspace: Keyspace::new(databases),
             commands,
             config,
@@ -282,6 +285,8 @@ impl Engine {
         let _ = std::fs::create_dir_all(&dir);
         let file = dir.join("dump.rdb").display().to_string();
         config.set("dbfilename", &[file.as_bytes()]).expect("dbfilename");
+        let aof_dir = dir.join("appendonlydir").display().to_string();
+        config.set("appenddirname", &[aof_dir.as_bytes()]).expect("appenddirname");
         config.set("save", &[b""]).expect("save");
         let e = Engine::new(config, Box::new(NullHost));
         *e.scratch_dir.lock() = Some(dir);

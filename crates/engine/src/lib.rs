@@ -4,6 +4,7 @@
 //! it argument vectors and sends back what it writes; tests and benchmarks call it directly.
 //! See ARCHITECTURE.md for the map.
 
+pub mod aof;
 pub mod blocking;
 pub mod client;
 pub mod commands;

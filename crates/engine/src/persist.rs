@@ -574,3 +574,10 @@ pub fn load_at_startup(engine: &Engine) -> Result<StartupLoad, String> {
     let report = load_into(engine, &mut keys, f, &path.display().to_string(), size, Merge::Refuse)?;
     Ok(StartupLoad::Loaded { report, secs: started.elapsed().as_secs_f64() })
 }
+
+/// The point-in-time image an AOF rewrite writes as its base (`aof/mod.rs`): the same
+/// snapshot BGSAVE takes, so the two share whatever makes it cheap. The caller holds every
+/// shard.
+pub fn aof_base_snapshot(engine: &Engine, keys: &mut Keys<'_>) -> std::io::Result<Vec<u8>> {
+    write_rdb(engine, keys, Vec::new()).map(|(v, _)| v)
+}

@@ -1,5 +1,4 @@
-//! Command propagation: the ordered stream of writes that replicas (and, later, the AOF)
-//! consume.
+//! Command propagation: the ordered stream of writes that replicas and the AOF consume.
 //!
 //! Each write command records what it changed as commands to replay (`Keys::propagate`):
 //! by default its own arguments, rewritten where Valkey rewrites them (relative TTLs become
@@ -24,9 +23,12 @@ pub struct Op {
     pub argv: Vec<Vec<u8>>,
 }
 
-/// Where propagated commands go: a replica connection's outgoing stream.
+/// Where propagated commands go: a replica connection's outgoing stream, or the AOF.
 pub struct Sink {
     buf: Mutex<Vec<u8>>,
+    /// Bytes pushed since the sink was made (the AOF's group commit compares it with what
+    /// is fsynced). Changed under `buf`'s lock.
+    pushed: std::sync::atomic::AtomicU64,
     closed: AtomicBool,
     /// Set while the replica's snapshot is being written: what is propagated meanwhile is
     /// kept, and handed out after the snapshot ([`Sink::release`]).
@@ -38,6 +40,7 @@ impl Sink {
     pub fn new() -> Arc<Sink> {
         Arc::new(Sink {
             buf: Mutex::new(Vec::new()),
+            pushed: std::sync::atomic::AtomicU64::new(0),
             closed: AtomicBool::new(false),
             held: AtomicBool::new(false),
             waker: Mutex::new(None),
@@ -77,6 +80,17 @@ impl Sink {
         std::mem::take(&mut *buf)
     }
 
+    /// Takes what has been written so far, with the stream offset at its end.
+    pub fn take_counted(&self) -> (Vec<u8>, u64) {
+        let mut buf = self.buf.lock();
+        (std::mem::take(&mut *buf), self.pushed.load(Relaxed))
+    }
+
+    /// Bytes pushed so far (the stream offset of the last record).
+    pub fn pushed(&self) -> u64 {
+        self.pushed.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// The consumer went away: stop feeding it.
     pub fn close(&self) {
         self.closed.store(true, Relaxed);
@@ -87,7 +101,11 @@ impl Sink {
     }
 
     fn push(&self, bytes: &[u8]) {
-        self.buf.lock().extend_from_slice(bytes);
+        {
+            let mut buf = self.buf.lock();
+            buf.extend_from_slice(bytes);
+            self.pushed.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Release);
+        }
         if let Some(w) = self.waker.lock().as_ref() {
             w();
         }
@@ -174,6 +192,12 @@ impl Propagation {
         for s in &inner.sinks {
             s.push(&bytes);
         }
+    }
+
+    /// The next record starts with a SELECT (a new AOF incr file must not rely on the
+    /// database selected in the previous one).
+    pub fn reselect(&self) {
+        self.inner.lock().selected = None;
     }
 
     pub fn consumers(&self) -> usize {

@@ -573,10 +573,15 @@ impl Connection {
         true
     }
 
-    /// Writes all pending replies. Returns false if the connection failed.
+    /// Writes all pending replies. Returns false if the connection failed. With
+    /// `appendfsync always`, replies wait until every write appended so far is fsynced (group
+    /// commit: the AOF writer's one fsync releases every connection waiting).
     async fn flush(&mut self, out: &mut Reply) -> bool {
         if out.is_empty() {
             return true;
+        }
+        if let Some(point) = self.engine.aof.durable_point() {
+            DurableWait { aof: &self.engine.aof, point }.await;
         }
         let n = out.len();
         let shared = &self.client.shared;
@@ -611,6 +616,23 @@ impl Connection {
         }
         shared.reply_capacity.store(out.capacity(), Relaxed);
         true
+    }
+}
+
+/// Waits until the AOF is fsynced up to a point (or the AOF is switched off).
+struct DurableWait<'a> {
+    aof: &'a engine::aof::Aof,
+    point: engine::aof::Durable,
+}
+
+impl std::future::Future for DurableWait<'_> {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.aof.reached(self.point, cx.waker()) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
     }
 }
 

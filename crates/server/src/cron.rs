@@ -42,6 +42,8 @@ fn tick(engine: &Engine, cursor: &mut ExpireCursor, last_sample_ms: &mut u64) {
     // `maxmemory` (Valkey's eviction time event), for at most a quarter of the tick.
     let hz = u64::from(engine.config.hot.hz.load(Relaxed).max(1));
     engine::evict::cron(engine, Duration::from_micros(250_000 / hz));
+    // Scheduled and automatic AOF rewrites.
+    engine::aof::cron(engine);
     if engine.config.get_bool("activerehashing") {
         rehash_cycle(engine, 100);
     }

@@ -92,6 +92,24 @@ fn report_inert_settings(config: &Config) {
 fn load_data(engine: &Engine) {
     use engine::persist::{load_at_startup, StartupLoad};
     notice!("Server initialized");
+    if engine.config.get_bool("appendonly") {
+        // The AOF has priority over the RDB file, as in Valkey.
+        match engine::aof::load_at_startup(engine) {
+            Ok(engine::aof::StartupLoad::Missing) => {}
+            Ok(engine::aof::StartupLoad::Loaded { keys, secs, .. }) => {
+                notice!("DB loaded from append only file: {secs:.3} seconds");
+                notice!("AOF: {keys} keys in the dataset");
+            }
+            Err(_) => {
+                warning!("Fatal error loading the DB, check server logs. Exiting.");
+                std::process::exit(1);
+            }
+        }
+        if engine::aof::open_at_startup(engine).is_err() {
+            std::process::exit(1);
+        }
+        return;
+    }
     match load_at_startup(engine) {
         Ok(StartupLoad::Missing) => {}
         Ok(StartupLoad::Loaded { report, secs }) => {
@@ -266,6 +284,7 @@ fn main() {
     }
     cron.stop();
     engine.persistence.wait_bgsave();
+    engine::aof::shutdown(&engine);
     listeners.close();
     for c in engine.clients.all() {
         c.kill();

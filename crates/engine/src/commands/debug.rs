@@ -159,6 +159,14 @@ static SUBCOMMANDS: &[Sub] = &[
         ],
     },
     Sub {
+        name: "loadaof",
+        arity: 2,
+        max: 0,
+        locks: Locks::Everything,
+        handler: loadaof,
+        help: &["LOADAOF", "    Flush the AOF buffers on disk and reload the AOF in memory."],
+    },
+    Sub {
         name: "reload",
         arity: -2,
         max: 0,
@@ -323,6 +331,20 @@ fn reload(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         return Err(Error::err("Error trying to load the RDB dump, check server logs."));
     }
     engine.log(LogLevel::Notice, "DB reloaded by DEBUG RELOAD");
+    ctx.out.ok();
+    Ok(())
+}
+
+/// DEBUG LOADAOF: flush the AOF, empty the dataset, load the AOF files back.
+fn loadaof(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    if crate::aof::debug_loadaof(ctx).is_err() {
+        return Err(Error::err("Error trying to load the AOF files, check server logs."));
+    }
+    // What was loaded is not a change to propagate (Valkey resets `dirty`).
+    ctx.keys.effects.dirty = 0;
+    ctx.keys.effects.own = Default::default();
+    ctx.keys.effects.propagate.clear();
+    ctx.engine.log(LogLevel::Notice, "Append Only File loaded by DEBUG LOADAOF");
     ctx.out.ok();
     Ok(())
 }

@@ -412,18 +412,10 @@ fn persistence(engine: &Engine, o: &mut String) {
     field(o, "rdb_last_cow_size", 0);
     field(o, "rdb_last_load_keys_expired", p.last_load_keys_expired.load(Relaxed));
     field(o, "rdb_last_load_keys_loaded", p.last_load_keys_loaded.load(Relaxed));
-    field(o, "aof_enabled", 0);
-    field(o, "aof_rewrite_in_progress", 0);
-    field(o, "aof_rewrite_scheduled", 0);
-    field(o, "aof_last_rewrite_time_sec", -1);
-    field(o, "aof_current_rewrite_time_sec", -1);
-    field(o, "aof_last_bgrewrite_status", "ok");
-    field(o, "aof_rewrites", 0);
-    field(o, "aof_rewrites_consecutive_failures", 0);
-    field(o, "aof_last_write_status", "ok");
-    field(o, "aof_last_cow_size", 0);
+    crate::aof::info(engine, &mut |name, value| field(o, name, value));
     field(o, "module_fork_in_progress", 0);
     field(o, "module_fork_last_cow_size", 0);
+    crate::aof::info_on(engine, &mut |name, value| field(o, name, value));
     if loading {
         let start = p.loading_start_secs.load(Relaxed);
         let (total, loaded) = (p.loading_total_bytes.load(Relaxed), p.loading_loaded_bytes.load(Relaxed));

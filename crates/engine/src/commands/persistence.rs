@@ -34,6 +34,15 @@ pub static COMMANDS: &[Command] = &[
         ..Command::DEFAULT
     },
     Command {
+        name: "bgrewriteaof",
+        arity: 1,
+        flags: NO_ASYNC_LOADING | ADMIN | NOSCRIPT,
+        lock: Lock::AllDbs,
+        handler: Some(bgrewriteaof),
+        doc: doc("Asynchronously rewrites the append-only file to disk.", "O(1)", ""),
+        ..Command::DEFAULT
+    },
+    Command {
         name: "lastsave",
         arity: 1,
         flags: LOADING | STALE | FAST,
@@ -75,8 +84,9 @@ fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         ctx.out.simple("Background saving scheduled");
         return Ok(());
     }
-    // Another snapshot (a replica's SYNC) is Valkey's "another child is active".
-    if p.snapshot_in_progress() {
+    // Another snapshot (a replica's SYNC) or an AOF rewrite is Valkey's "another child is
+    // active".
+    if p.snapshot_in_progress() || engine.aof.rewrite_in_progress() {
         if schedule {
             p.bgsave_scheduled.store(true, Relaxed);
             ctx.out.simple("Background saving scheduled");
@@ -93,6 +103,23 @@ fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         Err(e) if e == persist::CHILD_ACTIVE => Err(Error::err(persist::CHILD_ACTIVE)),
         Err(_) => Err(Error::coded_static("ERR")),
     }
+}
+
+fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    use crate::aof::RewriteRefused;
+    match crate::aof::bgrewriteaof(ctx.engine, &mut ctx.keys) {
+        Ok(()) => ctx.out.simple("Background append only file rewriting started"),
+        Err(RewriteRefused::Scheduled) => ctx.out.simple("Background append only file rewriting scheduled"),
+        Err(RewriteRefused::InProgress) => {
+            return Err(Error::err("Background append only file rewriting already in progress"))
+        }
+        Err(RewriteRefused::Failed) => {
+            return Err(Error::err(
+                "Can't execute an AOF background rewriting. Please check the server logs for more information.",
+            ))
+        }
+    }
+    Ok(())
 }
 
 fn lastsave(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {

@@ -468,6 +468,27 @@ fn apply_config(ctx: &Ctx, old: &[(&'static str, String)]) -> Result<(), (&'stat
                     });
                 }
             }
+            "appendonly" if changed(name) => {
+                if config.get_bool("appendonly") {
+                    if !ctx.keys.may_block {
+                        // Inside EXEC, which holds locks of its own: the cron switches it on.
+                        engine.aof.enable_scheduled.store(true, Relaxed);
+                        engine.log(
+                            LogLevel::Notice,
+                            "AOF was enabled during a transaction. An AOF background was scheduled to start when \
+                             possible.",
+                        );
+                    } else if crate::aof::enable(engine).is_err() {
+                        return Err(("appendonly", "Unable to turn on AOF. Check server logs."));
+                    }
+                } else {
+                    engine.aof.enable_scheduled.store(false, Relaxed);
+                    crate::aof::disable(engine);
+                }
+            }
+            "appendfsync" if changed(name) => {
+                engine.aof.set_fsync(crate::aof::Fsync::parse(&config.get("appendfsync")));
+            }
             "dir" if changed(name) && std::env::set_current_dir(config.get("dir")).is_err() => {
                 return Err(("dir", "No such file or directory"));
             }

@@ -4,9 +4,11 @@
 mod harness;
 mod peer;
 
+mod aof;
 mod atomicity;
 mod basics;
 mod bits;
+mod crash;
 mod eviction;
 mod expire;
 mod geo;
