@@ -282,7 +282,7 @@ pub struct Client {
     /// Inside MULTI: what EXEC will run.
     pub multi: Option<Transaction>,
     /// The keys this client WATCHes, as (database, key).
-    pub watched: Vec<(usize, Vec<u8>)>,
+    pub watched: Vec<crate::watch::Watched>,
     /// Channels, patterns and shard channels subscribed to.
     pub subscriptions: crate::commands::pubsub::Subscriptions,
     /// CLIENT TRACKING is on (this task's copy of `shared.tracking.on`, read per command).

@@ -465,9 +465,7 @@ impl<'a> Keys<'a> {
         // clients blocked on the key get a chance to be served.
         let waiting = match self.guards.shard(db, shard_of(hash_key(key))) {
             Some(s) => {
-                if !s.watchers.is_empty() {
-                    s.watchers.touch(key);
-                }
+                s.touch_watched(key);
                 s.waiters.has(key)
             }
             None => false,
@@ -480,17 +478,24 @@ impl<'a> Keys<'a> {
     /// Fails the transactions of clients watching `key` (Valkey's `touchWatchedKey`).
     fn touch_watched(&mut self, db: usize, key: &[u8]) {
         if let Some(s) = self.guards.shard(db, shard_of(hash_key(key))) {
-            if !s.watchers.is_empty() {
-                s.watchers.touch(key);
-            }
+            s.touch_watched(key);
         }
     }
 
-    /// Registers `client` as watching `key` in `db` (whose shard the command holds).
-    pub fn watch(&mut self, db: usize, key: &[u8], client: &std::sync::Arc<crate::client::ClientShared>) -> CmdResult {
-        let (shard, _) = self.shard(db, key)?;
-        shard.watchers.add(key, client);
-        Ok(())
+    /// Registers `client` as watching `key` in `db` (whose shard the command holds), without
+    /// expiring it. Returns when the key, alive now, expires (see [`crate::watch`]).
+    pub fn watch(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        client: &std::sync::Arc<crate::client::ClientShared>,
+    ) -> Result<Option<u64>, Error> {
+        let now = self.now_ms;
+        let (shard, h) = self.shard(db, key)?;
+        let ttl = shard.find(h, key).and_then(|e| e.expire_at_ms());
+        let stale = ttl.is_some_and(|t| now > t);
+        shard.watchers.add(key, client, stale);
+        Ok(ttl.filter(|_| !stale))
     }
 
     /// Marks `key` ready if clients are blocked on it.

@@ -113,11 +113,6 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         client.shared.mailbox.drain_into(out);
     }
     if out_of_memory && may_grow_memory(engine, client, cmd) {
-        if def.name == "exec" && cmd.parent.is_none() && client.multi.is_some() {
-            crate::commands::multi::end_transaction(engine, client);
-            let text = format!("EXECABORT Transaction discarded because of: {}", crate::evict::OOM);
-            return reject(engine, client, cmd, out, Error::coded(text));
-        }
         return reject(engine, client, cmd, out, Error::coded_static(crate::evict::OOM));
     }
     // After a failed save, writes (and PING) are refused while save points are configured
@@ -324,7 +319,11 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
             Error::coded("EXECABORT Transaction discarded because of previous errors.".to_string()),
         );
     }
-    if client.shared.flags.lock().dirty_cas {
+    // A watched key that expired since WATCH fails the transaction like a change would,
+    // even if nothing deleted it yet (Valkey's `isWatchedKeyExpired`).
+    let now = crate::util::now_ms();
+    let expired = client.watched.iter().any(|w| w.deadline_ms.is_some_and(|t| now > t));
+    if expired || client.shared.flags.lock().dirty_cas {
         end_transaction(engine, client);
         out.null_array();
         engine.stats.local(|b| b.call(exec.id, 0, false));
@@ -566,7 +565,16 @@ fn lock_set(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]]) ->
 /// transaction being queued fail at EXEC).
 fn reject(engine: &Engine, client: &mut Client, cmd: &Resolved, out: &mut Reply, e: Error) -> Outcome {
     flag_transaction(client);
-    out.error_bytes(e.text());
+    if cmd.def.name == "exec" && cmd.parent.is_none() && client.multi.is_some() {
+        // A refused EXEC (OOM, BUSY...) discards the transaction and says why (Valkey's
+        // `execCommandAbort`).
+        crate::commands::multi::end_transaction(engine, client);
+        let mut text = b"EXECABORT Transaction discarded because of: ".to_vec();
+        text.extend_from_slice(e.text());
+        out.error_bytes(&text);
+    } else {
+        out.error_bytes(e.text());
+    }
     engine.stats.local(|b| b.rejected(cmd.id));
     record_errors(engine, out);
     Outcome::Continue

@@ -88,9 +88,7 @@ pub fn run_cycle(engine: &Engine, cursor: &mut ExpireCursor) -> ExpireRun {
                     if e.expire_at_ms().is_some_and(|t| now > t) {
                         let key = e.key().to_vec();
                         s.remove(crate::keyspace::hash_key(&key), &key);
-                        if !s.watchers.is_empty() {
-                            s.watchers.touch(&key);
-                        }
+                        s.touch_watched(&key);
                         if engine.tracking.active() {
                             engine.tracking.invalidate(engine, &key, 0, true);
                         }

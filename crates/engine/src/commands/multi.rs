@@ -18,6 +18,7 @@ use super::{CmdResult, Ctx, Error};
 use crate::client::{Client, Transaction};
 use crate::engine::Engine;
 use crate::keyspace::{hash_key, shard_of, LockSet};
+use crate::watch::Watched;
 use std::sync::atomic::Ordering::Relaxed;
 
 const fn doc(summary: &'static str, since: &'static str, complexity: &'static str, syntax: &'static str) -> Doc {
@@ -101,11 +102,11 @@ fn discard(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 fn watch(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.client.db;
     for &key in &argv[1..] {
-        if ctx.client.watched.iter().any(|(d, k)| *d == db && k == key) {
+        if ctx.client.watched.iter().any(|w| w.db == db && w.key == key) {
             continue;
         }
-        ctx.keys.watch(db, key, &ctx.client.shared)?;
-        ctx.client.watched.push((db, key.to_vec()));
+        let deadline_ms = ctx.keys.watch(db, key, &ctx.client.shared)?;
+        ctx.client.watched.push(Watched { db, key: key.to_vec(), deadline_ms });
     }
     ctx.client.shared.watch.store(ctx.client.watched.len(), Relaxed);
     ctx.out.ok();
@@ -132,13 +133,13 @@ pub fn end_transaction(engine: &Engine, client: &mut Client) {
 pub fn unwatch_all(engine: &Engine, client: &mut Client) {
     if !client.watched.is_empty() {
         let mut set = LockSet::new();
-        for (db, key) in &client.watched {
-            set.add_key(*db, key);
+        for w in &client.watched {
+            set.add_key(w.db, &w.key);
         }
         let mut guards = engine.keyspace.lock(&set);
-        for (db, key) in client.watched.drain(..) {
-            if let Some(s) = guards.shard(db, shard_of(hash_key(&key))) {
-                s.watchers.remove(&key, &client.shared);
+        for w in client.watched.drain(..) {
+            if let Some(s) = guards.shard(w.db, shard_of(hash_key(&w.key))) {
+                s.watchers.remove(&w.key, &client.shared);
             }
         }
     }

@@ -107,3 +107,101 @@ fn select_inside_a_transaction_moves_the_later_commands() {
     run(&e, &mut c, &["SELECT", "0"]);
     assert_eq!(run(&e, &mut c, &["EXISTS", "k"]), ":0\r\n");
 }
+
+/// Sets `key` with a 1 ms TTL and waits until it is stale (past its TTL, not yet deleted:
+/// the test engine runs no active expiry).
+fn stale(e: &Engine, c: &mut crate::client::Client, key: &str) {
+    assert_eq!(run(e, c, &["SET", key, "v", "PX", "1"]), "+OK\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(3));
+}
+
+#[test]
+fn stale_watched_keys_deleted_or_flushed_do_not_fail_exec() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    let mut other = client(&e);
+    // Lazily deleted by another client's read.
+    stale(&e, &mut c, "x");
+    run(&e, &mut c, &["WATCH", "x"]);
+    assert_eq!(run(&e, &mut other, &["EXISTS", "x"]), ":0\r\n");
+    run(&e, &mut c, &["MULTI"]);
+    run(&e, &mut c, &["PING"]);
+    assert_eq!(run(&e, &mut c, &["EXEC"]), "*1\r\n+PONG\r\n");
+    // Flushed.
+    stale(&e, &mut c, "x");
+    run(&e, &mut c, &["WATCH", "x"]);
+    run(&e, &mut other, &["FLUSHDB"]);
+    run(&e, &mut c, &["MULTI"]);
+    run(&e, &mut c, &["PING"]);
+    assert_eq!(run(&e, &mut c, &["EXEC"]), "*1\r\n+PONG\r\n");
+    // Written: that is a change.
+    stale(&e, &mut c, "x");
+    run(&e, &mut c, &["WATCH", "x"]);
+    run(&e, &mut other, &["SET", "x", "new"]);
+    run(&e, &mut c, &["MULTI"]);
+    run(&e, &mut c, &["PING"]);
+    assert_eq!(run(&e, &mut c, &["EXEC"]), "*-1\r\n");
+}
+
+#[test]
+fn swapdb_touches_watched_stale_keys_only_on_a_logical_change() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    let mut other = client(&e);
+    let exec_ping = |c: &mut crate::client::Client| {
+        run(&e, c, &["MULTI"]);
+        run(&e, c, &["PING"]);
+        run(&e, c, &["EXEC"])
+    };
+    // A stale key replaced by nothing, then a missing key replaced by a stale one, then a
+    // stale key replaced by another stale one: no logical change each time.
+    stale(&e, &mut c, "x");
+    run(&e, &mut c, &["WATCH", "x"]);
+    run(&e, &mut other, &["SWAPDB", "0", "1"]);
+    assert_eq!(exec_ping(&mut c), "*1\r\n+PONG\r\n");
+    run(&e, &mut c, &["WATCH", "x"]);
+    run(&e, &mut other, &["SWAPDB", "0", "1"]);
+    assert_eq!(exec_ping(&mut c), "*1\r\n+PONG\r\n");
+    run(&e, &mut other, &["SELECT", "1"]);
+    stale(&e, &mut other, "x");
+    run(&e, &mut c, &["WATCH", "x"]);
+    run(&e, &mut other, &["SWAPDB", "0", "1"]);
+    assert_eq!(exec_ping(&mut c), "*1\r\n+PONG\r\n");
+    // A stale key replaced by a live one is a change.
+    run(&e, &mut other, &["SET", "x", "live"]);
+    run(&e, &mut c, &["WATCH", "x"]);
+    run(&e, &mut other, &["SWAPDB", "0", "1"]);
+    assert_eq!(exec_ping(&mut c), "*-1\r\n");
+}
+
+#[test]
+fn a_watched_key_that_expires_before_exec_fails_it() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    run(&e, &mut c, &["SET", "k", "1", "PX", "20"]);
+    run(&e, &mut c, &["WATCH", "k"]);
+    std::thread::sleep(std::time::Duration::from_millis(25));
+    run(&e, &mut c, &["MULTI"]);
+    run(&e, &mut c, &["INCR", "k"]);
+    assert_eq!(run(&e, &mut c, &["EXEC"]), "*-1\r\n", "nobody deleted it, but it expired");
+    // A key with a TTL still alive at EXEC does not.
+    run(&e, &mut c, &["SET", "k", "1", "EX", "100"]);
+    run(&e, &mut c, &["WATCH", "k"]);
+    run(&e, &mut c, &["MULTI"]);
+    run(&e, &mut c, &["INCR", "k"]);
+    assert_eq!(run(&e, &mut c, &["EXEC"]), "*1\r\n:2\r\n");
+}
+
+#[test]
+fn a_refused_exec_discards_the_transaction_and_says_why() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    run(&e, &mut c, &["MULTI"]);
+    run(&e, &mut c, &["SET", "a", "1"]);
+    assert_eq!(
+        run(&e, &mut c, &["EXEC", "extra"]),
+        "-EXECABORT Transaction discarded because of: ERR wrong number of arguments for 'exec' command\r\n"
+    );
+    assert_eq!(run(&e, &mut c, &["PING"]), "+PONG\r\n", "no longer in MULTI");
+    assert_eq!(run(&e, &mut c, &["EXISTS", "a"]), ":0\r\n");
+}

@@ -285,10 +285,16 @@ fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         }
         // Shard i of one database becomes shard i of the other: keys hash to the same shard
         // in every database, so the contents stay where lookups will look for them. Blocked
-        // and watching clients stay with their database (`take` and `swap_contents` leave
-        // them, touching watched keys on the way).
+        // and watching clients stay with their database (`take_for_swap` and `swap_contents`
+        // leave them); each database's watched keys are touched by what replaces them.
         let mut from_a: Vec<_> = ctx.keys.shards(a).map(|s| s.take_for_swap()).collect();
         let mut from_b: Vec<_> = ctx.keys.shards(b).map(|s| s.take_for_swap()).collect();
+        for ((s, before), after) in ctx.keys.shards(a).zip(from_a.iter_mut()).zip(from_b.iter_mut()) {
+            s.touch_watched_swap(before, after);
+        }
+        for ((s, before), after) in ctx.keys.shards(b).zip(from_b.iter_mut()).zip(from_a.iter_mut()) {
+            s.touch_watched_swap(before, after);
+        }
         for (s, data) in ctx.keys.shards(a).zip(from_b.iter_mut()) {
             s.swap_contents(data);
         }

@@ -487,9 +487,7 @@ fn evict_key(engine: &Engine, s: &mut Shard, db: usize, key: &[u8], lazy: bool) 
             estimate
         }
     };
-    if !s.watchers.is_empty() {
-        s.watchers.touch(key);
-    }
+    s.touch_watched(key);
     if engine.tracking.active() {
         engine.tracking.invalidate(engine, key, 0, true);
     }

@@ -207,6 +207,7 @@ impl Shard {
     /// the old contents are handed to the snapshot instead (it writes what it still needs
     /// and drops them) and an empty shard is returned.
     pub fn take(&mut self) -> Shard {
+        touch_watchers_replaced(&mut self.watchers, &mut self.dict, None);
         let mut old = self.take_keys();
         if let Some(snap) = &mut self.snap {
             if !old.is_empty() {
@@ -219,7 +220,6 @@ impl Shard {
 
     /// Moves the keys out (the snapshot state, waiters and watchers stay).
     fn take_keys(&mut self) -> Shard {
-        self.touch_watched_present();
         let mut old = Shard::default();
         std::mem::swap(&mut old.dict, &mut self.dict);
         std::mem::swap(&mut old.volatile, &mut self.volatile);
@@ -229,7 +229,8 @@ impl Shard {
 
     /// Empties the shard for SWAPDB, which moves the keys to the other database: a snapshot
     /// in progress first gets this shard's remaining keys (they cannot be followed to their
-    /// new place), then the keys are returned.
+    /// new place), then the keys are returned. Watchers are not touched here: see
+    /// [`Shard::touch_watched_swap`].
     pub fn take_for_swap(&mut self) -> Shard {
         self.snap_complete();
         self.take_keys()
@@ -313,23 +314,25 @@ impl Shard {
         self.snap_mark
     }
 
-    /// Exchanges keys (not waiters or watchers) with another shard (SWAPDB). A watched key
-    /// present on either side is touched.
+    /// Exchanges keys (not waiters or watchers) with another shard (SWAPDB).
     pub fn swap_contents(&mut self, other: &mut Shard) {
-        self.touch_watched_present();
-        other.touch_watched_present();
         std::mem::swap(&mut self.dict, &mut other.dict);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
-        self.touch_watched_present();
-        other.touch_watched_present();
     }
 
-    fn touch_watched_present(&mut self) {
-        if self.watchers.is_empty() {
-            return;
+    /// SWAPDB replaces this shard's keys, `before` (taken out with `take_for_swap`), with
+    /// `after`'s: touches this database's watched keys accordingly.
+    pub fn touch_watched_swap(&mut self, before: &mut Shard, after: &mut Shard) {
+        touch_watchers_replaced(&mut self.watchers, &mut before.dict, Some(&mut after.dict));
+    }
+
+    /// A watched key that is present, mutated in place or deleted: fails the transactions
+    /// watching it (see [`crate::watch`] for stale keys).
+    pub fn touch_watched(&mut self, key: &[u8]) {
+        if !self.watchers.is_empty() {
+            let dict = &mut self.dict;
+            self.watchers.touch(key, || dict.find(super::hash_key(key), key).is_some());
         }
-        let dict = &mut self.dict;
-        self.watchers.touch_where(|k| dict.find(super::hash_key(k), k).is_some());
     }
 
     /// Cron work: advance an ongoing resize. Returns whether more work remains.
@@ -355,6 +358,23 @@ impl Shard {
         self.dict.for_each(|e| with_ttl += usize::from(e.has_ttl()));
         assert_eq!(with_ttl, self.volatile.len());
     }
+}
+
+/// Touches the watched keys of a database whose keys, `before`, are replaced by `after`'s
+/// (SWAPDB) or by none (FLUSHDB, FLUSHALL).
+fn touch_watchers_replaced(watchers: &mut crate::watch::Watchers, before: &mut Dict, mut after: Option<&mut Dict>) {
+    use crate::watch::Presence;
+    if watchers.is_empty() {
+        return;
+    }
+    let now = crate::util::now_ms();
+    let presence = |d: &mut Dict, k: &[u8]| match d.find(super::hash_key(k), k).map(Link::entry::<EntryPtr>) {
+        None => Presence::Absent,
+        Some(e) if e.expire_at_ms().is_some_and(|t| now > t) => Presence::Stale,
+        Some(_) => Presence::Live,
+    };
+    watchers
+        .touch_replaced(|k| presence(before, k), |k| after.as_deref_mut().map_or(Presence::Absent, |d| presence(d, k)));
 }
 
 #[cfg(test)]
