@@ -1,7 +1,7 @@
 //! MONITOR (Valkey's `monitorCommand`). What monitors receive is `monitor.rs`.
 
 use super::table::{flags::*, Command, Doc};
-use super::{CmdResult, Ctx};
+use super::{CmdResult, Ctx, Error};
 
 pub static COMMANDS: &[Command] = &[Command {
     name: "monitor",
@@ -19,6 +19,10 @@ pub static COMMANDS: &[Command] = &[Command {
 }];
 
 fn monitor(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
+    if !ctx.keys.may_block {
+        // Inside EXEC the client expects one reply per command (Valkey's deny-blocking).
+        return Err(Error::err("MONITOR isn't allowed for DENY BLOCKING client"));
+    }
     {
         let mut f = ctx.client.shared.flags.lock();
         // A replica or a client already monitoring: ignored, without a reply, as in Valkey.
@@ -60,6 +64,13 @@ mod tests {
         run(&e, &mut m, &["reset"]);
         run(&e, &mut c, &["ping"]);
         assert_eq!(pushes(&m), "");
+        assert!(!e.monitors.active());
+        // Inside a transaction it is refused, and the client does not become a monitor.
+        let mut t = client(&e);
+        run(&e, &mut t, &["multi"]);
+        run(&e, &mut t, &["monitor"]);
+        assert_eq!(run(&e, &mut t, &["exec"]), "*1\r\n-ERR MONITOR isn't allowed for DENY BLOCKING client\r\n");
+        assert!(!t.shared.flags.lock().monitor);
         assert!(!e.monitors.active());
     }
 }
