@@ -289,6 +289,8 @@ pub struct Client {
     pub tracking: bool,
     pub resp3: bool,
     pub authenticated: bool,
+    /// The connection to this replica's master: its writes are applied, never refused.
+    pub master_link: bool,
     pub reply_mode: ReplyMode,
     pub no_touch: bool,
     /// Close the connection once pending replies are written (QUIT, protocol errors).
@@ -306,6 +308,7 @@ impl Client {
             tracking: false,
             resp3: false,
             authenticated,
+            master_link: false,
             reply_mode: ReplyMode::On,
             no_touch: false,
             close_after_reply: false,

@@ -195,6 +195,8 @@ pub struct Engine {
     /// The replication IDs (`master_replid`, `master_replid2`); DEBUG CHANGE-REPL-ID renews
     /// the first.
     pub repl_ids: Mutex<ReplicationIds>,
+    /// The replica role and the link to the master (`replica.rs`).
+    pub replica: crate::replica::ReplicaRole,
     /// Running average share of expired keys among those the active expiry cycle sampled, as
     /// `f64` bits (`expired_stale_perc`); written by the cron.
     pub expired_stale_perc: AtomicU64,
@@ -220,6 +222,12 @@ impl ReplicationIds {
     /// A fresh random ID and no previous one (what a primary starts with).
     pub fn fresh() -> ReplicationIds {
         ReplicationIds { id: random_hex40(), id2: "0".repeat(40) }
+    }
+
+    /// A new history starts (a replica promoted by REPLICAOF NO ONE): the current ID becomes
+    /// the previous one.
+    pub fn shift(&mut self) {
+        self.id2 = std::mem::replace(&mut self.id, random_hex40());
     }
 }
 
@@ -266,6 +274,7 @@ impl Engine {
             memory_startup: AtomicU64::new(0),
             memory_peak: AtomicU64::new(0),
             repl_ids: Mutex::new(ReplicationIds::fresh()),
+            replica: Default::default(),
             expired_stale_perc: AtomicU64::new(0),
             cron_paused: AtomicBool::new(false),
             evictor,

@@ -120,6 +120,18 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     if (def.flags & flags::WRITE != 0 || def.name == "ping") && engine.writes_denied_by_disk_error() {
         return reject(engine, client, cmd, out, Error::coded_static(crate::persist::MISCONF));
     }
+    if engine.config.hot.min_replicas_to_write.load(Relaxed) > 0
+        && crate::replica::too_few_replicas(engine, client, cmd)
+    {
+        return reject(engine, client, cmd, out, Error::coded_static(crate::replica::NOREPLICAS));
+    }
+    // On a replica: writes get READONLY, and with the link down and
+    // `replica-serve-stale-data no`, most commands MASTERDOWN (one relaxed load on a master).
+    if engine.replica.is_replica() {
+        if let Some(e) = crate::replica::refusal(engine, client, cmd) {
+            return reject(engine, client, cmd, out, e);
+        }
+    }
     if !client.resp3
         && !client.subscriptions.is_empty()
         && !crate::commands::pubsub::allowed_in_resp2_subscribed_mode(def.name)

@@ -501,7 +501,8 @@ impl Connection {
                     }
                     match self.stream.try_read(&mut scratch) {
                         Ok(0) => return,
-                        Ok(_) => {}
+                        // Its REPLCONF ACKs: it is alive (min-replicas-to-write).
+                        Ok(_) => self.engine.replica.acked(sink),
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                         Err(_) => return,
                     }

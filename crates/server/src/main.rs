@@ -9,6 +9,7 @@ mod cron;
 mod host;
 mod listener;
 mod log;
+mod replica;
 mod workers;
 
 use engine::config::{flags as cfg_flags, Config};
@@ -237,6 +238,14 @@ fn main() {
     let worker_pool = Arc::new(workers::Workers::start(workers));
     engine.memory_startup.store(engine.memory().used, Relaxed);
     let cron = cron::start(engine.clone());
+    replica::spawn(engine.clone());
+    // `replicaof <host> <port>` in the config file: follow it from the start.
+    if let Some((host, port)) = engine.config.get("replicaof").split_once(' ') {
+        if let Ok(port) = port.trim().parse::<u16>() {
+            notice!("Configured as a replica of {host}:{port}");
+            engine.replica.set_master(Some((host.to_string(), port)));
+        }
+    }
     notice!("Running mode=standalone, port={port}, worker threads={workers}.");
 
     // Signal handlers first: once connections are accepted, a SIGTERM must find them.

@@ -521,8 +521,30 @@ fn stats(engine: &Engine, o: &mut String) {
 
 fn replication(engine: &Engine, o: &mut String) {
     let ids = engine.repl_ids.lock().clone();
-    field(o, "role", "master");
-    field(o, "connected_slaves", 0);
+    let link = engine.replica.state();
+    match &link.master {
+        None => field(o, "role", "master"),
+        Some((host, port)) => {
+            let now = crate::util::now_ms();
+            let up = link.phase == crate::replica::Phase::Connected;
+            field(o, "role", "slave");
+            field(o, "master_host", host);
+            field(o, "master_port", port);
+            field(o, "master_link_status", if up { "up" } else { "down" });
+            let io_ago = if link.last_io_ms == 0 { -1 } else { (now.saturating_sub(link.last_io_ms) / 1000) as i64 };
+            field(o, "master_last_io_seconds_ago", io_ago);
+            field(o, "master_sync_in_progress", u8::from(link.phase == crate::replica::Phase::Sync));
+            field(o, "slave_read_repl_offset", link.offset);
+            field(o, "slave_repl_offset", link.offset);
+            if !up {
+                field(o, "master_link_down_since_seconds", now.saturating_sub(link.down_since_ms) / 1000);
+            }
+            field(o, "slave_priority", engine.config.get("replica-priority"));
+            field(o, "slave_read_only", u8::from(engine.config.get_bool("replica-read-only")));
+            field(o, "replica_announced", 1);
+        }
+    }
+    field(o, "connected_slaves", engine.replica.replica_count());
     let config = &engine.config;
     if config.get_i64("min-replicas-to-write") > 0 && config.get_i64("min-replicas-max-lag") > 0 {
         field(o, "min_slaves_good_slaves", 0);

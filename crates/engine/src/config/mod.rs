@@ -71,6 +71,8 @@ pub struct Hot {
     /// Microseconds; negative disables the slow log.
     pub slowlog_log_slower_than: AtomicI64,
     pub slowlog_max_len: AtomicU64,
+    pub min_replicas_to_write: AtomicU64,
+    pub min_replicas_max_lag: AtomicU64,
     /// `maxmemory` in bytes (0: no limit). Read before every command.
     pub maxmemory: AtomicU64,
     /// `maxmemory-policy` as [`crate::evict::Policy`]'s number.
@@ -374,6 +376,8 @@ impl Config {
             "stream-node-max-entries" => h.stream_node_max_entries.store(int() as u64, Relaxed),
             "slowlog-log-slower-than" => h.slowlog_log_slower_than.store(int(), Relaxed),
             "slowlog-max-len" => h.slowlog_max_len.store(int() as u64, Relaxed),
+            "min-replicas-to-write" => h.min_replicas_to_write.store(int().max(0) as u64, Relaxed),
+            "min-replicas-max-lag" => h.min_replicas_max_lag.store(int().max(0) as u64, Relaxed),
             "maxmemory" => h.maxmemory.store(int().max(0) as u64, Relaxed),
             "maxmemory-policy" => h.maxmemory_policy.store(crate::evict::Policy::from_name(v) as u32, Relaxed),
             "maxmemory-samples" => h.maxmemory_samples.store(int().clamp(1, 64) as u32, Relaxed),

@@ -58,6 +58,10 @@ impl Peer {
         panic!("redis-server did not start on port {port}");
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn client(&self) -> redis::Client {
         redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap()
     }
