@@ -64,6 +64,9 @@ pub struct ClientShared {
     pub killed: AtomicBool,
     /// The connection is gone (unregistered): nothing more is delivered to it.
     pub closed: AtomicBool,
+    /// What this client adds to [`ClientRegistry`]'s running total of client memory (kept
+    /// only while `maxmemory-clients` is set).
+    pub accounted: AtomicUsize,
     /// CLIENT TRACKING settings, read by whoever sends this client invalidations.
     pub tracking: Mutex<crate::tracking::TrackingState>,
     /// Pushes for this client (pub/sub messages, tracking invalidations) from any thread.
@@ -322,6 +325,18 @@ impl Client {
 pub struct ClientRegistry {
     next_id: AtomicU64,
     clients: Mutex<BTreeMap<u64, Arc<ClientShared>>>,
+    /// Sum of the clients' `accounted` memory: the cheap test of whether client eviction
+    /// has work to do.
+    accounted: AtomicUsize,
+    /// Held by the thread evicting clients; the others skip (it sees their memory too).
+    evicting: Mutex<()>,
+    /// The eviction limit of the last call: a new one makes the next call count everyone.
+    limit_seen: AtomicUsize,
+}
+
+/// Client eviction only disconnects (and only counts) normal and pub/sub clients.
+fn evictable_type(c: &ClientShared) -> bool {
+    matches!(c.client_type(), ClientType::Normal | ClientType::Pubsub)
 }
 
 impl ClientRegistry {
@@ -359,6 +374,7 @@ impl ClientRegistry {
             lib_ver: Mutex::new(None),
             killed: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            accounted: AtomicUsize::new(0),
             tracking: Mutex::new(Default::default()),
             mailbox: Default::default(),
             waker: Mutex::new(None),
@@ -370,6 +386,67 @@ impl ClientRegistry {
     pub fn unregister(&self, id: u64) {
         if let Some(c) = self.clients.lock().remove(&id) {
             c.closed.store(true, Relaxed);
+            self.accounted.fetch_sub(c.accounted.swap(0, Relaxed), Relaxed);
+        }
+    }
+
+    /// Client eviction (`maxmemory-clients`, Valkey's `evictClients`): records what `c` uses
+    /// now (every client's, when `c` is `None` or the limit changed) and, if the normal and
+    /// pub/sub clients together use `limit` bytes or more, disconnects the evictable ones (not
+    /// CLIENT NO-EVICT) that use the most, largest first, until the rest use less. Returns the
+    /// clients it killed (`c` may be one of them). With `limit` 0 (no limit) nothing is
+    /// counted.
+    pub fn evict_over_limit(&self, c: Option<&ClientShared>, limit: usize) -> Vec<Arc<ClientShared>> {
+        let recount = self.limit_seen.swap(limit, Relaxed) != limit || c.is_none();
+        if limit == 0 && !recount {
+            return Vec::new();
+        }
+        let total = match c {
+            Some(c) if !recount => self.account(c, limit),
+            _ => self.all().iter().map(|c| self.account(c, limit)).last().unwrap_or(0),
+        };
+        if limit == 0 || total < limit {
+            return Vec::new();
+        }
+        let Some(_evicting) = self.evicting.try_lock() else {
+            return Vec::new();
+        };
+        // The running total lags (it counts each client as of its last update): decide on
+        // the memory every client uses now.
+        let mut total = 0;
+        let mut candidates = Vec::new();
+        for other in self.all() {
+            if other.killed.load(Relaxed) || !evictable_type(&other) {
+                continue;
+            }
+            let mem = other.total_memory();
+            total += mem;
+            if !other.flags.lock().no_evict {
+                candidates.push((mem, other));
+            }
+        }
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
+        let mut evicted = Vec::new();
+        for (mem, other) in candidates {
+            if total < limit {
+                break;
+            }
+            other.kill();
+            total -= mem;
+            evicted.push(other);
+        }
+        evicted
+    }
+
+    /// Brings `c`'s share of the running total up to date; returns the new total.
+    fn account(&self, c: &ClientShared, limit: usize) -> usize {
+        let counted = limit > 0 && !c.closed.load(Relaxed) && !c.killed.load(Relaxed) && evictable_type(c);
+        let now = if counted { c.total_memory() } else { 0 };
+        let before = c.accounted.swap(now, Relaxed);
+        if now >= before {
+            self.accounted.fetch_add(now - before, Relaxed) + (now - before)
+        } else {
+            self.accounted.fetch_sub(before - now, Relaxed) - (before - now)
         }
     }
 
