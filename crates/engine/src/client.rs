@@ -397,7 +397,9 @@ impl ClientRegistry {
     /// clients it killed (`c` may be one of them). With `limit` 0 (no limit) nothing is
     /// counted.
     pub fn evict_over_limit(&self, c: Option<&ClientShared>, limit: usize) -> Vec<Arc<ClientShared>> {
-        let recount = self.limit_seen.swap(limit, Relaxed) != limit || c.is_none();
+        // A plain load first: this runs on every read of every connection.
+        let recount =
+            c.is_none() || (self.limit_seen.load(Relaxed) != limit && self.limit_seen.swap(limit, Relaxed) != limit);
         if limit == 0 && !recount {
             return Vec::new();
         }
@@ -443,7 +445,9 @@ impl ClientRegistry {
         let counted = limit > 0 && !c.closed.load(Relaxed) && !c.killed.load(Relaxed) && evictable_type(c);
         let now = if counted { c.total_memory() } else { 0 };
         let before = c.accounted.swap(now, Relaxed);
-        if now >= before {
+        if now == before {
+            self.accounted.load(Relaxed)
+        } else if now > before {
             self.accounted.fetch_add(now - before, Relaxed) + (now - before)
         } else {
             self.accounted.fetch_sub(before - now, Relaxed) - (before - now)

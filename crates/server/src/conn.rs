@@ -156,9 +156,15 @@ impl Connection {
                 engine.stats.add(Counter::QueryBufferLimitDisconnections, 1);
                 break;
             }
-            self.client.shared.qbuf.store(buf.len(), Relaxed);
-            self.client.shared.qbuf_free.store(buf.capacity() - buf.len(), Relaxed);
-            if !self.evict_clients() {
+            // Client eviction counts what was just read; CLIENT LIST goes on showing what was
+            // left unparsed after the last batch (as Valkey shows what is left to parse).
+            let (qbuf, qbuf_free) = (shared.qbuf.load(Relaxed), shared.qbuf_free.load(Relaxed));
+            shared.qbuf.store(buf.len(), Relaxed);
+            shared.qbuf_free.store(buf.capacity() - buf.len(), Relaxed);
+            let evicted = !self.evict_clients();
+            shared.qbuf.store(qbuf, Relaxed);
+            shared.qbuf_free.store(qbuf_free, Relaxed);
+            if evicted {
                 break;
             }
 
@@ -732,15 +738,7 @@ impl QueryBuffer {
             pool_give(std::mem::take(&mut self.buf));
             return;
         }
-        if self.buf.is_empty() && self.buf.capacity() > 2 * READ_CHUNK {
-            // Grown for a large argument that has now been run: freed at once, as Valkey
-            // frees an argument it received in its own buffer (it counts towards
-            // `maxmemory-clients` until then).
-            self.buf = Vec::new();
-            self.private = false;
-            self.peak = 0;
-            return;
-        }
+
         if !self.buf.is_empty() {
             self.private = true;
         }
