@@ -55,6 +55,8 @@ pub struct ClientShared {
     pub psub: AtomicUsize,
     pub ssub: AtomicUsize,
     pub multi: AtomicI64,
+    /// Bytes of the commands queued in MULTI (`multi-mem`: arguments plus a pointer each).
+    pub multi_mem: AtomicUsize,
     pub watch: AtomicUsize,
     pub flags: Mutex<ClientFlags>,
     pub name: Mutex<Option<Vec<u8>>>,
@@ -119,6 +121,13 @@ impl ClientType {
     }
 }
 
+/// Per-entry costs `tot-mem` adds for queued commands, watched keys and subscriptions, as
+/// Valkey's `getClientMemoryUsage` does (a `multiCmd`; a list node and a `watchedKey`; a dict
+/// entry and its bucket), so that client eviction sees a client that piles them up.
+const MULTI_CMD_BYTES: usize = 24;
+const WATCHED_KEY_BYTES: usize = 56;
+const SUBSCRIPTION_BYTES: usize = 32;
+
 /// Memory a connection costs beyond its buffers: the client structures and its task.
 const CLIENT_FIXED_BYTES: usize = std::mem::size_of::<ClientShared>() + std::mem::size_of::<Client>() + 1024;
 
@@ -177,6 +186,10 @@ impl ClientShared {
             + self.reply_capacity.load(Relaxed).max(self.obuf.load(Relaxed))
             + self.argv_mem.load(Relaxed)
             + self.mailbox.bytes()
+            + self.multi_mem.load(Relaxed)
+            + self.multi.load(Relaxed).max(0) as usize * MULTI_CMD_BYTES
+            + self.watch.load(Relaxed) * WATCHED_KEY_BYTES
+            + self.subscriptions() * SUBSCRIPTION_BYTES
             + CLIENT_FIXED_BYTES
     }
 
@@ -231,7 +244,7 @@ impl ClientShared {
         let _ = write!(
             out,
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
-             watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
+             watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
              events={} cmd={} user={} redir={} resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} \
              tot-cmds={}",
             self.id,
@@ -251,6 +264,7 @@ impl ClientShared {
             self.qbuf.load(Relaxed),
             self.qbuf_free.load(Relaxed),
             self.argv_mem.load(Relaxed),
+            self.multi_mem.load(Relaxed),
             self.reply_capacity.load(Relaxed),
             self.reply_peak.load(Relaxed),
             obuf.min(self.reply_capacity.load(Relaxed)),
@@ -367,6 +381,7 @@ impl ClientRegistry {
             psub: AtomicUsize::new(0),
             ssub: AtomicUsize::new(0),
             multi: AtomicI64::new(-1),
+            multi_mem: AtomicUsize::new(0),
             watch: AtomicUsize::new(0),
             flags: Mutex::new(ClientFlags::default()),
             name: Mutex::new(None),

@@ -174,3 +174,84 @@ fn a_reply_that_would_go_over_the_limit_evicts_its_client() {
     let mut other = s.raw();
     assert_eq!(other.call(&["STRLEN", "big"]), ":2000000\r\n");
 }
+
+/// Sends `args` commands until the server closes the connection; returns how many replies
+/// came first (fails if it never closes).
+fn replies_until_evicted(c: &mut Raw, args: impl Fn(usize) -> Vec<String>) -> usize {
+    for i in 0..100 {
+        let a = args(i);
+        let a: Vec<&[u8]> = a.iter().map(|s| s.as_bytes()).collect();
+        let mut wire = format!("*{}\r\n", a.len()).into_bytes();
+        for x in &a {
+            wire.extend_from_slice(format!("${}\r\n", x.len()).as_bytes());
+            wire.extend_from_slice(x);
+            wire.extend_from_slice(b"\r\n");
+        }
+        if c.stream.write_all(&wire).is_err() {
+            return i;
+        }
+        let mut byte = [0u8; 1];
+        let mut reply = Vec::new();
+        // One reply per command here; an empty read is the eviction.
+        loop {
+            match std::io::Read::read(&mut c.stream, &mut byte) {
+                Ok(0) | Err(_) => return i,
+                Ok(_) => {
+                    reply.push(byte[0]);
+                    if reply.ends_with(b"\r\n") && resp::Value::parse(&reply).is_ok() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    panic!("never evicted");
+}
+
+#[test]
+fn queued_commands_watched_keys_and_subscriptions_count() {
+    let s = Server::start(&["--maxmemory-clients", "1mb"]);
+    let mut admin = s.raw();
+    assert_eq!(admin.call(&["CLIENT", "NO-EVICT", "on"]), "+OK\r\n");
+    // MULTI: each queued 200 KB SET adds to multi-mem until the client is evicted.
+    let mut c = s.raw();
+    assert_eq!(c.call(&["CLIENT", "SETNAME", "queuer"]), "+OK\r\n");
+    assert_eq!(c.call(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.call(&["SET", "k", "small"]), "+QUEUED\r\n");
+    let line = client_line(&mut admin, "queuer").unwrap();
+    assert_eq!(field(&line, "multi-mem"), ("SET".len() + 8 + 1 + 8 + 5 + 8) as u64, "{line}");
+    let value = "v".repeat(200_000);
+    let queued = replies_until_evicted(&mut c, |_| vec!["SET".into(), "k".into(), value.clone()]);
+    assert!((3..6).contains(&queued), "{queued} queued before eviction");
+    // WATCH: 56 bytes a key, as Valkey counts them.
+    let mut c = s.raw();
+    let watched = replies_until_evicted(&mut c, |i| {
+        let mut a = vec!["WATCH".to_string()];
+        a.extend((0..1000).map(|j| format!("key:{i}:{j}")));
+        a
+    });
+    assert!((10..25).contains(&watched), "{watched} x 1000 keys watched before eviction");
+    // SUBSCRIBE: 32 bytes a channel (one reply per channel, so count them differently).
+    let mut c = s.raw();
+    let mut sent = 0;
+    let evicted = loop {
+        let mut args: Vec<String> = vec!["SUBSCRIBE".into()];
+        args.extend((0..1000).map(|j| format!("ch:{sent}:{j}")));
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        c.cmd(&a);
+        sent += 1;
+        if sent > 100 {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        if client_lines(&mut admin) == 1 {
+            break true;
+        }
+    };
+    assert!(evicted && (20..50).contains(&sent), "subscriber evicted after {sent} x 1000 channels");
+    assert_eq!(info_u64(&mut admin, "evicted_clients"), 3);
+}
+
+fn client_lines(admin: &mut Raw) -> usize {
+    admin.call(&["CLIENT", "LIST"]).matches(" addr=").count()
+}
