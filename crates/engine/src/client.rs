@@ -415,12 +415,23 @@ impl ClientRegistry {
         // A plain load first: this runs on every read of every connection.
         let recount =
             c.is_none() || (self.limit_seen.load(Relaxed) != limit && self.limit_seen.swap(limit, Relaxed) != limit);
-        if limit == 0 && !recount {
+        // Nothing counted and no limit: nothing to do (the cron's calls included).
+        if limit == 0 && (!recount || (c.is_none() && self.accounted.load(Relaxed) == 0)) {
             return Vec::new();
         }
         let total = match c {
             Some(c) if !recount => self.account(c, limit),
-            _ => self.all().iter().map(|c| self.account(c, limit)).last().unwrap_or(0),
+            _ => {
+                // A full recount also repairs the total where a share raced with a client
+                // going away.
+                let mut total = 0;
+                for c in self.all() {
+                    self.account(&c, limit);
+                    total += c.accounted.load(Relaxed);
+                }
+                self.accounted.store(total, Relaxed);
+                total
+            }
         };
         if limit == 0 || total < limit {
             return Vec::new();
@@ -460,12 +471,13 @@ impl ClientRegistry {
         let counted = limit > 0 && !c.closed.load(Relaxed) && !c.killed.load(Relaxed) && evictable_type(c);
         let now = if counted { c.total_memory() } else { 0 };
         let before = c.accounted.swap(now, Relaxed);
+        // Wrapping: a share can race with a recount; the next recount puts the total right.
         if now == before {
             self.accounted.load(Relaxed)
         } else if now > before {
-            self.accounted.fetch_add(now - before, Relaxed) + (now - before)
+            self.accounted.fetch_add(now - before, Relaxed).wrapping_add(now - before)
         } else {
-            self.accounted.fetch_sub(before - now, Relaxed) - (before - now)
+            self.accounted.fetch_sub(before - now, Relaxed).wrapping_sub(before - now)
         }
     }
 
