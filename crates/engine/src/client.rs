@@ -55,6 +55,8 @@ pub struct ClientShared {
     pub psub: AtomicUsize,
     pub ssub: AtomicUsize,
     pub multi: AtomicI64,
+    /// Bytes of the commands queued in MULTI (`multi-mem`: arguments plus a pointer each).
+    pub multi_mem: AtomicUsize,
     pub watch: AtomicUsize,
     pub flags: Mutex<ClientFlags>,
     pub name: Mutex<Option<Vec<u8>>>,
@@ -64,6 +66,9 @@ pub struct ClientShared {
     pub killed: AtomicBool,
     /// The connection is gone (unregistered): nothing more is delivered to it.
     pub closed: AtomicBool,
+    /// What this client adds to [`ClientRegistry`]'s running total of client memory (kept
+    /// only while `maxmemory-clients` is set).
+    pub accounted: AtomicUsize,
     /// CLIENT TRACKING settings, read by whoever sends this client invalidations.
     pub tracking: Mutex<crate::tracking::TrackingState>,
     /// Pushes for this client (pub/sub messages, tracking invalidations) from any thread.
@@ -115,6 +120,13 @@ impl ClientType {
         })
     }
 }
+
+/// Per-entry costs `tot-mem` adds for queued commands, watched keys and subscriptions, as
+/// Valkey's `getClientMemoryUsage` does (a `multiCmd`; a list node and a `watchedKey`; a dict
+/// entry and its bucket), so that client eviction sees a client that piles them up.
+const MULTI_CMD_BYTES: usize = 24;
+const WATCHED_KEY_BYTES: usize = 56;
+const SUBSCRIPTION_BYTES: usize = 32;
 
 /// Memory a connection costs beyond its buffers: the client structures and its task.
 const CLIENT_FIXED_BYTES: usize = std::mem::size_of::<ClientShared>() + std::mem::size_of::<Client>() + 1024;
@@ -174,6 +186,10 @@ impl ClientShared {
             + self.reply_capacity.load(Relaxed).max(self.obuf.load(Relaxed))
             + self.argv_mem.load(Relaxed)
             + self.mailbox.bytes()
+            + self.multi_mem.load(Relaxed)
+            + self.multi.load(Relaxed).max(0) as usize * MULTI_CMD_BYTES
+            + self.watch.load(Relaxed) * WATCHED_KEY_BYTES
+            + self.subscriptions() * SUBSCRIPTION_BYTES
             + CLIENT_FIXED_BYTES
     }
 
@@ -228,7 +244,7 @@ impl ClientShared {
         let _ = write!(
             out,
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
-             watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
+             watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
              events={} cmd={} user={} redir={} resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} \
              tot-cmds={}",
             self.id,
@@ -248,6 +264,7 @@ impl ClientShared {
             self.qbuf.load(Relaxed),
             self.qbuf_free.load(Relaxed),
             self.argv_mem.load(Relaxed),
+            self.multi_mem.load(Relaxed),
             self.reply_capacity.load(Relaxed),
             self.reply_peak.load(Relaxed),
             obuf.min(self.reply_capacity.load(Relaxed)),
@@ -325,6 +342,18 @@ impl Client {
 pub struct ClientRegistry {
     next_id: AtomicU64,
     clients: Mutex<BTreeMap<u64, Arc<ClientShared>>>,
+    /// Sum of the clients' `accounted` memory: the cheap test of whether client eviction
+    /// has work to do.
+    accounted: AtomicUsize,
+    /// Held by the thread evicting clients; the others skip (it sees their memory too).
+    evicting: Mutex<()>,
+    /// The eviction limit of the last call: a new one makes the next call count everyone.
+    limit_seen: AtomicUsize,
+}
+
+/// Client eviction only disconnects (and only counts) normal and pub/sub clients.
+fn evictable_type(c: &ClientShared) -> bool {
+    matches!(c.client_type(), ClientType::Normal | ClientType::Pubsub)
 }
 
 impl ClientRegistry {
@@ -355,6 +384,7 @@ impl ClientRegistry {
             psub: AtomicUsize::new(0),
             ssub: AtomicUsize::new(0),
             multi: AtomicI64::new(-1),
+            multi_mem: AtomicUsize::new(0),
             watch: AtomicUsize::new(0),
             flags: Mutex::new(ClientFlags::default()),
             name: Mutex::new(None),
@@ -362,6 +392,7 @@ impl ClientRegistry {
             lib_ver: Mutex::new(None),
             killed: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            accounted: AtomicUsize::new(0),
             tracking: Mutex::new(Default::default()),
             mailbox: Default::default(),
             waker: Mutex::new(None),
@@ -373,6 +404,83 @@ impl ClientRegistry {
     pub fn unregister(&self, id: u64) {
         if let Some(c) = self.clients.lock().remove(&id) {
             c.closed.store(true, Relaxed);
+            self.accounted.fetch_sub(c.accounted.swap(0, Relaxed), Relaxed);
+        }
+    }
+
+    /// Client eviction (`maxmemory-clients`, Valkey's `evictClients`): records what `c` uses
+    /// now (every client's, when `c` is `None` or the limit changed) and, if the normal and
+    /// pub/sub clients together use `limit` bytes or more, disconnects the evictable ones (not
+    /// CLIENT NO-EVICT) that use the most, largest first, until the rest use less. Returns the
+    /// clients it killed (`c` may be one of them). With `limit` 0 (no limit) nothing is
+    /// counted.
+    pub fn evict_over_limit(&self, c: Option<&ClientShared>, limit: usize) -> Vec<Arc<ClientShared>> {
+        // A plain load first: this runs on every read of every connection.
+        let recount =
+            c.is_none() || (self.limit_seen.load(Relaxed) != limit && self.limit_seen.swap(limit, Relaxed) != limit);
+        // Nothing counted and no limit: nothing to do (the cron's calls included).
+        if limit == 0 && (!recount || (c.is_none() && self.accounted.load(Relaxed) == 0)) {
+            return Vec::new();
+        }
+        let total = match c {
+            Some(c) if !recount => self.account(c, limit),
+            _ => {
+                // A full recount also repairs the total where a share raced with a client
+                // going away.
+                let mut total = 0;
+                for c in self.all() {
+                    self.account(&c, limit);
+                    total += c.accounted.load(Relaxed);
+                }
+                self.accounted.store(total, Relaxed);
+                total
+            }
+        };
+        if limit == 0 || total < limit {
+            return Vec::new();
+        }
+        let Some(_evicting) = self.evicting.try_lock() else {
+            return Vec::new();
+        };
+        // The running total lags (it counts each client as of its last update): decide on
+        // the memory every client uses now.
+        let mut total = 0;
+        let mut candidates = Vec::new();
+        for other in self.all() {
+            if other.killed.load(Relaxed) || !evictable_type(&other) {
+                continue;
+            }
+            let mem = other.total_memory();
+            total += mem;
+            if !other.flags.lock().no_evict {
+                candidates.push((mem, other));
+            }
+        }
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
+        let mut evicted = Vec::new();
+        for (mem, other) in candidates {
+            if total < limit {
+                break;
+            }
+            other.kill();
+            total -= mem;
+            evicted.push(other);
+        }
+        evicted
+    }
+
+    /// Brings `c`'s share of the running total up to date; returns the new total.
+    fn account(&self, c: &ClientShared, limit: usize) -> usize {
+        let counted = limit > 0 && !c.closed.load(Relaxed) && !c.killed.load(Relaxed) && evictable_type(c);
+        let now = if counted { c.total_memory() } else { 0 };
+        let before = c.accounted.swap(now, Relaxed);
+        // Wrapping: a share can race with a recount; the next recount puts the total right.
+        if now == before {
+            self.accounted.load(Relaxed)
+        } else if now > before {
+            self.accounted.fetch_add(now - before, Relaxed).wrapping_add(now - before)
+        } else {
+            self.accounted.fetch_sub(before - now, Relaxed).wrapping_sub(before - now)
         }
     }
 

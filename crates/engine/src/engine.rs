@@ -351,6 +351,29 @@ impl Engine {
         self.host.log(level, msg);
     }
 
+    /// Client eviction (`maxmemory-clients`) after `c`'s memory changed, or for every client
+    /// (`None`, from the cron): logs and counts the clients it disconnects. False if `c` is
+    /// one of them.
+    pub fn evict_clients(&self, c: Option<&crate::client::ClientShared>) -> bool {
+        let evicted = self.clients.evict_over_limit(c, self.config.hot.client_eviction_limit());
+        if evicted.is_empty() {
+            return true;
+        }
+        let hide = self.config.get_bool("hide-user-data-from-log");
+        let now = crate::util::now_ms();
+        for e in &evicted {
+            let last = match e.last_cmd.load(std::sync::atomic::Ordering::Relaxed) {
+                id if id > 0 && id - 1 < self.commands.len() => self.commands.get(id - 1).full_name.as_str(),
+                _ => "NULL",
+            };
+            let mut line = String::new();
+            e.write_info(&mut line, now, last, hide);
+            self.log(LogLevel::Notice, &format!("Evicting client: {line}"));
+        }
+        self.stats.add(crate::stats::Counter::EvictedClients, evicted.len() as u64);
+        c.is_none_or(|c| !c.killed.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     /// Reads the allocator's figures and records a new peak.
     pub fn memory(&self) -> MemoryStats {
         let m = self.host.memory();

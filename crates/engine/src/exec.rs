@@ -169,6 +169,8 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         if !matches!(name, "exec" | "discard" | "quit" | "reset") || cmd.parent.is_some() {
             tx.queued.push(argv.iter().map(|a| a.to_vec()).collect());
             client.shared.multi.store(tx.queued.len() as i64, Relaxed);
+            let bytes: usize = argv.iter().map(|a| a.len() + 8).sum();
+            client.shared.multi_mem.fetch_add(bytes, Relaxed);
             out.simple("QUEUED");
             return Outcome::Continue;
         }
@@ -379,6 +381,7 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
     };
     client.shared.flags.lock().multi = false;
     client.shared.multi.store(-1, Relaxed);
+    client.shared.multi_mem.store(0, Relaxed);
 
     let now_ms = started_us / 1000;
     let mut keys = Keys::new(engine, guards, client.db, now_ms, !client.no_touch);

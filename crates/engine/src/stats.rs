@@ -34,6 +34,8 @@ pub enum Counter {
     ExpiredTimeCapReached,
     ExpireCycleCpuMs,
     EvictedKeys,
+    /// Clients disconnected by `maxmemory-clients` (`evicted_clients`).
+    EvictedClients,
     UnexpectedErrorReplies,
     DumpPayloadSanitizations,
     /// Connection loop passes (read, run the commands, write): `eventloop_cycles`.

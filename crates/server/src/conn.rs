@@ -156,6 +156,17 @@ impl Connection {
                 engine.stats.add(Counter::QueryBufferLimitDisconnections, 1);
                 break;
             }
+            // Client eviction counts what was just read; CLIENT LIST goes on showing what was
+            // left unparsed after the last batch (as Valkey shows what is left to parse).
+            let (qbuf, qbuf_free) = (shared.qbuf.load(Relaxed), shared.qbuf_free.load(Relaxed));
+            shared.qbuf.store(buf.len(), Relaxed);
+            shared.qbuf_free.store(buf.capacity() - buf.len(), Relaxed);
+            let evicted = !self.evict_clients();
+            shared.qbuf.store(qbuf, Relaxed);
+            shared.qbuf_free.store(qbuf_free, Relaxed);
+            if evicted {
+                break;
+            }
 
             let limits = Limits {
                 proto_max_bulk_len: engine.config.hot.proto_max_bulk_len.load(Relaxed),
@@ -306,7 +317,14 @@ impl Connection {
             }
             if qb.buf.capacity() > 0 {
                 if qb.buf.capacity() - qb.buf.len() < want {
-                    qb.buf.reserve(want);
+                    // A buffer holding a large argument grows by what the argument still
+                    // needs, not by doubling: its capacity counts towards `maxmemory-clients`
+                    // (and its last bytes would otherwise double it for nothing).
+                    if qb.buf.len() >= READ_CHUNK {
+                        qb.buf.reserve_exact(want);
+                    } else {
+                        qb.buf.reserve(want);
+                    }
                 }
                 match self.stream.try_read_buf(&mut qb.buf) {
                     Ok(0) => return None,
@@ -577,6 +595,12 @@ impl Connection {
     /// Writes all pending replies. Returns false if the connection failed. With
     /// `appendfsync always`, replies wait until every write appended so far is fsynced (group
     /// commit: the AOF writer's one fsync releases every connection waiting).
+    /// Client eviction (`maxmemory-clients`) after this client's memory changed; false if
+    /// this client was disconnected.
+    fn evict_clients(&self) -> bool {
+        self.engine.evict_clients(Some(&self.client.shared))
+    }
+
     async fn flush(&mut self, out: &mut Reply) -> bool {
         if out.is_empty() {
             return true;
@@ -599,6 +623,9 @@ impl Connection {
         shared.reply_capacity.store(capacity, Relaxed);
         // While the client does not read, CLIENT LIST shows what is waiting for it.
         shared.obuf.store(n, Relaxed);
+        if !self.evict_clients() {
+            return false;
+        }
         let written = self.write_all(out.as_bytes()).await;
         shared.obuf.store(0, Relaxed);
         if !written {
@@ -712,6 +739,7 @@ impl QueryBuffer {
             pool_give(std::mem::take(&mut self.buf));
             return;
         }
+
         if !self.buf.is_empty() {
             self.private = true;
         }

@@ -51,6 +51,9 @@ fn tick(engine: &Engine, cursor: &mut ExpireCursor, last_sample_ms: &mut u64) {
     if now.saturating_sub(*last_sample_ms) >= SAMPLE_PERIOD_MS {
         *last_sample_ms = now;
         engine.stats.sample_instantaneous(now);
+        // Client eviction also for clients that are idle while their memory changes (pushes
+        // queued for them) and after `maxmemory-clients` is lowered.
+        engine.evict_clients(None);
         // Records the peak of used memory.
         let _ = engine.memory();
     }

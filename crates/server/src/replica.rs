@@ -272,6 +272,8 @@ impl<'a> Link<'a> {
             self.sock.as_raw_fd()
         };
         let shared = engine.clients.register(peer, local, fd);
+        // Typed `master` (CLIENT LIST flags=M), which client eviction never picks.
+        shared.flags.lock().primary = true;
         let mut client = engine::client::Client::new(shared.clone(), true);
         client.master_link = true;
         let result = self.apply(&mut client, &mut offset);

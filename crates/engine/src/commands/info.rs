@@ -458,8 +458,8 @@ fn stats(engine: &Engine, o: &mut String) {
     field(o, "expired_time_cap_reached_count", get(Counter::ExpiredTimeCapReached));
     field(o, "expire_cycle_cpu_milliseconds", get(Counter::ExpireCycleCpuMs));
     field(o, "evicted_keys", get(Counter::EvictedKeys));
-    // Clients are not evicted (`maxmemory-clients` is not acted on), nor scripts.
-    field(o, "evicted_clients", 0);
+    field(o, "evicted_clients", get(Counter::EvictedClients));
+    // Scripts are not evicted.
     field(o, "evicted_scripts", 0);
     let (total_exceeded_ms, current_exceeded_ms) = engine.evictor.exceeded_ms();
     field(o, "total_eviction_exceeded_time", total_exceeded_ms);

@@ -86,6 +86,7 @@ fn multi(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
     ctx.client.multi = Some(Transaction::default());
     ctx.client.shared.flags.lock().multi = true;
     ctx.client.shared.multi.store(0, Relaxed);
+    ctx.client.shared.multi_mem.store(0, Relaxed);
     ctx.out.ok();
     Ok(())
 }
@@ -125,6 +126,7 @@ pub fn end_transaction(engine: &Engine, client: &mut Client) {
     client.multi = None;
     client.shared.flags.lock().multi = false;
     client.shared.multi.store(-1, Relaxed);
+    client.shared.multi_mem.store(0, Relaxed);
     unwatch_all(engine, client);
 }
 

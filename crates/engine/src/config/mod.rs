@@ -75,6 +75,8 @@ pub struct Hot {
     pub min_replicas_max_lag: AtomicU64,
     /// `maxmemory` in bytes (0: no limit). Read before every command.
     pub maxmemory: AtomicU64,
+    /// `maxmemory-clients`: bytes, or minus a percentage of `maxmemory` (0: no limit).
+    pub maxmemory_clients: AtomicI64,
     /// `maxmemory-policy` as [`crate::evict::Policy`]'s number.
     pub maxmemory_policy: AtomicU32,
     pub maxmemory_samples: AtomicU32,
@@ -95,6 +97,23 @@ pub struct OutputLimit {
 const OUTPUT_LIMIT_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
 
 impl Hot {
+    /// The memory normal and pub/sub clients may use together before the largest are
+    /// disconnected (Valkey's `getClientEvictionLimit`): `maxmemory-clients` in bytes or as a
+    /// share of `maxmemory` (no limit while `maxmemory` is 0), never below 128 KiB, so that a
+    /// tiny setting cannot cut every client off. 0 = no limit.
+    pub fn client_eviction_limit(&self) -> usize {
+        let setting = self.maxmemory_clients.load(Relaxed);
+        let maxmemory = self.maxmemory.load(Relaxed);
+        let bytes = if setting < 0 && maxmemory > 0 {
+            (maxmemory as f64 * -(setting as f64) / 100.0) as u64
+        } else if setting > 0 {
+            setting as u64
+        } else {
+            return 0;
+        };
+        usize::try_from(bytes).unwrap_or(usize::MAX).max(128 * 1024)
+    }
+
     /// The output buffer limits of a client class (a primary's connection uses `normal`).
     pub fn output_limit(&self, class: crate::client::ClientType) -> OutputLimit {
         use crate::client::ClientType;
@@ -379,6 +398,13 @@ impl Config {
             "min-replicas-to-write" => h.min_replicas_to_write.store(int().max(0) as u64, Relaxed),
             "min-replicas-max-lag" => h.min_replicas_max_lag.store(int().max(0) as u64, Relaxed),
             "maxmemory" => h.maxmemory.store(int().max(0) as u64, Relaxed),
+            "maxmemory-clients" => h.maxmemory_clients.store(
+                match v.strip_suffix('%') {
+                    Some(pct) => -pct.parse::<i64>().unwrap_or(0),
+                    None => int(),
+                },
+                Relaxed,
+            ),
             "maxmemory-policy" => h.maxmemory_policy.store(crate::evict::Policy::from_name(v) as u32, Relaxed),
             "maxmemory-samples" => h.maxmemory_samples.store(int().clamp(1, 64) as u32, Relaxed),
             "maxmemory-eviction-tenacity" => h.maxmemory_eviction_tenacity.store(int().clamp(0, 100) as u32, Relaxed),

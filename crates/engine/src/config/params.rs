@@ -296,7 +296,7 @@ pub static PARAMS: &[Param] = &[
         Memory { min: 1048576, max: 9223372036854775807, percent: false },
         "1073741824",
     ),
-    p("maxmemory-clients", None, NOT_ACTED_ON, Memory { min: -100, max: 9223372036854775807, percent: true }, "0"),
+    p("maxmemory-clients", None, 0, Memory { min: -100, max: 9223372036854775807, percent: true }, "0"),
     p("repl-backlog-ttl", None, NOT_ACTED_ON, Int { min: 0, max: 9223372036854775807 }, "3600"),
     p("auto-aof-rewrite-min-size", None, 0, Memory { min: 0, max: 9223372036854775807, percent: false }, "67108864"),
     p(

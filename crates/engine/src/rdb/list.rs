@@ -3,7 +3,8 @@
 //! Valkey writes every list as `RDB_TYPE_LIST_QUICKLIST_2` (18): the number of nodes, then per
 //! node its container (1 = plain: one element as a string, 2 = packed: a listpack as a
 //! string). A listpack-encoded list is written as a single packed node; a node kept
-//! LZF-compressed in memory is written as that LZF string as it is. Loading accepts type 18 and
+//! LZF-compressed in memory is written as that LZF string as it is (except a node compressed only
+//! to save memory, under `list-compress-depth 0` and `rdbcompression no`: written raw). Loading accepts type 18 and
 //! the old linked-list type 1 (one string per element); it builds a quicklist with the
 //! server's current limits and turns it into a listpack if it is a single small node, as
 //! Valkey does after loading. The ziplist-based types of Redis 6.2 and older load too: 14 (a
@@ -26,8 +27,15 @@ pub fn save_list(out: &mut Vec<u8>, list: ListRef<'_>, compress: bool) {
     save_len(out, list.node_count() as u64);
     list.for_each_node(|node| {
         save_len(out, if node.plain { CONTAINER_PLAIN } else { CONTAINER_PACKED });
-        if node.compressed {
-            // `rdbSaveLzfBlob`: the LZF string encoding, with the node's own compressed bytes.
+        if node.cold && !compress {
+            // Valkey holds this node raw (its list-compress-depth is 0) and writes it raw
+            // under `rdbcompression no`.
+            let raw = super::lzf::decompress(node.data, node.size).expect("a node we compressed decompresses");
+            save_bytes(out, &raw, false);
+        } else if node.compressed {
+            // `rdbSaveLzfBlob`. For a cold node under `rdbcompression yes` these are also the
+            // bytes Valkey writes for the raw node: the same compressor, and a node is only
+            // kept compressed when that saves more than the 4 bytes RDB asks for.: the LZF string encoding, with the node's own compressed bytes.
             out.push(0xc3);
             save_len(out, node.data.len() as u64);
             save_len(out, node.size as u64);
@@ -187,6 +195,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn cold_nodes_are_written_as_valkey_writes_raw_nodes() {
+        // Under list-compress-depth 0 the interior is compressed in memory only: the RDB body
+        // must be what the same nodes give when held raw, with and without rdbcompression.
+        let mut ql = Quicklist::new(-2, 0);
+        for i in 0..20_000 {
+            ql.push_tail(format!("item:{}", i % 1000).as_bytes());
+        }
+        ql.check().unwrap();
+        assert!(ql.nodes().filter(|n| n.cold).count() >= ql.node_count() - 4, "interior compressed");
+        assert!(ql.nodes().all(|n| n.cold == n.compressed));
+        let list = List::Quicklist(Box::new(ql));
+        for compress in [false, true] {
+            let mut out = Vec::new();
+            save_list(&mut out, list.as_ref(), compress);
+            let mut want = Vec::new();
+            save_len(&mut want, list.as_ref().node_count() as u64);
+            list.as_ref().for_each_node(|n| {
+                let raw =
+                    if n.compressed { super::super::lzf::decompress(n.data, n.size).unwrap() } else { n.data.to_vec() };
+                save_len(&mut want, CONTAINER_PACKED);
+                save_bytes(&mut want, &raw, compress);
+            });
+            assert_eq!(out, want, "rdbcompression {compress}");
+        }
+        // Configured compression is written as it is held.
+        let mut deep = Quicklist::new(-2, 1);
+        for i in 0..20_000 {
+            deep.push_tail(format!("item:{}", i % 1000).as_bytes());
+        }
+        assert!(deep.nodes().any(|n| n.compressed) && deep.nodes().all(|n| !n.cold));
     }
 
     #[test]

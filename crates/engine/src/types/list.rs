@@ -425,9 +425,14 @@ impl<'a> ListRef<'a> {
     /// The nodes as RDB writes them: a listpack-encoded list is one packed node.
     pub fn for_each_node(self, mut f: impl FnMut(NodeView<'_>)) {
         match self {
-            ListRef::Listpack(lp) => {
-                f(NodeView { plain: false, compressed: false, data: lp, size: lp.len(), count: listpack::len(lp) })
-            }
+            ListRef::Listpack(lp) => f(NodeView {
+                plain: false,
+                compressed: false,
+                cold: false,
+                data: lp,
+                size: lp.len(),
+                count: listpack::len(lp),
+            }),
             ListRef::Quicklist(ql) => ql.nodes().for_each(f),
         }
     }

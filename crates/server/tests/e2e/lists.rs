@@ -201,3 +201,78 @@ fn dump_and_restore_keep_every_element() {
     let _: () = cmd("RESTORE").arg("small2").arg(0).arg(&small).query(&mut c).unwrap();
     assert_eq!(encoding(&mut c, "small2"), "listpack");
 }
+
+/// A Valkey build to compare with: `KVASIR_VALKEY_SERVER` (e.g. Valkey 8.0.1 built from
+/// source), else `valkey-server` on PATH. Started on a free port, killed when dropped.
+struct Valkey(std::process::Child, u16);
+
+impl Valkey {
+    fn start() -> Option<Valkey> {
+        let bin = std::env::var("KVASIR_VALKEY_SERVER").unwrap_or_else(|_| "valkey-server".into());
+        let port = crate::harness::free_port();
+        let child = std::process::Command::new(&bin)
+            .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        let Ok(child) = child else {
+            eprintln!(
+                "\n!!!!!!!! WARNING: {bin} not available; list DUMP comparison with Valkey NOT TESTED !!!!!!!!\n"
+            );
+            return None;
+        };
+        let v = Valkey(child, port);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(v);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("{bin} did not start");
+    }
+
+    fn conn(&self) -> Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.1)).unwrap().get_connection().unwrap()
+    }
+}
+
+impl Drop for Valkey {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Under `list-compress-depth 0` the interior of a long list is compressed in memory only:
+/// DUMP must give Valkey's bytes, with and without `rdbcompression`, also after edits in the
+/// compressed middle. (Not redis-server 7.0: it has no listpack lists, so its nodes differ.)
+#[test]
+fn cold_compressed_lists_dump_as_valkey_does() {
+    let Some(valkey) = Valkey::start() else { return };
+    let mut theirs = valkey.conn();
+    let s = Server::start(&[]);
+    let mut ours = s.conn();
+    for c in [&mut theirs, &mut ours] {
+        for chunk in 0..20 {
+            let items: Vec<String> = (0..1000).map(|i| format!("item:{}", (chunk * 1000 + i) % 3000)).collect();
+            let _: () = cmd(if chunk % 3 == 0 { "LPUSH" } else { "RPUSH" }).arg("long").arg(&items).query(c).unwrap();
+        }
+        let _: () = cmd("LSET").arg("long").arg(10_000).arg("changed").query(c).unwrap();
+        let _: () = cmd("LINSERT").arg("long").arg("BEFORE").arg("changed").arg("inserted").query(c).unwrap();
+        let _: () = cmd("LREM").arg("long").arg(3).arg("item:1500").query(c).unwrap();
+    }
+    let depth: Vec<String> = cmd("CONFIG").arg("GET").arg("list-compress-depth").query(&mut ours).unwrap();
+    assert_eq!(depth[1], "0");
+    for compression in ["yes", "no"] {
+        for c in [&mut theirs, &mut ours] {
+            let _: () = cmd("CONFIG").arg("SET").arg("rdbcompression").arg(compression).query(c).unwrap();
+        }
+        let their_dump: Vec<u8> = cmd("DUMP").arg("long").query(&mut theirs).unwrap();
+        let our_dump: Vec<u8> = cmd("DUMP").arg("long").query(&mut ours).unwrap();
+        assert_eq!(our_dump.len(), their_dump.len(), "rdbcompression {compression}");
+        assert!(our_dump[..our_dump.len() - 10] == their_dump[..their_dump.len() - 10], "rdbcompression {compression}");
+    }
+    let range: Vec<String> = cmd("LRANGE").arg("long").arg(9_990).arg(10_010).query(&mut ours).unwrap();
+    let their_range: Vec<String> = cmd("LRANGE").arg("long").arg(9_990).arg(10_010).query(&mut theirs).unwrap();
+    assert_eq!(range, their_range);
+    assert!(range.contains(&"changed".to_string()));
+}

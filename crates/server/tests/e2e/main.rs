@@ -8,6 +8,7 @@ mod aof;
 mod atomicity;
 mod basics;
 mod bits;
+mod client_eviction;
 mod crash;
 mod eviction;
 mod expire;

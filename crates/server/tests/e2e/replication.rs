@@ -143,6 +143,9 @@ fn a_replica_of_redis_server_follows_its_writes() {
     assert_eq!(info_field(&mut r, "slave_repl_offset"), master_offset.to_string());
     let role: redis::Value = redis::cmd("ROLE").query(&mut r).unwrap();
     assert_eq!(format!("{role:?}").matches("connected").count(), 1, "{role:?}");
+    let masters: String = redis::cmd("CLIENT").arg("LIST").arg("TYPE").arg("master").query(&mut r).unwrap();
+    assert_eq!(masters.lines().count(), 1, "{masters}");
+    assert!(masters.contains(" flags=M "), "{masters}");
 
     // Promoted: writable, data kept, no longer following.
     let ok: String = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut r).unwrap();

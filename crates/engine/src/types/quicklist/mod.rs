@@ -14,8 +14,8 @@
 //! node boundaries are observable (DUMP writes one listpack per node), so the same commands
 //! must leave the same nodes.
 //!
-//! Compression invariant: node `i` of `n` is compressed exactly when `depth > 0`,
-//! `depth <= i < n - depth`, and LZF makes it smaller by enough. Every change keeps it with
+//! Compression invariant: node `i` of `n` is compressed exactly when `d <= i < n - d` and LZF
+//! makes it smaller by enough, where `d` is `depth`, or `COLD_DEPTH` when `depth` is 0. Every change keeps it with
 //! work proportional to the nodes it touches: pushing or popping at an end moves one node
 //! across the boundary, so it costs at most one compression or decompression.
 
@@ -29,6 +29,13 @@ use node::{
 pub use node::{exceeds_limit, node_limit, set_packed_threshold, NodeView, SIZE_SAFETY_LIMIT};
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
+
+/// Nodes kept uncompressed at each end when `list-compress-depth` is 0. Valkey then compresses
+/// nothing; we still keep the cold interior LZF-compressed, which is invisible from outside
+/// (reads decompress into a scratch buffer, RDB and DUMP write what Valkey would) and makes a
+/// long list of short strings take about half the memory. Two rather than one, so that LINDEX
+/// and LRANGE a node away from an end still read raw bytes.
+const COLD_DEPTH: usize = 2;
 
 /// A list as a sequence of nodes.
 #[derive(Clone, Debug)]
@@ -75,6 +82,7 @@ impl Quicklist {
         self.nodes.iter().map(|n| NodeView {
             plain: n.plain,
             compressed: n.compressed,
+            cold: n.compressed && self.depth == 0,
             data: &n.data,
             size: n.size,
             count: n.count,
@@ -103,9 +111,19 @@ impl Quicklist {
 
     // ---- Compression ----
 
+    /// How many nodes at each end stay uncompressed: `list-compress-depth`, or `COLD_DEPTH`
+    /// when that is 0 (compression Valkey would not do, kept invisible: see `NodeView::cold`).
+    fn zone(&self) -> usize {
+        if self.depth > 0 {
+            self.depth
+        } else {
+            COLD_DEPTH
+        }
+    }
+
     fn interior(&self, i: usize) -> bool {
-        let d = self.depth;
-        d > 0 && i >= d && i + d < self.nodes.len()
+        let d = self.zone();
+        i >= d && i + d < self.nodes.len()
     }
 
     /// Puts node `i` (if it exists) in the state the invariant wants.
@@ -132,13 +150,11 @@ impl Quicklist {
     fn insert_node(&mut self, i: usize, node: Node) {
         self.count += node.count;
         self.nodes.insert(i, node);
-        if self.depth > 0 {
-            let (d, n) = (self.depth, self.nodes.len());
-            self.settle(i);
-            self.settle(d);
-            if n > d {
-                self.settle(n - 1 - d);
-            }
+        let (d, n) = (self.zone(), self.nodes.len());
+        self.settle(i);
+        self.settle(d);
+        if n > d {
+            self.settle(n - 1 - d);
         }
     }
 
@@ -147,12 +163,10 @@ impl Quicklist {
     fn remove_node(&mut self, i: usize) -> Node {
         let node = self.nodes.remove(i).expect("node index in range");
         self.count -= node.count;
-        if self.depth > 0 {
-            let (d, n) = (self.depth, self.nodes.len());
-            self.settle(d - 1);
-            if n >= d {
-                self.settle(n - d);
-            }
+        let (d, n) = (self.zone(), self.nodes.len());
+        self.settle(d - 1);
+        if n >= d {
+            self.settle(n - d);
         }
         node
     }

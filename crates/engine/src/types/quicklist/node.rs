@@ -166,6 +166,9 @@ impl Node {
         }
         if let Some(packed) = lzf::compress(&self.data, self.size) {
             if packed.len() + MIN_COMPRESS_IMPROVE < self.size {
+                // The compressor's buffer has room for the whole input.
+                let mut packed = packed;
+                packed.shrink_to_fit();
                 self.data = packed;
                 self.compressed = true;
             }
@@ -218,6 +221,9 @@ pub struct NodeView<'a> {
     pub plain: bool,
     /// `data` is LZF-compressed; `size` is its uncompressed length.
     pub compressed: bool,
+    /// Compressed only to save memory (the list's `list-compress-depth` is 0): Valkey would
+    /// hold this node raw, so RDB and DUMP must not show the compression where it shows.
+    pub cold: bool,
     pub data: &'a [u8],
     pub size: usize,
     pub count: usize,

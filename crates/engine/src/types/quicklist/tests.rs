@@ -217,3 +217,35 @@ fn limits_follow_valkey() {
     assert_eq!(Quicklist::new(1, 1 << 40).compress_depth(), DEPTH_MAX as usize);
     assert!(!set_packed_threshold(1 << 32));
 }
+
+#[test]
+fn cold_interior_is_compressed_into_exact_allocations() {
+    // list-compress-depth 0: two raw nodes at each end, the rest compressed, each compressed
+    // node's buffer no larger than its bytes (the compressor's buffer is input-sized).
+    let mut ql = Quicklist::new(-2, 0);
+    for i in 0..50_000 {
+        ql.push_tail(format!("item:{}", i % 100_000).as_bytes());
+    }
+    ql.check().unwrap();
+    let n = ql.nodes.len();
+    assert!(n > 10);
+    for (i, node) in ql.nodes.iter().enumerate() {
+        assert_eq!(node.compressed, (2..n - 2).contains(&i), "node {i} of {n}");
+        if node.compressed {
+            assert_eq!(node.data.capacity(), node.data.len());
+            assert!(node.data.len() * 2 < node.size, "short similar strings compress well");
+        }
+    }
+    // Popping to the middle and reading everything back keeps the invariant and the contents.
+    for _ in 0..20_000 {
+        ql.pop_with(true, |_| ()).unwrap();
+    }
+    ql.check().unwrap();
+    let mut seen = Vec::new();
+    ql.walk(0, false, |v| {
+        seen.push(v.to_vec());
+        ControlFlow::Continue(())
+    });
+    let want: Vec<Vec<u8>> = (20_000..50_000).map(|i| format!("item:{i}").into_bytes()).collect();
+    assert_eq!(seen, want);
+}
