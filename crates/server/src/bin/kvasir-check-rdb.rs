@@ -80,6 +80,7 @@ fn main() {
                     seen.last_key = Some((k.db, k.key));
                 }
                 Item::Function(_) => seen.functions += 1,
+                Item::Sizes { .. } => {}
             }
             Ok(())
         },
