@@ -35,7 +35,8 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 
 {
   echo "# AOF write throughput, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, $ROUNDS rounds"
-  echo "# kvasir: $($KVASIR --version)"
+  echo "# kvasir: $($KVASIR --version), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# redis:  $(redis-server --version)"
   printf "%-10s %-3s %12s %12s %7s\n" fsync P kvasir redis ratio
 } | tee "$REPORT"
@@ -57,5 +58,6 @@ for fsync in everysec always; do
     printf "%-10s %-3s %12.0f %12.0f %6.2fx\n" "$fsync" "$p" "$k" "$r" "$(echo "$k / $r" | bc -l)" | tee -a "$REPORT"
   done
 done
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$REPORT"
 [ "$SAVE" = 1 ] && save_report "$REPORT" aof
 exit 0

@@ -43,38 +43,8 @@ kvasir_binary "$BUILD"
 bench_setup kvasir-bgsave-bench
 
 STRINGS=$((200000 * SCALE))
-awk -v s="$SCALE" 'function cmd(n, a,   i, out) {
-    out = "*" n "\r\n"
-    for (i = 1; i <= n; i++) out = out "$" length(a[i]) "\r\n" a[i] "\r\n"
-    printf "%s", out
-  }
-  BEGIN {
-    v100 = sprintf("%0100d", 0); gsub(/0/, "v", v100)
-    for (i = 0; i < 200000 * s; i++) {
-      a[1] = "SET"; a[2] = sprintf("str:%012d", i); a[3] = substr(i v100, 1, 100); n = 3
-      if (i % 10 == 0) { a[4] = "EX"; a[5] = "100000"; n = 5 }
-      cmd(n, a)
-    }
-    for (i = 0; i < 20000 * s; i++) {
-      a[1] = "HSET"; a[2] = "hash:" i; n = 2
-      for (f = 0; f < 20; f++) { a[++n] = "field" f; a[++n] = "value-" i "-" f }
-      cmd(n, a)
-    }
-    for (i = 0; i < 10000 * s; i++) {
-      a[1] = "RPUSH"; a[2] = "list:" i; n = 2
-      for (f = 0; f < 100; f++) a[++n] = "element-" f
-      cmd(n, a)
-      a[1] = "SADD"; a[2] = "set:" i; n = 2
-      for (f = 0; f < 50; f++) a[++n] = "member-" i "-" f
-      cmd(n, a)
-      a[1] = "ZADD"; a[2] = "zset:" i; n = 2
-      for (f = 0; f < 50; f++) { a[++n] = f * 1.5; a[++n] = "m-" f }
-      cmd(n, a)
-    }
-  }' > "$WORK/load.resp"
+mixed_dataset "$SCALE" padded "$WORK/load.resp"
 
-info_field() { redis-cli -p "$1" INFO "$2" | tr -d '\r' | sed -n "s/^$3://p"; }
-now() { date +%s.%N; }
 
 # pss PID: PSS in kB of PID and its children.
 pss() {

@@ -61,3 +61,46 @@ start_server() {
   cat "$WORK/$name.log" >&2
   exit 1
 }
+
+# mixed_dataset SCALE KEYS OUT: writes to OUT the RESP commands of bench/rdb.sh's mixed
+# dataset: 200k x SCALE strings of 100 bytes (one in ten with a TTL), 20k x SCALE hashes of 20
+# fields, 10k x SCALE lists of 100 elements, sets and sorted sets of 50 members. KEYS is
+# "plain" (str:<n>) or "padded" (str:<12 digits>, what redis-benchmark's __rand_int__
+# produces, so a SET load overwrites the dataset's own keys).
+mixed_dataset() {
+  awk -v s="$1" -v padded="$([ "$2" = padded ] && echo 1 || echo 0)" 'function cmd(n, a,   i, out) {
+      out = "*" n "\r\n"
+      for (i = 1; i <= n; i++) out = out "$" length(a[i]) "\r\n" a[i] "\r\n"
+      printf "%s", out
+    }
+    BEGIN {
+      v100 = sprintf("%0100d", 0); gsub(/0/, "v", v100)
+      for (i = 0; i < 200000 * s; i++) {
+        a[1] = "SET"; a[2] = padded ? sprintf("str:%012d", i) : "str:" i; a[3] = substr(i v100, 1, 100); n = 3
+        if (i % 10 == 0) { a[4] = "EX"; a[5] = "100000"; n = 5 }
+        cmd(n, a)
+      }
+      for (i = 0; i < 20000 * s; i++) {
+        a[1] = "HSET"; a[2] = "hash:" i; n = 2
+        for (f = 0; f < 20; f++) { a[++n] = "field" f; a[++n] = "value-" i "-" f }
+        cmd(n, a)
+      }
+      for (i = 0; i < 10000 * s; i++) {
+        a[1] = "RPUSH"; a[2] = "list:" i; n = 2
+        for (f = 0; f < 100; f++) a[++n] = "element-" f
+        cmd(n, a)
+        a[1] = "SADD"; a[2] = "set:" i; n = 2
+        for (f = 0; f < 50; f++) a[++n] = "member-" i "-" f
+        cmd(n, a)
+        a[1] = "ZADD"; a[2] = "zset:" i; n = 2
+        for (f = 0; f < 50; f++) { a[++n] = f * 1.5; a[++n] = "m-" f }
+        cmd(n, a)
+      }
+    }' > "$3"
+}
+
+# info_field PORT SECTION FIELD: one INFO field's value.
+info_field() { redis-cli -p "$1" INFO "$2" | tr -d '\r' | sed -n "s/^$3://p"; }
+
+# now: the time in seconds, with nanoseconds.
+now() { date +%s.%N; }

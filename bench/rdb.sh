@@ -4,6 +4,8 @@
 # each then SAVEs (timed from the client), and is restarted on its own file (load time read
 # from the server's "DB loaded from disk: X seconds" log line).
 #
+# A BGSAVE (no load) is timed too, from the command until INFO shows it over.
+#
 #   bench/rdb.sh [options]
 #     --scale S     dataset size multiplier (default 10: about 1 GB of used_memory in
 #                   redis-server; 1 is about 100 MB)
@@ -22,7 +24,7 @@ while [ $# -gt 0 ]; do
     --scale) SCALE=$2; shift 2 ;;
     --save) SAVE=1; shift ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -42,35 +44,7 @@ stop() {
 
 # Per scale unit: 200k strings (100 bytes), 20k hashes of 20 fields, 10k lists of 100
 # elements, 10k sets of 50 members, 10k sorted sets of 50 members; 10% of keys with a TTL.
-awk -v s="$SCALE" 'function cmd(n, a,   i, out) {
-    out = "*" n "\r\n"
-    for (i = 1; i <= n; i++) out = out "$" length(a[i]) "\r\n" a[i] "\r\n"
-    printf "%s", out
-  }
-  BEGIN {
-    v100 = sprintf("%0100d", 0); gsub(/0/, "v", v100)
-    for (i = 0; i < 200000 * s; i++) {
-      a[1] = "SET"; a[2] = "str:" i; a[3] = substr(i v100, 1, 100); n = 3
-      if (i % 10 == 0) { a[4] = "EX"; a[5] = "100000"; n = 5 }
-      cmd(n, a)
-    }
-    for (i = 0; i < 20000 * s; i++) {
-      a[1] = "HSET"; a[2] = "hash:" i; n = 2
-      for (f = 0; f < 20; f++) { a[++n] = "field" f; a[++n] = "value-" i "-" f }
-      cmd(n, a)
-    }
-    for (i = 0; i < 10000 * s; i++) {
-      a[1] = "RPUSH"; a[2] = "list:" i; n = 2
-      for (f = 0; f < 100; f++) a[++n] = "element-" f
-      cmd(n, a)
-      a[1] = "SADD"; a[2] = "set:" i; n = 2
-      for (f = 0; f < 50; f++) a[++n] = "member-" i "-" f
-      cmd(n, a)
-      a[1] = "ZADD"; a[2] = "zset:" i; n = 2
-      for (f = 0; f < 50; f++) { a[++n] = f * 1.5; a[++n] = "m-" f }
-      cmd(n, a)
-    }
-  }' > "$WORK/load.resp"
+mixed_dataset "$SCALE" plain "$WORK/load.resp"
 
 wait_ping() {
   local port=$1
@@ -82,13 +56,10 @@ wait_ping() {
   exit 1
 }
 
-info_field() { redis-cli -p "$1" INFO "$2" | tr -d '\r' | sed -n "s/^$3://p"; }
-
-now() { date +%s.%N; }
 
 # run NAME BINARY: fills the server, SAVEs, restarts it on its file; prints one report line.
 run() {
-  local name=$1 bin=$2 dir="$WORK/$1" port used keys t0 t1 save_s size load_s
+  local name=$1 bin=$2 dir="$WORK/$1" port used keys t0 t1 save_s bgsave_s size load_s
   mkdir -p "$dir"
   port=$(free_port)
   "$bin" --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
@@ -104,6 +75,13 @@ run() {
   t1=$(now)
   save_s=$(echo "$t1 - $t0" | bc -l)
   size=$(stat -c %s "$dir/dump.rdb")
+  # BGSAVE with no load: from the command to rdb_bgsave_in_progress:0 (polled every 10 ms).
+  t0=$(now)
+  redis-cli -p "$port" BGSAVE > /dev/null
+  while [ "$(info_field "$port" persistence rdb_bgsave_in_progress)" != 0 ]; do sleep 0.01; done
+  t1=$(now)
+  bgsave_s=$(echo "$t1 - $t0" | bc -l)
+  [ "$(info_field "$port" persistence rdb_last_bgsave_status)" = ok ] || { echo "$name: BGSAVE failed" >&2; exit 1; }
   redis-cli -p "$port" SHUTDOWN NOSAVE > /dev/null 2>&1 || true
   wait "$PID" 2>/dev/null || true
   PID=""
@@ -116,7 +94,7 @@ run() {
   load_s=$(sed -n 's/.*DB loaded from disk: \([0-9.]*\) seconds.*/\1/p' "$dir/server2.log")
   [ "$(redis-cli -p "$port" DBSIZE)" = "$keys" ] || { echo "$name: key count differs after load" >&2; exit 1; }
   stop
-  echo "$name $keys $used $size $save_s $load_s"
+  echo "$name $keys $used $size $save_s $load_s $bgsave_s"
 }
 
 REPORT="$WORK/report.txt"
@@ -125,15 +103,17 @@ REPORT="$WORK/report.txt"
   echo "# $("$KVASIR" --version | head -1); $(redis-server --version)"
   K=$(run kvasir "$KVASIR")
   R=$(run redis "$(command -v redis-server)")
-  printf "%-8s %10s %14s %14s %10s %10s %12s %12s\n" server keys used_memory rdb_bytes save_s load_s save_MB/s load_MB/s
+  printf "%-8s %10s %14s %14s %9s %9s %9s %10s %10s\n" server keys used_memory rdb_bytes save_s bgsave_s \
+    load_s save_MB/s load_MB/s
   for line in "$K" "$R"; do
     set -- $line
-    printf "%-8s %10s %14s %14s %10.3f %10.3f %12.1f %12.1f\n" "$1" "$2" "$3" "$4" "$5" "$6" \
+    printf "%-8s %10s %14s %14s %9.3f %9.3f %9.3f %10.1f %10.1f\n" "$1" "$2" "$3" "$4" "$5" "$7" "$6" \
       "$(echo "$4 / 1048576 / $5" | bc -l)" "$(echo "$4 / 1048576 / $6" | bc -l)"
   done
-  set -- $K; ks=$5 kl=$6
-  set -- $R; rs=$5 rl=$6
-  printf "ratio kvasir/redis (time; <1 is faster): save %.2f, load %.2f\n" \
-    "$(echo "$ks / $rs" | bc -l)" "$(echo "$kl / $rl" | bc -l)"
+  set -- $K; ks=$5 kl=$6 kb=$7
+  set -- $R; rs=$5 rl=$6 rb=$7
+  printf "ratio kvasir/redis (time; <1 is faster): save %.2f, bgsave %.2f, load %.2f\n" \
+    "$(echo "$ks / $rs" | bc -l)" "$(echo "$kb / $rb" | bc -l)" "$(echo "$kl / $rl" | bc -l)"
+  echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$REPORT"
 if [ "$SAVE" = 1 ]; then save_report "$REPORT" rdb; fi

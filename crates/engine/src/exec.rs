@@ -544,16 +544,18 @@ fn propagate(engine: &Engine, keys: &mut Keys<'_>, cmd: &Resolved, argv: &[&[u8]
     use crate::db::Propagate;
     let mut ops = std::mem::take(&mut keys.effects.propagate);
     let own = std::mem::take(&mut keys.effects.own);
+    let transaction = cmd.def.flags & flags::TOUCHES_ARBITRARY_KEYS == 0;
     if keys.effects.dirty > 0 || matches!(own, Propagate::Forced) {
         match own {
+            // The common case: the command as received, encoded from the request buffer.
             Propagate::AsCalled | Propagate::Forced => {
-                ops.push(crate::propagate::Op { db, argv: argv.iter().map(|a| a.to_vec()).collect() })
+                engine.propagation.append_command(&ops, db, argv, transaction);
+                return;
             }
             Propagate::As(rewritten) => ops.push(crate::propagate::Op { db, argv: rewritten }),
             Propagate::Nothing => {}
         }
     }
-    let transaction = cmd.def.flags & flags::TOUCHES_ARBITRARY_KEYS == 0;
     engine.propagation.append(&ops, transaction);
 }
 

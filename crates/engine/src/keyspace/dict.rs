@@ -131,6 +131,15 @@ impl<T: Chained> Dict<T> {
         self.len() == 0
     }
 
+    /// Sizes an empty dict for `n` items at once (loading a file whose `RESIZEDB` says how
+    /// many keys come), so that no rehash runs while they are inserted. No effect on a dict
+    /// that holds items or is big enough.
+    pub fn reserve(&mut self, n: usize) {
+        if self.is_empty() && !self.is_rehashing() && n > self.tables[0].size() {
+            self.tables[0] = Table::with_size(n.next_power_of_two().max(INITIAL_SIZE));
+        }
+    }
+
     /// Total buckets (both tables), for DEBUG HTSTATS-like introspection and memory accounting.
     pub fn buckets(&self) -> usize {
         self.tables[0].size() + self.tables[1].size()
@@ -467,6 +476,27 @@ mod tests {
 
     fn key(i: usize) -> Vec<u8> {
         format!("key:{i}").into_bytes()
+    }
+
+    /// A reserved dict takes all its items without rehashing; a non-empty one ignores it.
+    #[test]
+    fn reserve_sizes_an_empty_dict_once() {
+        let mut d = Dict::new();
+        d.reserve(5_000);
+        assert_eq!(d.buckets(), 8192);
+        for i in 0..5_000 {
+            insert(&mut d, &key(i));
+            assert!(!d.is_rehashing(), "{i}");
+        }
+        assert_eq!(d.buckets(), 8192);
+        d.reserve(100_000);
+        assert_eq!(d.buckets(), 8192, "not empty: unchanged");
+        for i in 0..5_000 {
+            assert!(d.find(hash_key(&key(i)), &key(i)).is_some(), "{i}");
+        }
+        for i in 0..5_000 {
+            assert!(remove(&mut d, &key(i)));
+        }
     }
 
     #[test]

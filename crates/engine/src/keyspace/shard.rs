@@ -38,6 +38,11 @@ impl Shard {
         self.dict.is_empty()
     }
 
+    /// Sizes an empty shard's table for `n` keys (see `Dict::reserve`).
+    pub fn reserve(&mut self, n: usize) {
+        self.dict.reserve(n);
+    }
+
     /// Number of keys with a TTL.
     pub fn volatile_len(&self) -> usize {
         self.volatile.len()

@@ -274,6 +274,11 @@ pub enum Item {
     Key(LoadedKey),
     /// A function library's code (`FUNCTION2`).
     Function(Vec<u8>),
+    /// `RESIZEDB`: how many keys database `db` holds (a hint: nothing checks it).
+    Sizes {
+        db: usize,
+        keys: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -324,7 +329,7 @@ enum Record {
     Idle(u64),
     Freq(u8),
     SelectDb(u64),
-    ResizeDb,
+    ResizeDb(u64),
     Aux(Vec<u8>, Vec<u8>),
     ModuleAux,
     Function(Vec<u8>),
@@ -375,9 +380,9 @@ fn parse_record(r: &mut Reader<'_>, limits: Limits) -> Result<Record, RdbError> 
         opcodes::EOF => Record::Eof,
         opcodes::SELECTDB => Record::SelectDb(len::load_plain_len(r)?),
         opcodes::RESIZEDB => {
+            let keys = len::load_plain_len(r)?;
             len::load_plain_len(r)?;
-            len::load_plain_len(r)?;
-            Record::ResizeDb
+            Record::ResizeDb(keys)
         }
         opcodes::AUX => {
             let k = string::load_string(r)?.into_bytes();
@@ -557,7 +562,8 @@ pub fn load<R: Read>(
                 }
                 db = n as usize;
             }
-            Record::ResizeDb | Record::ModuleAux => {}
+            Record::ResizeDb(keys) => sink(Item::Sizes { db, keys }).map_err(fail)?,
+            Record::ModuleAux => {}
             Record::Aux(k, v) => {
                 let text = String::from_utf8_lossy(&v).into_owned();
                 match k.to_ascii_lowercase().as_slice() {

@@ -266,6 +266,88 @@ fn corrupt_or_truncated_files_stop_the_server_with_the_offset() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+fn check_rdb(path: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kvasir-check-rdb")).arg(path).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The offset `kvasir-check-rdb` reports an error at.
+fn error_offset(out: &str) -> usize {
+    let after = out.split("--- RDB ERROR DETECTED ---\n[offset ").nth(1).unwrap_or_else(|| panic!("{out}"));
+    after.split(']').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn check_rdb_reports_good_truncated_and_damaged_files() {
+    let dir = scratch_dir("checkrdb");
+    {
+        let s = start_in(&dir, &[]);
+        let mut c = s.conn();
+        populate(&mut c);
+        q::<()>(&mut c, &["SET", "k:gone", "v", "PX", "300"]);
+        q::<()>(&mut c, &["SET", "k:target", "payload-of-the-target-key"]);
+        assert_eq!(q::<String>(&mut c, &["SAVE"]), "OK");
+        let keys: i64 = (0..16)
+            .map(|db| {
+                q::<()>(&mut c, &["SELECT", &db.to_string()]);
+                q::<i64>(&mut c, &["DBSIZE"])
+            })
+            .sum();
+        std::thread::sleep(Duration::from_millis(400));
+        let path = dir.join("dump.rdb");
+        let good = std::fs::read(&path).unwrap();
+        // A sound file: every key counted, the expired one too (the check keeps everything).
+        let (code, out) = check_rdb(&path);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("Checksum OK") && out.contains("\\o/ RDB looks OK! \\o/"), "{out}");
+        assert!(out.contains(&format!("[info] {keys} keys read\n")), "{keys}: {out}");
+        assert!(out.contains("[info] 1 already expired\n"), "{out}");
+        assert!(out.contains("AUX FIELD valkey-ver = "), "{out}");
+        // Cut anywhere: an error at or before the cut, never past it.
+        for cut in [good.len() / 3, good.len() / 2, good.len() - 9, good.len() - 1] {
+            std::fs::write(&path, &good[..cut]).unwrap();
+            let (code, out) = check_rdb(&path);
+            assert_eq!(code, 1, "cut {cut}: {out}");
+            assert!(out.contains("Unexpected EOF reading RDB file"), "cut {cut}: {out}");
+            let at = error_offset(&out);
+            assert!(at > 0 && at <= cut, "cut {cut}: {out}");
+            assert!(out.contains(&format!("In file {}", path.display())), "{out}");
+        }
+        // A byte of a value flipped: only the checksum can tell, at the footer.
+        let target = good.windows(8).position(|w| w == b"payload-").unwrap();
+        let mut flipped = good.clone();
+        flipped[target + 3] ^= 0x20;
+        std::fs::write(&path, &flipped).unwrap();
+        let (code, out) = check_rdb(&path);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("RDB CRC error"), "{out}");
+        assert_eq!(error_offset(&out), good.len() - 8, "{out}");
+        // The type byte of a record flipped to an unknown type: the error is reported just
+        // past that byte (the bytes consumed, as Valkey's checker counts them), and the last
+        // key read whole comes before it.
+        let key = good.windows(8).position(|w| w == b"k:target").unwrap();
+        let type_at = key - 2;
+        assert_eq!(good[type_at], 0, "a string record: type 0, a one-byte length, the key");
+        let mut bad = good.clone();
+        bad[type_at] = 0x60;
+        std::fs::write(&path, &bad).unwrap();
+        let (code, out) = check_rdb(&path);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("unknown RDB type or opcode"), "{out}");
+        assert_eq!(error_offset(&out), type_at + 1, "{out}");
+        assert!(out.contains("Last key read whole: '"), "{out}");
+        // Not an RDB file at all.
+        std::fs::write(&path, b"hello world, not an rdb").unwrap();
+        let (code, out) = check_rdb(&path);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("[offset 0] Wrong signature trying to load DB from file"), "{out}");
+        assert!(out.contains("No key was read whole before the error"), "{out}");
+    }
+    let (code, out) = check_rdb(&dir.join("missing.rdb"));
+    assert_eq!(code, 1, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn redis_7_loads_our_file_and_we_load_its_file() {
     // Ours → redis-server 7.0.
