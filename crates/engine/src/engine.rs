@@ -287,10 +287,20 @@ impl Engine {
     /// system's temporary directory, so tests never write into the working directory.
     pub fn for_tests() -> Arc<Engine> {
         static N: AtomicU64 = AtomicU64::new(0);
+        static SWEEP: std::sync::Once = std::sync::Once::new();
         let config = Config::defaults();
-        let dir = std::env::temp_dir()
-            .join(format!("kvasir-engine-tests-{}", std::process::id()))
-            .join(N.fetch_add(1, Relaxed).to_string());
+        let root = std::env::temp_dir().join("kvasir-engine-tests");
+        // Test processes cannot clean up after themselves; the next one removes the
+        // directories of those no longer running.
+        SWEEP.call_once(|| {
+            for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+                let pid = entry.file_name();
+                if !std::path::Path::new("/proc").join(&pid).exists() {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        });
+        let dir = root.join(std::process::id().to_string()).join(N.fetch_add(1, Relaxed).to_string());
         let _ = std::fs::create_dir_all(&dir);
         let file = dir.join("dump.rdb").display().to_string();
         config.set("dbfilename", &[file.as_bytes()]).expect("dbfilename");

@@ -239,12 +239,30 @@ pub fn rewrite(config: &Config) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
+    /// A config file in a directory of its own, removed with it when dropped.
+    struct TempConf(std::path::PathBuf);
+
+    impl std::ops::Deref for TempConf {
+        type Target = std::path::Path;
+        fn deref(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempConf {
+        fn drop(&mut self) {
+            if let Some(dir) = self.0.parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    fn write_temp(name: &str, text: &str) -> TempConf {
         let dir = std::env::temp_dir().join(format!("kvasir-cfg-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("kvasir.conf");
         std::fs::write(&p, text).unwrap();
-        p
+        TempConf(p)
     }
 
     #[test]
@@ -297,7 +315,7 @@ client-output-buffer-limit normal 0 0 0
         let c = load(Some(&p), &[]).unwrap();
         c.set_many(&[(b"maxclients", b"200"), (b"hz", b"50")], true).unwrap();
         rewrite(&c).unwrap();
-        let text = std::fs::read_to_string(&p).unwrap();
+        let text = std::fs::read_to_string(&*p).unwrap();
         assert!(text.starts_with("# my server\nport 7000\n# limits\nmaxclients 200\n"), "{text}");
         assert!(text.contains("hz 50"), "{text}");
         let again = load(Some(&p), &[]).unwrap();

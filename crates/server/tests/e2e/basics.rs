@@ -42,6 +42,7 @@ fn unknown_directive_is_fatal_and_names_the_line() {
     let conf = dir.join("bad.conf");
     std::fs::write(&conf, "port 7000\nnot-a-directive 1\n").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvasir-server")).arg(&conf).output().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("*** FATAL CONFIG FILE ERROR"), "{err}");
