@@ -306,8 +306,9 @@ pub struct Client {
     pub tracking: bool,
     pub resp3: bool,
     pub authenticated: bool,
-    /// The connection to this replica's master: its writes are applied, never refused.
-    pub master_link: bool,
+    /// The master's link or the AOF being loaded (Valkey's `mustObeyClient`): commands are
+    /// applied as written, never refused (READONLY) nor limited (XADD/XTRIM LIMIT).
+    pub obey: bool,
     pub reply_mode: ReplyMode,
     pub no_touch: bool,
     /// Close the connection once pending replies are written (QUIT, protocol errors).
@@ -325,7 +326,7 @@ impl Client {
             tracking: false,
             resp3: false,
             authenticated,
-            master_link: false,
+            obey: false,
             reply_mode: ReplyMode::On,
             no_touch: false,
             close_after_reply: false,

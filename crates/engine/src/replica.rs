@@ -198,7 +198,7 @@ pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 /// EXEC the queued commands decide.
 pub fn refusal(engine: &Engine, client: &Client, cmd: &Resolved) -> Option<Error> {
     let role = &engine.replica;
-    if client.master_link {
+    if client.obey {
         return None;
     }
     let (any, all) = effective_flags(engine, client, cmd);

@@ -275,7 +275,7 @@ impl<'a> Link<'a> {
         // Typed `master` (CLIENT LIST flags=M), which client eviction never picks.
         shared.flags.lock().primary = true;
         let mut client = engine::client::Client::new(shared.clone(), true);
-        client.master_link = true;
+        client.obey = true;
         let result = self.apply(&mut client, &mut offset);
         engine.clients.unregister(shared.id);
         result

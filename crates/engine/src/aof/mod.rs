@@ -382,6 +382,7 @@ fn with_loading_ctx<T>(engine: &Engine, f: impl FnOnce(&mut Ctx) -> T) -> T {
     let shared = engine.clients.register("aof-loading".into(), String::new(), -1);
     let id = shared.id;
     let mut client = crate::client::Client::new(shared, true);
+    client.obey = true;
     let mut out = resp::Reply::new(false);
     let keys = crate::persist::lock_all(engine);
     let crate::commands::table::Lookup::Found(cmd) = engine.commands.lookup(&[b"debug".as_slice()]) else {
@@ -410,8 +411,10 @@ pub fn debug_loadaof(ctx: &mut Ctx) -> Result<(), load::Failed> {
         Ok(None) => Manifest::default(),
         Err(_) => return Err(load::Failed),
     };
-    let db = ctx.client.db;
+    let (db, obey) = (ctx.client.db, ctx.client.obey);
+    ctx.client.obey = true;
     let r = load::load_all(ctx, &dir, &m);
+    ctx.client.obey = obey;
     ctx.client.db = db;
     ctx.keys.db = db;
     r.map(|_| ())

@@ -26,7 +26,14 @@ pub(super) struct TrimArgs {
 }
 
 /// Parses XADD (`xadd`) or XTRIM options; returns them and the index of XADD's ID argument.
-pub(super) fn parse_trim_args(argv: &[&[u8]], xadd: bool, node_max_entries: usize) -> Result<(TrimArgs, usize), Error> {
+/// `obey`: the command comes from the master or the AOF, whose trims were rewritten as exact
+/// ones (`rewrite_trim`): LIMIT is ignored there, as Valkey does.
+pub(super) fn parse_trim_args(
+    argv: &[&[u8]],
+    xadd: bool,
+    node_max_entries: usize,
+    obey: bool,
+) -> Result<(TrimArgs, usize), Error> {
     const BOTH: &str = "syntax error, MAXLEN and MINID options at the same time are not compatible";
     let mut a = TrimArgs::default();
     let mut limit_given = false;
@@ -83,7 +90,9 @@ pub(super) fn parse_trim_args(argv: &[&[u8]], xadd: bool, node_max_entries: usiz
     if !xadd && a.by.is_none() {
         return Err(Error::err("syntax error, XTRIM must be called with a trimming strategy"));
     }
-    if limit_given {
+    if obey {
+        a.limit = 0;
+    } else if limit_given {
         if !a.approx {
             return Err(Error::err("syntax error, LIMIT cannot be used without the special ~ option"));
         }
@@ -108,7 +117,7 @@ fn rewrite_trim(argv: &mut [Vec<u8>], a: &TrimArgs, s: &Stream) {
 
 pub(super) fn xadd(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let lim = limits(&ctx.keys);
-    let (a, idpos) = parse_trim_args(argv, true, lim.node_max_entries)?;
+    let (a, idpos) = parse_trim_args(argv, true, lim.node_max_entries, ctx.client.obey)?;
     let field_pos = idpos + 1;
     if argv.len() < field_pos + 2 || (argv.len() - field_pos) % 2 == 1 {
         return Err(ctx.arity_error());
@@ -247,7 +256,7 @@ pub(super) fn xdel(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 pub(super) fn xtrim(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let lim = limits(&ctx.keys);
-    let (a, _) = parse_trim_args(argv, false, lim.node_max_entries)?;
+    let (a, _) = parse_trim_args(argv, false, lim.node_max_entries, ctx.client.obey)?;
     let key = argv[1];
     if !write_exists(&mut ctx.keys, key)? {
         ctx.out.int(0);

@@ -158,6 +158,19 @@ fn xadd_events_and_propagation() {
     let (r, ev, p) = run_effects(&e, &mut c, "XTRIM t MINID ~ 250");
     assert_eq!((r.as_str(), ev), (":100", vec!["xtrim".to_string()]));
     assert_eq!(p, vec!["XTRIM t MINID = 201-0"]);
+
+    // A trim limited by LIMIT propagates as the exact trim it amounted to, LIMIT kept; the
+    // master's link and the AOF replay it (LIMIT ignored), a normal client may not send it.
+    let (_, _, p) = run_effects(&e, &mut c, "XADD t MAXLEN ~ 10 LIMIT 100 302-0 a 1");
+    assert_eq!(p, vec!["XADD t MAXLEN = 102 LIMIT 100 302-0 a 1"]);
+    let err = "-ERR syntax error, LIMIT cannot be used without the special ~ option";
+    assert_eq!(run(&e, &mut c, "XADD u MAXLEN = 2 LIMIT 100 1-0 a 1"), err);
+    c.obey = true;
+    for i in 1..=5 {
+        run(&e, &mut c, &format!("XADD u {i}-0 a 1"));
+    }
+    assert_eq!(run(&e, &mut c, "XADD u MAXLEN = 2 LIMIT 1 6-0 a 1"), "6-0");
+    assert_eq!(run(&e, &mut c, "XLEN u"), ":2");
 }
 
 #[test]
