@@ -24,8 +24,21 @@ impl Server {
         Self::start_with(None, args)
     }
 
-    /// Starts a server with a config file holding `config` plus extra arguments.
+    /// Starts a server with a config file holding `config` plus extra arguments. A server
+    /// that exits at once is started again on another port (up to three times): the port
+    /// `free_port` found may be taken by a parallel test before the server binds it.
     pub fn start_with(config: Option<&str>, args: &[&str]) -> Server {
+        let mut exits = Vec::new();
+        for _ in 0..3 {
+            match Self::try_start(config, args) {
+                Ok(server) => return server,
+                Err(status) => exits.push(status),
+            }
+        }
+        panic!("kvasir-server exited at startup three times ({exits:?}), args {args:?}");
+    }
+
+    fn try_start(config: Option<&str>, args: &[&str]) -> Result<Server, std::process::ExitStatus> {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("kvasir-e2e-{}-{}", std::process::id(), port));
         std::fs::create_dir_all(&dir).unwrap();
@@ -38,20 +51,24 @@ impl Server {
         cmd.args(["--port", &port.to_string()]).args(args).current_dir(&dir);
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
         let child = cmd.spawn().expect("start kvasir-server");
-        let server = Server { port, dir, child };
-        server.wait_ready();
-        server
+        let mut server = Server { port, dir, child };
+        server.wait_ready()?;
+        Ok(server)
     }
 
-    fn wait_ready(&self) {
+    /// Waits until the server accepts connections; `Err` with its status if it exited.
+    fn wait_ready(&mut self) -> Result<(), std::process::ExitStatus> {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+                return Ok(());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("kvasir-server did not start on port {}", self.port);
+        panic!("kvasir-server did not start on port {} within 10 s", self.port);
     }
 
     pub fn url(&self) -> String {
