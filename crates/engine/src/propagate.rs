@@ -148,23 +148,9 @@ pub struct Propagation {
     inner: Mutex<Inner>,
 }
 
-fn encode<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
-    out.push(b'*');
-    resp::number::push_i64(out, argv.len() as i64);
-    out.extend_from_slice(b"\r\n");
-    for a in argv {
-        let a = a.as_ref();
-        out.push(b'$');
-        resp::number::push_i64(out, a.len() as i64);
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
 fn encode_select(out: &mut Vec<u8>, db: usize) {
     let mut n = itoa::Buffer::new();
-    encode(out, &[b"SELECT".as_slice(), n.format(db).as_bytes()]);
+    resp::encode_command(out, &[b"SELECT".as_slice(), n.format(db).as_bytes()]);
 }
 
 /// One command's records: those it made on the way (`before`), then itself (`own`, its
@@ -193,21 +179,21 @@ impl Records<'_> {
         };
         if wrap {
             // SELECT goes inside the transaction, with the first command (Valkey's rule).
-            encode(out, &[b"MULTI".as_slice()]);
+            resp::encode_command(out, &[b"MULTI".as_slice()]);
             if let Some(db) = first_db {
                 select(out, db);
             }
         }
         for op in self.before {
             select(out, op.db);
-            encode(out, &op.argv);
+            resp::encode_command(out, &op.argv);
         }
         if let Some((db, argv)) = self.own {
             select(out, db);
-            encode(out, argv);
+            resp::encode_command(out, argv);
         }
         if wrap {
-            encode(out, &[b"EXEC".as_slice()]);
+            resp::encode_command(out, &[b"EXEC".as_slice()]);
         }
     }
 }

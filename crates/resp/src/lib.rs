@@ -18,5 +18,5 @@ pub mod request;
 pub mod value;
 
 pub use reply::{DeferredLen, Reply};
-pub use request::{Limits, Parsed, ProtocolError, RequestParser};
+pub use request::{encode_command, Limits, Parsed, ProtocolError, RequestParser};
 pub use value::Value;

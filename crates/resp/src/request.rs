@@ -446,6 +446,22 @@ fn hex_value(b: u8) -> u8 {
     }
 }
 
+/// Appends `argv` as a RESP multibulk request (`*<n>` then `$<len>` bulks): how commands go
+/// to the AOF, to replicas and to a master.
+pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
+    out.push(b'*');
+    crate::number::push_i64(out, argv.len() as i64);
+    out.extend_from_slice(b"\r\n");
+    for a in argv {
+        let a = a.as_ref();
+        out.push(b'$');
+        crate::number::push_i64(out, a.len() as i64);
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -599,12 +615,7 @@ mod tests {
             let cmds: Vec<Vec<Vec<u8>>> = cmds.into_iter().filter(|c| !c.is_empty()).collect();
             let mut wire = Vec::new();
             for c in &cmds {
-                wire.extend_from_slice(format!("*{}\r\n", c.len()).as_bytes());
-                for a in c {
-                    wire.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-                    wire.extend_from_slice(a);
-                    wire.extend_from_slice(b"\r\n");
-                }
+                encode_command(&mut wire, c);
             }
             proptest::prop_assert_eq!(parse_all(&wire).unwrap(), cmds);
         }

@@ -100,12 +100,8 @@ impl<'a> Link<'a> {
     }
 
     fn send(&mut self, argv: &[&[u8]]) -> LinkResult<()> {
-        let mut out = format!("*{}\r\n", argv.len()).into_bytes();
-        for a in argv {
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a);
-            out.extend_from_slice(b"\r\n");
-        }
+        let mut out = Vec::new();
+        resp::encode_command(&mut out, argv);
         self.sock.write_all(&out).map_err(|e| format!("Error writing to MASTER: {e}"))
     }
 

@@ -697,24 +697,15 @@ fn base_image(engine: &Engine, keys: &mut Keys<'_>, rdb: bool) -> std::io::Resul
             shard.for_each(|e| {
                 if !selected {
                     selected = true;
-                    encode(&mut out, &[b"SELECT", db.to_string().as_bytes()]);
+                    resp::encode_command(&mut out, &[b"SELECT", db.to_string().as_bytes()]);
                 }
                 let payload = crate::rdb::dump::create_payload(e.value(), opts);
                 let ttl = e.expire_at_ms().unwrap_or(0).to_string();
-                encode(&mut out, &[b"RESTORE", e.key(), ttl.as_bytes(), &payload, b"ABSTTL"]);
+                resp::encode_command(&mut out, &[b"RESTORE", e.key(), ttl.as_bytes(), &payload, b"ABSTTL"]);
             });
         }
     }
     Ok(out)
-}
-
-fn encode(out: &mut Vec<u8>, argv: &[&[u8]]) {
-    out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
-    for a in argv {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
 }
 
 /// BGREWRITEAOF. The caller holds every shard lock.
