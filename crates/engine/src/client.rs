@@ -313,6 +313,9 @@ pub struct Client {
     pub no_touch: bool,
     /// Close the connection once pending replies are written (QUIT, protocol errors).
     pub close_after_reply: bool,
+    /// Memory was over `maxmemory` with nothing left to evict when the current command
+    /// started (Valkey's `pre_command_oom_state`): a script's first `denyoom` call is refused.
+    pub over_maxmemory: bool,
 }
 
 impl Client {
@@ -330,6 +333,7 @@ impl Client {
             reply_mode: ReplyMode::On,
             no_touch: false,
             close_after_reply: false,
+            over_maxmemory: false,
         }
     }
 

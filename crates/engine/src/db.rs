@@ -307,8 +307,8 @@ impl<'a> Keys<'a> {
             .map(|ptr| Entry { ptr, _shard: PhantomData }))
     }
 
-    /// Finds a key whether or not its TTL has passed, touching nothing (DEBUG DIGEST-VALUE,
-    /// which Valkey answers with `dbFind`).
+    /// Finds a key whether or not its TTL has passed, touching nothing (DEBUG DIGEST-VALUE and
+    /// DEBUG OBJECT, which Valkey answers with `dbFind`).
     pub fn find_raw(&mut self, key: &[u8]) -> Result<Option<Entry<'_>>, Error> {
         let db = self.db;
         let (shard, h) = self.shard(db, key)?;
@@ -598,7 +598,24 @@ impl<'a> Keys<'a> {
         self.guards.try_add(&self.engine.keyspace, db, shard)
     }
 
-    /// Records a keyspace event if anyone is configured to receive that class.
+    /// Locks the shards of `set` that are not held yet, waiting for them if need be (a script
+    /// reaching keys it did not declare). Shards taken in any order: only the running
+    /// script may do this (see `exec::keep_waiting_for_locks`). A shard already free costs
+    /// one `try_lock`.
+    pub fn lock_more(&mut self, set: &crate::keyspace::LockSet) {
+        let keyspace = &self.engine.keyspace;
+        for &(db, mask) in set.entries() {
+            let mut m = mask;
+            while m != 0 {
+                let shard = m.trailing_zeros() as usize;
+                if !self.guards.try_add(keyspace, db, shard) {
+                    self.guards.add(keyspace, db, shard);
+                }
+                m &= m - 1;
+            }
+        }
+    }
+
     /// Publishes a keyspace event if its class is enabled: at once, under the command's
     /// locks, as Valkey's `notifyKeyspaceEvent` does (so the events of one key go out in the
     /// order its changes happened).

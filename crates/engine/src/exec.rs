@@ -42,11 +42,26 @@ pub enum Outcome {
 const SCRIPT_BACK_OFF_MS: u64 = 1;
 
 /// Whether a command should go on waiting for contended shards: not once a script that has
-/// been running for `SCRIPT_BACK_OFF_MS` may be what holds them.
+/// been running for `SCRIPT_BACK_OFF_MS` may be what holds them. A running script may wait
+/// for a shard while holding others (it takes shards as its calls need them); everything
+/// else that waits while holding shards gives way to it this way, which rules out deadlock.
 fn keep_waiting_for_locks(engine: &Engine) -> bool {
     let run = &engine.scripting.run;
     !run.running.load(Relaxed)
-        || crate::util::now_ms().saturating_sub(run.started_ms.load(Relaxed)) < SCRIPT_BACK_OFF_MS
+        || crate::util::now_us().saturating_sub(run.started_us.load(Relaxed)) < SCRIPT_BACK_OFF_MS * 1000
+}
+
+/// Locks `set` for work outside a client's command (persistence, serving blocked clients,
+/// UNWATCH), giving way to a running script like commands do (see
+/// [`keep_waiting_for_locks`]): if a script holds one of the shards, everything taken is
+/// released and the whole set is tried again a little later.
+pub(crate) fn lock_giving_way<'a>(engine: &'a Engine, set: &LockSet) -> crate::keyspace::Guards<'a> {
+    loop {
+        if let Some(guards) = engine.keyspace.lock_unless(set, || keep_waiting_for_locks(engine)) {
+            return guards;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
 }
 
 /// Whether `argv` runs a script (EVAL, EVALSHA, FCALL and their `_RO` forms, or an EXEC
@@ -107,28 +122,31 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     // limit is set); if nothing could be evicted, commands that may grow memory are refused.
     let maxmemory = engine.config.hot.maxmemory.load(Relaxed);
     let out_of_memory = maxmemory != 0 && crate::evict::before_command(engine, maxmemory);
+    client.over_maxmemory = out_of_memory;
     if maxmemory != 0 && client.tracking && client.shared.mailbox.pending() {
         // Invalidations of keys just evicted come before this command's reply, as in Valkey
         // (which sends them before running the command).
         client.shared.mailbox.drain_into(out);
     }
-    if out_of_memory && may_grow_memory(engine, client, cmd) {
+    if out_of_memory && effective_flags(engine, client, cmd, argv).0 & flags::DENYOOM != 0 {
         return reject(engine, client, cmd, out, Error::coded_static(crate::evict::OOM));
     }
     // After a failed save, writes (and PING) are refused while save points are configured
     // (`stop-writes-on-bgsave-error`); one relaxed load when the last save went fine.
-    if (def.flags & flags::WRITE != 0 || def.name == "ping") && engine.writes_denied_by_disk_error() {
+    if engine.writes_denied_by_disk_error()
+        && (def.name == "ping" || effective_flags(engine, client, cmd, argv).0 & flags::WRITE != 0)
+    {
         return reject(engine, client, cmd, out, Error::coded_static(crate::persist::MISCONF));
     }
     if engine.config.hot.min_replicas_to_write.load(Relaxed) > 0
-        && crate::replica::too_few_replicas(engine, client, cmd)
+        && crate::replica::too_few_replicas(engine, client, cmd, argv)
     {
         return reject(engine, client, cmd, out, Error::coded_static(crate::replica::NOREPLICAS));
     }
     // On a replica: writes get READONLY, and with the link down and
     // `replica-serve-stale-data no`, most commands MASTERDOWN (one relaxed load on a master).
     if engine.replica.is_replica() {
-        if let Some(e) = crate::replica::refusal(engine, client, cmd) {
+        if let Some(e) = crate::replica::refusal(engine, client, cmd, argv) {
             return reject(engine, client, cmd, out, e);
         }
     }
@@ -200,6 +218,16 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         // A container without a subcommand argument has arity -2, so this is unreachable for
         // well-formed tables; report rather than crash.
         return reject(engine, client, cmd, out, Error::internal("command has no handler"));
+    };
+    // Scripts run one at a time: the slot is taken before the shards, so a script that
+    // takes more shards as it runs never waits for a shard held by another script.
+    let _script_slot = if matches!(def.lock, Lock::Script) {
+        match engine.scripting.take_slot(|| keep_waiting_for_locks(engine)) {
+            Some(slot) => Some(slot),
+            None => return Outcome::WaitScript,
+        }
+    } else {
+        None
     };
     // One clock read gives both the command's frozen time and the start of its duration.
     let started_us = crate::util::now_us();
@@ -293,20 +321,26 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     }
 }
 
-/// Whether `cmd` is refused when memory is over the limit: `denyoom` commands, and EXEC of a
-/// transaction that queued one (Valkey's `is_denyoom_command`).
-fn may_grow_memory(engine: &Engine, client: &Client, cmd: &Resolved) -> bool {
-    if cmd.def.flags & flags::DENYOOM != 0 {
-        return true;
-    }
+/// The flags that decide whether a command may run now (OOM, MISCONF, NOREPLICAS, READONLY,
+/// MASTERDOWN): a script command's come from its script's shebang, and EXEC's from the
+/// commands it queued — (any of them has, all of them have) the flag, as Valkey's
+/// `processCommand` sees them. Only called when one of those checks is live.
+pub(crate) fn effective_flags(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]]) -> (u32, u32) {
+    let own = crate::scripting::command_flags(engine, cmd.def, argv);
     if cmd.def.name != "exec" || cmd.parent.is_some() {
-        return false;
+        return (own, own);
     }
-    let Some(tx) = client.multi.as_ref() else { return false };
-    tx.queued.iter().any(|argv| {
-        let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-        matches!(engine.commands.lookup(&args), Lookup::Found(c) if c.def.flags & flags::DENYOOM != 0)
-    })
+    let Some(tx) = client.multi.as_ref() else { return (own, own) };
+    let (mut any, mut all) = (0, !0);
+    for queued in &tx.queued {
+        let args: Vec<&[u8]> = queued.iter().map(Vec::as_slice).collect();
+        if let Lookup::Found(c) = engine.commands.lookup(&args) {
+            let f = crate::scripting::command_flags(engine, c.def, &args);
+            any |= f;
+            all &= f;
+        }
+    }
+    (any, if tx.queued.is_empty() { own } else { all })
 }
 
 /// A command was refused while the client queues a transaction: EXEC will abort.
@@ -358,7 +392,13 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
         all_flags |= cmd.def.flags;
         let saved = client.db;
         client.db = db;
-        if let Ok(set) = lock_set(engine, client, cmd, &args) {
+        if matches!(cmd.def.lock, Lock::Script) {
+            // A script in a transaction runs under every lock: taking more shards as it goes
+            // is for the one script that holds `Scripting::slot`.
+            for d in 0..engine.keyspace.databases() {
+                locks.add_db(d);
+            }
+        } else if let Ok(set) = lock_set(engine, client, cmd, &args) {
             locks.merge(&set);
         }
         client.db = saved;
@@ -498,7 +538,7 @@ fn serve_retries(engine: &Engine, mut retry: Vec<(std::sync::Arc<crate::blocking
         for (w, _) in &retry {
             locks.add_db(w.db);
         }
-        let guards = engine.keyspace.lock(&locks);
+        let guards = lock_giving_way(engine, &locks);
         let mut keys = Keys::new(engine, guards, retry[0].0.db, crate::util::now_ms(), !no_touch);
         for (w, key) in retry.drain(..) {
             if !keys.effects.ready.iter().any(|(d, k)| *d == w.db && *k == key) {
@@ -559,12 +599,12 @@ fn propagate(engine: &Engine, keys: &mut Keys<'_>, cmd: &Resolved, argv: &[&[u8]
     engine.propagation.append(&ops, transaction);
 }
 
-/// Which shards `cmd` needs.
-fn lock_set(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]]) -> Result<LockSet, Error> {
+/// Which shards `cmd` needs (a script: those of its declared keys to start with).
+pub(crate) fn lock_set(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]]) -> Result<LockSet, Error> {
     let mut set = LockSet::new();
     match cmd.def.lock {
         Lock::None => {}
-        Lock::Keys => {
+        Lock::Keys | Lock::Script => {
             cmd.def.for_each_key_position(argv, |i| set.add_key(client.db, argv[i]));
         }
         Lock::Db => set.add_db(client.db),

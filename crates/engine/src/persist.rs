@@ -164,7 +164,7 @@ pub fn lock_all(engine: &Engine) -> Keys<'_> {
     for db in 0..engine.keyspace.databases() {
         set.add_db(db);
     }
-    Keys::new(engine, engine.keyspace.lock(&set), 0, crate::util::now_ms(), false)
+    Keys::new(engine, crate::exec::lock_giving_way(engine, &set), 0, crate::util::now_ms(), false)
 }
 
 /// Serializes the whole keyspace into `w`. The caller holds every shard. Returns the writer
@@ -510,7 +510,7 @@ pub fn load_into<R: std::io::Read>(
                     Err(e) => Err(String::from_utf8_lossy(e.text()).into_owned()),
                 }
             }
-            Item::Function(code) => engine.scripting.load_library(&code, merge == Merge::Replace).map(drop),
+            Item::Function(code) => engine.scripting.load_library(engine, &code, merge == Merge::Replace).map(drop),
             Item::Sizes { db, keys: n } => {
                 // Pre-size the shards (keys spread evenly by hash), so that inserting does not
                 // rehash every table several times over (a fifth of the load time otherwise).

@@ -9,7 +9,7 @@
 //! at its next step, so REPLICAOF never waits for the network.
 
 use crate::client::Client;
-use crate::commands::table::{flags, Lookup, Resolved};
+use crate::commands::table::{flags, Resolved};
 use crate::commands::Error;
 use crate::engine::Engine;
 use crate::propagate::Sink;
@@ -180,14 +180,15 @@ fn live(w: &Weak<Sink>) -> bool {
 /// On a master with `min-replicas-to-write` and `min-replicas-max-lag` set, writes (and EXEC
 /// of a transaction with writes) are refused while fewer replicas than that were heard from
 /// within the lag (Valkey's `checkGoodReplicasStatus`).
-pub fn too_few_replicas(engine: &Engine, client: &Client, cmd: &Resolved) -> bool {
+pub fn too_few_replicas(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]]) -> bool {
+    too_few_good_replicas(engine) && crate::exec::effective_flags(engine, client, cmd, argv).0 & flags::WRITE != 0
+}
+
+/// `min-replicas-to-write` is set and not met (Valkey's `checkGoodReplicasStatus` failing).
+pub fn too_few_good_replicas(engine: &Engine) -> bool {
     let hot = &engine.config.hot;
     let (min, lag) = (hot.min_replicas_to_write.load(Relaxed), hot.min_replicas_max_lag.load(Relaxed));
-    min > 0
-        && lag > 0
-        && !engine.replica.is_replica()
-        && effective_flags(engine, client, cmd).0 & flags::WRITE != 0
-        && engine.replica.good_replicas(lag) < min
+    min > 0 && lag > 0 && !engine.replica.is_replica() && engine.replica.good_replicas(lag) < min
 }
 
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
@@ -196,12 +197,12 @@ pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 /// clients other than the master get READONLY (`replica-read-only`), and while the link is
 /// down with `replica-serve-stale-data no`, commands not flagged `stale` get MASTERDOWN. For
 /// EXEC the queued commands decide.
-pub fn refusal(engine: &Engine, client: &Client, cmd: &Resolved) -> Option<Error> {
+pub fn refusal(engine: &Engine, client: &Client, cmd: &Resolved, argv: &[&[u8]]) -> Option<Error> {
     let role = &engine.replica;
     if client.obey {
         return None;
     }
-    let (any, all) = effective_flags(engine, client, cmd);
+    let (any, all) = crate::exec::effective_flags(engine, client, cmd, argv);
     if any & flags::WRITE != 0 && engine.config.get_bool("replica-read-only") {
         return Some(Error::coded_static(READONLY));
     }
@@ -209,24 +210,6 @@ pub fn refusal(engine: &Engine, client: &Client, cmd: &Resolved) -> Option<Error
         return Some(Error::coded_static(MASTERDOWN));
     }
     None
-}
-
-/// A command's flags; for EXEC, the union and the intersection over its queued commands.
-fn effective_flags(engine: &Engine, client: &Client, cmd: &Resolved) -> (u32, u32) {
-    let own = cmd.def.flags;
-    if cmd.def.name != "exec" || cmd.parent.is_some() {
-        return (own, own);
-    }
-    let Some(tx) = client.multi.as_ref() else { return (own, own) };
-    let (mut any, mut all) = (0, !0);
-    for argv in &tx.queued {
-        let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-        if let Lookup::Found(c) = engine.commands.lookup(&args) {
-            any |= c.def.flags;
-            all &= c.def.flags;
-        }
-    }
-    (any, if tx.queued.is_empty() { own } else { all })
 }
 
 /// Full synchronisation: replaces the whole dataset (keys and function libraries) with the

@@ -204,6 +204,10 @@ impl Stats {
     }
 
     pub fn record_error(&self, code: &str) {
+        if code.is_empty() {
+            // An error counted already (`Reply::failed_already_counted`).
+            return;
+        }
         self.add(Counter::ErrorReplies, 1);
         let mut errors = self.errors.lock();
         if errors.len() >= ERRORSTATS_LIMIT && !errors.contains_key(code) {

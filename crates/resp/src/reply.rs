@@ -90,7 +90,15 @@ impl Reply {
         }
     }
 
-    /// Error codes written since the last call, oldest first.
+    /// Marks the reply as an error already counted in the error statistics (a script
+    /// failing with the error of a command it called): the command failed, but no error
+    /// code is recorded again. Shows in the error codes as an empty code.
+    pub fn failed_already_counted(&mut self) {
+        self.errors.push(String::new());
+    }
+
+    /// Error codes written since the last call, oldest first (empty: see
+    /// [`Reply::failed_already_counted`]).
     pub fn take_errors(&mut self) -> Vec<String> {
         std::mem::take(&mut self.errors)
     }

@@ -93,7 +93,9 @@ impl Manifest {
             if line.is_empty() {
                 return Err(err("Invalid AOF manifest file format"));
             }
-            let args = split_args(line).ok_or_else(|| err("Invalid AOF manifest file format"))?;
+            let mut args = Vec::new();
+            resp::request::split_inline_args(line.as_bytes(), &mut args)
+                .map_err(|_| err("Invalid AOF manifest file format"))?;
             if args.len() < 6 || args.len() % 2 != 0 {
                 return Err(err("Invalid AOF manifest file format"));
             }
@@ -231,84 +233,6 @@ fn repr_if_needed(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// `sdssplitargs`: words separated by spaces, with "double" (escapes) and 'single' quotes.
-fn split_args(line: &str) -> Option<Vec<Vec<u8>>> {
-    let b = line.as_bytes();
-    let mut i = 0;
-    let mut out = Vec::new();
-    loop {
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= b.len() {
-            return Some(out);
-        }
-        let mut cur = Vec::new();
-        if b[i] == b'"' {
-            i += 1;
-            loop {
-                match b.get(i)? {
-                    b'\\' if b.get(i + 1) == Some(&b'x') && i + 3 < b.len() => {
-                        let hex = std::str::from_utf8(&b[i + 2..i + 4]).ok()?;
-                        cur.push(u8::from_str_radix(hex, 16).ok()?);
-                        i += 4;
-                    }
-                    b'\\' => {
-                        let c = *b.get(i + 1)?;
-                        cur.push(match c {
-                            b'n' => b'\n',
-                            b'r' => b'\r',
-                            b't' => b'\t',
-                            b'b' => 8,
-                            b'a' => 7,
-                            c => c,
-                        });
-                        i += 2;
-                    }
-                    b'"' => {
-                        i += 1;
-                        if i < b.len() && !b[i].is_ascii_whitespace() {
-                            return None;
-                        }
-                        break;
-                    }
-                    &c => {
-                        cur.push(c);
-                        i += 1;
-                    }
-                }
-            }
-        } else if b[i] == b'\'' {
-            i += 1;
-            loop {
-                match b.get(i)? {
-                    b'\\' if b.get(i + 1) == Some(&b'\'') => {
-                        cur.push(b'\'');
-                        i += 2;
-                    }
-                    b'\'' => {
-                        i += 1;
-                        if i < b.len() && !b[i].is_ascii_whitespace() {
-                            return None;
-                        }
-                        break;
-                    }
-                    &c => {
-                        cur.push(c);
-                        i += 1;
-                    }
-                }
-            }
-        } else {
-            while i < b.len() && !b[i].is_ascii_whitespace() {
-                cur.push(b[i]);
-                i += 1;
-            }
-        }
-        out.push(cur);
-    }
 }
 
 #[cfg(test)]

@@ -202,6 +202,18 @@ static SUBCOMMANDS: &[Sub] = &[
         ],
     },
     Sub {
+        name: "set-disable-deny-scripts",
+        arity: 3,
+        max: 0,
+        locks: Locks::Nothing,
+        handler: set_disable_deny_scripts,
+        help: &[
+            "SET-DISABLE-DENY-SCRIPTS <0|1>",
+            "    Setting it to 1 lets scripts call commands that are otherwise refused inside",
+            "    a script (for tests).",
+        ],
+    },
+    Sub {
         name: "sleep",
         arity: 3,
         max: 0,
@@ -248,7 +260,8 @@ fn object(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     use super::keys::object::{encoding_name, idle_seconds};
     let now_lru = ctx.keys.lru_clock();
     let compress = ctx.engine.config.get_bool("rdbcompression");
-    let Some(e) = ctx.keys.read_untouched(argv[2], false)? else {
+    // Valkey looks the key up with `dbFind`: a key whose TTL has passed is still shown.
+    let Some(e) = ctx.keys.find_raw(argv[2])? else {
         return Err(super::errors::NO_SUCH_KEY);
     };
     let mut serialized = Vec::new();
@@ -418,6 +431,12 @@ fn quicklist_packed_threshold(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 fn set_active_expire(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     ctx.engine.active_expire_enabled.store(atoi(argv[2]) != 0, Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn set_disable_deny_scripts(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    ctx.engine.scripting.allow_noscript_commands.store(atoi(argv[2]) != 0, Relaxed);
     ctx.out.ok();
     Ok(())
 }

@@ -127,6 +127,13 @@ impl Ctx<'_> {
     pub fn arity_error(&self) -> Error {
         arity_error(&self.cmd.full_name)
     }
+
+    /// The command was called by a script (Valkey's `server.script_caller` / `CLIENT_SCRIPT`).
+    pub fn in_script(&self) -> bool {
+        let run = &self.engine.scripting.run;
+        run.running.load(std::sync::atomic::Ordering::Relaxed)
+            && run.caller.load(std::sync::atomic::Ordering::Relaxed) == self.client.id()
+    }
 }
 
 /// Where a write runs: as the client's own command, or serving a blocked client (in database

@@ -138,7 +138,7 @@ pub fn unwatch_all(engine: &Engine, client: &mut Client) {
         for w in &client.watched {
             set.add_key(w.db, &w.key);
         }
-        let mut guards = engine.keyspace.lock(&set);
+        let mut guards = crate::exec::lock_giving_way(engine, &set);
         for w in client.watched.drain(..) {
             if let Some(s) = guards.shard(w.db, shard_of(hash_key(&w.key))) {
                 s.watchers.remove(&w.key, &client.shared);

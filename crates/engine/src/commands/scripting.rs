@@ -2,13 +2,13 @@
 //! and the FUNCTION container. The Lua side (sandbox, `server.call`, conversions) is in
 //! `crate::scripting`.
 //!
-//! A script may touch keys it did not declare, so EVAL locks every shard of every database
-//! (`Lock::AllDbs`) and runs the whole script under those locks: other clients see its
-//! effects all at once, as in Valkey. Its writes replicate as the commands it ran, in
-//! MULTI/EXEC.
+//! A script starts with the shards of the keys it declares locked (`Lock::Script`) and takes
+//! the shards of any other key its calls touch as it goes, keeping all of them to the end
+//! (`scripting::run::call_command`): other clients see its effects all at once, as in
+//! Valkey. Its writes replicate as the commands it ran, in MULTI/EXEC.
 
 use super::table::{acl, flags::*, keyflags, reply_help, Command, Doc, KeySpec, Lock};
-use super::{int_arg, is, CmdResult, Ctx, Error};
+use super::{int_arg, is, subcommand_syntax_error, CmdResult, Ctx, Error};
 use crate::scripting::run::{check_flags, run_script, RunSpec};
 use crate::scripting::{script_flags, sha1hex};
 
@@ -33,7 +33,7 @@ pub static COMMANDS: &[Command] = &[
         flags: EVAL_FLAGS,
         acl: acl::SCRIPTING,
         keys: EVAL_KEYS,
-        lock: Lock::AllDbs,
+        lock: Lock::Script,
         handler: Some(eval),
         doc: doc(
             "Executes a server-side Lua script.",
@@ -49,7 +49,7 @@ pub static COMMANDS: &[Command] = &[
         flags: EVAL_FLAGS,
         acl: acl::SCRIPTING,
         keys: EVAL_KEYS,
-        lock: Lock::AllDbs,
+        lock: Lock::Script,
         handler: Some(evalsha),
         doc: doc(
             "Executes a server-side Lua script by SHA1 digest.",
@@ -65,7 +65,7 @@ pub static COMMANDS: &[Command] = &[
         flags: EVAL_RO_FLAGS,
         acl: acl::SCRIPTING,
         keys: EVAL_RO_KEYS,
-        lock: Lock::AllDbs,
+        lock: Lock::Script,
         handler: Some(eval_ro),
         doc: doc(
             "Executes a read-only server-side Lua script.",
@@ -81,7 +81,7 @@ pub static COMMANDS: &[Command] = &[
         flags: EVAL_RO_FLAGS,
         acl: acl::SCRIPTING,
         keys: EVAL_RO_KEYS,
-        lock: Lock::AllDbs,
+        lock: Lock::Script,
         handler: Some(evalsha_ro),
         doc: doc(
             "Executes a read-only server-side Lua script by SHA1 digest.",
@@ -275,7 +275,7 @@ pub static FCALL_COMMANDS: &[Command] = &[
         flags: EVAL_FLAGS,
         acl: acl::SCRIPTING,
         keys: FCALL_KEYS,
-        lock: Lock::AllDbs,
+        lock: Lock::Script,
         handler: Some(fcall),
         doc: doc(
             "Invokes a function.",
@@ -291,7 +291,7 @@ pub static FCALL_COMMANDS: &[Command] = &[
         flags: EVAL_RO_FLAGS,
         acl: acl::SCRIPTING,
         keys: EVAL_RO_KEYS,
-        lock: Lock::AllDbs,
+        lock: Lock::Script,
         handler: Some(fcall_ro),
         doc: doc(
             "Invokes a read-only function.",
@@ -348,9 +348,12 @@ fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro: bool) -> CmdRes
     let script = vm.script(&sha, body, true, &engine.scripting.evicted).map_err(Error::coded)?;
     let flags = script.flags;
     let func = script.func.clone();
-    check_flags(flags, ro)?;
+    engine.scripting.note_scripts(Some(vm));
+    let allow_oom = check_flags(ctx, flags, ro)?;
     let read_only = ro || flags & script_flags::NO_WRITES != 0;
-    run_script(ctx, vm, RunSpec { name: &sha, func, keys, args, eval: true, read_only, argv })
+    let ran = run_script(ctx, vm, RunSpec { name: &sha, func, keys, args, eval: true, read_only, allow_oom, argv });
+    engine.scripting.note_scripts(Some(vm));
+    ran
 }
 
 fn script_load(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -359,6 +362,7 @@ fn script_load(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let mut guard = engine.scripting.vm().map_err(Error::err)?;
     let Some(vm) = guard.as_mut() else { return Err(Error::internal("no Lua state")) };
     vm.script(&sha, Some(argv[2]), false, &engine.scripting.evicted).map_err(Error::coded)?;
+    engine.scripting.note_scripts(Some(vm));
     ctx.out.bulk(sha.as_bytes());
     Ok(())
 }
@@ -448,10 +452,12 @@ fn fcall_generic(ctx: &mut Ctx, argv: &[&[u8]], ro: bool) -> CmdResult {
     let (keys, args) =
         keys_and_args(argv)
             .map_err(|e| if numkeys < 0 { Error::err("Number of keys can't be negative") } else { e })?;
-    check_flags(flags, ro)?;
+    let allow_oom = check_flags(ctx, flags, ro)?;
     let read_only = ro || flags & script_flags::NO_WRITES != 0;
     let vm = functions.vm(&engine.scripting.run).map_err(Error::coded)?;
-    run_script(ctx, vm, RunSpec { name: &name, func, keys, args, eval: false, read_only, argv })
+    let ran = run_script(ctx, vm, RunSpec { name: &name, func, keys, args, eval: false, read_only, allow_oom, argv });
+    engine.scripting.set_function_counts(&functions);
+    ran
 }
 
 fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -470,7 +476,7 @@ fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     }
     let engine = ctx.engine;
     let mut functions = engine.scripting.functions.lock();
-    let name = functions.load(&engine.scripting.run, argv[i], replace).map_err(Error::coded)?;
+    let name = functions.load(engine, argv[i], replace).map_err(Error::coded)?;
     engine.scripting.set_function_counts(&functions);
     ctx.keys.effects.dirty += 1;
     ctx.out.bulk(name.as_bytes());
@@ -493,7 +499,8 @@ fn function_flush(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     match argv {
         [_, _] => {}
         [_, _, mode] if is(mode, "async") || is(mode, "sync") => {}
-        _ => return Err(Error::err("FUNCTION FLUSH only supports SYNC|ASYNC option")),
+        [_, _, _] => return Err(Error::err("FUNCTION FLUSH only supports SYNC|ASYNC option")),
+        _ => return Err(subcommand_syntax_error(argv)),
     }
     let mut functions = ctx.engine.scripting.functions.lock();
     functions.flush();
@@ -598,6 +605,9 @@ fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         Append,
         Replace,
     }
+    if argv.len() > 4 {
+        return Err(subcommand_syntax_error(argv));
+    }
     let policy = match argv.get(3) {
         None => Policy::Append,
         Some(p) if argv.len() == 4 && is(p, "flush") => Policy::Flush,
@@ -638,7 +648,7 @@ fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         functions.flush();
     }
     for code in &codes {
-        let loaded = functions.load(&engine.scripting.run, code, policy != Policy::Append);
+        let loaded = functions.load(engine, code, policy != Policy::Append);
         engine.scripting.set_function_counts(&functions);
         loaded.map_err(Error::coded)?;
     }
@@ -665,7 +675,7 @@ fn function_stats(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
         && run.is_function.load(std::sync::atomic::Ordering::Relaxed)
     {
         let (name, command) = run.info.lock().clone();
-        let started = run.started_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let started = run.started_us.load(std::sync::atomic::Ordering::Relaxed) / 1000;
         out.map(3);
         out.bulk(b"name");
         out.bulk(name.as_bytes());

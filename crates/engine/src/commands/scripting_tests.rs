@@ -224,3 +224,140 @@ fn function_libraries() {
     assert_eq!(run(&e, &mut c, &["function", "delete", "mylib"]), "-ERR Library not found\r\n");
     assert_eq!(run(&e, &mut c, &["function", "kill"]), "-NOTBUSY No scripts in execution right now.\r\n");
 }
+
+#[test]
+fn function_load_sees_only_the_library_api() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    let load = |c: &mut crate::client::Client, body: &str| {
+        run(&e, c, &["function", "load", "replace", &format!("#!lua name=lib\n{body}")])
+    };
+    let r = load(&mut c, "return math.random()");
+    assert!(r.contains("Script attempted to access nonexistent global variable 'math'"), "{r}");
+    let r = load(&mut c, "return redis.call('ping')");
+    assert!(r.contains("attempted to access nonexistent global variable 'call'"), "{r}");
+    let r = load(&mut c, "a = 1");
+    assert!(r.contains("Attempt to modify a readonly table"), "{r}");
+    // Functions defined at load see the usual globals when they run.
+    let lib = "local lib = redis\n\
+               server.log(server.LOG_NOTICE, 'loading')\n\
+               lib.register_function('F1', function() return math.floor(2.5) end)\n\
+               lib.register_function('f2', function() lib.register_function('f3', function() end) end)";
+    assert_eq!(load(&mut c, lib), "$3\r\nlib\r\n");
+    assert_eq!(run(&e, &mut c, &["fcall", "f1", "0"]), ":2\r\n", "function names ignore case");
+    assert_eq!(run(&e, &mut c, &["fcall", "F1", "0"]), ":2\r\n");
+    let r = run(&e, &mut c, &["fcall", "f2", "0"]);
+    assert!(r.contains("can only be called on FUNCTION LOAD command"), "{r}");
+    let r = load(&mut c, "redis.register_function('x', function() end)\nredis.register_function('X', function() end)");
+    assert!(r.contains("Function already exists in the library"), "{r}");
+    let r = load(&mut c, "redis.register_function('a b', function() end)");
+    assert!(r.contains("Library names can only contain letters"), "{r}");
+    // The shebang is split as Valkey splits it: quotes are taken off.
+    let quoted = "#!lua name=\"q\"\nredis.register_function('q', function() return 1 end)";
+    assert_eq!(run(&e, &mut c, &["function", "load", quoted]), "$1\r\nq\r\n");
+    assert_eq!(
+        run(&e, &mut c, &["function", "flush", "sync", "extra"]),
+        "-ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.\r\n"
+    );
+    assert_eq!(
+        run(&e, &mut c, &["function", "restore", "a", "b", "c"]),
+        "-ERR unknown subcommand or wrong number of arguments for 'restore'. Try FUNCTION HELP.\r\n"
+    );
+}
+
+#[test]
+fn function_load_times_out() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    let started = std::time::Instant::now();
+    let r = run(&e, &mut c, &["function", "load", "#!lua name=lib\nlocal a = 1\nwhile 1 do a = a + 1 end"]);
+    assert!(r.contains("FUNCTION LOAD timeout"), "{r}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    // The state is usable afterwards, with the usual globals back.
+    let lib = "#!lua name=lib\nredis.register_function('f', function() return math.floor(1.5) end)";
+    assert_eq!(run(&e, &mut c, &["function", "load", lib]), "$3\r\nlib\r\n");
+    assert_eq!(run(&e, &mut c, &["fcall", "f", "0"]), ":1\r\n");
+}
+
+#[test]
+fn scripts_over_maxmemory() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    e.config.set("maxmemory", &[b"1"]).unwrap();
+    e.evictor.meter.set(1 << 30);
+    let oom = "-OOM command not allowed when used memory > 'maxmemory'.";
+    // A script without a shebang runs; its first denyoom call is refused.
+    let r = eval(&e, &mut c, "return redis.call('set', 'x', 1)", &["0"]);
+    assert!(r.starts_with(oom), "{r}");
+    assert_eq!(
+        eval(&e, &mut c, "return redis.pcall('set', 'x', 1)['err']", &["0"]),
+        format!("${}\r\n{}\r\n", oom.len() - 1, &oom[1..])
+    );
+    assert_eq!(eval(&e, &mut c, "return redis.call('get', 'x')", &["0"]), "$-1\r\n");
+    // A shebang script that may write is refused before it runs; no-writes and allow-oom run.
+    assert_eq!(eval(&e, &mut c, "#!lua\nreturn 1", &["0"]), format!("{oom}\r\n"));
+    assert_eq!(eval(&e, &mut c, "#!lua flags=no-writes\nreturn 1", &["0"]), ":1\r\n");
+    assert_eq!(eval(&e, &mut c, "#!lua flags=allow-oom\nreturn redis.call('set', 'x', 1)", &["0"]), "+OK\r\n");
+    e.config.set("maxmemory", &[b"0"]).unwrap();
+    e.evictor.meter.set(0);
+    assert_eq!(eval(&e, &mut c, "return redis.call('set', 'x', 2)", &["0"]), "+OK\r\n");
+    assert!(e.stats.errors().iter().any(|(code, n)| code == "OOM" && *n >= 2));
+}
+
+#[test]
+fn noscript_commands_and_the_debug_switch() {
+    let e = Engine::for_tests();
+    e.config.set("enable-debug-command", &[b"yes"]).unwrap();
+    let mut c = client(&e);
+    let r = eval(&e, &mut c, "return redis.call('multi')", &["0"]);
+    assert!(r.starts_with("-ERR This Redis command is not allowed from script"), "{r}");
+    assert_eq!(run(&e, &mut c, &["debug", "set-disable-deny-scripts", "1"]), "+OK\r\n");
+    let r = eval(&e, &mut c, "return redis.call('client', 'id')", &["0"]);
+    assert!(r.starts_with(':'), "{r}");
+    assert_eq!(run(&e, &mut c, &["debug", "set-disable-deny-scripts", "0"]), "+OK\r\n");
+    let r = eval(&e, &mut c, "return redis.call('client', 'id')", &["0"]);
+    assert!(r.starts_with("-ERR This Redis command is not allowed from script"), "{r}");
+}
+
+#[test]
+fn time_stands_still_in_a_script_and_set_sort_is_ordered() {
+    let e = Engine::for_tests();
+    e.config.set("enable-debug-command", &[b"yes"]).unwrap();
+    let mut c = client(&e);
+    run(&e, &mut c, &["debug", "set-disable-deny-scripts", "1"]);
+    let r = eval(
+        &e,
+        &mut c,
+        "local a = redis.call('time'); redis.call('debug', 'sleep', 0.01); local b = redis.call('time'); \
+         return a[1] == b[1] and a[2] == b[2]",
+        &["0"],
+    );
+    assert_eq!(r, ":1\r\n");
+    run(&e, &mut c, &["sadd", "s", "c", "aa", "b", "a"]);
+    assert_eq!(
+        eval(&e, &mut c, "return redis.call('sort', 's', 'by', 'nosort')", &["0"]),
+        "*4\r\n$1\r\na\r\n$2\r\naa\r\n$1\r\nb\r\n$1\r\nc\r\n"
+    );
+    assert_eq!(eval(&e, &mut c, "math.randomseed('7'); return math.random(10) > 0", &["0"]), ":1\r\n");
+}
+
+#[test]
+fn info_memory_counts_scripts_and_functions() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    let field = |c: &mut crate::client::Client, name: &str| -> String {
+        let info = run(&e, c, &["info", "memory"]);
+        info.lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string)).unwrap_or_default()
+    };
+    assert_eq!(field(&mut c, "number_of_cached_scripts"), "0");
+    for j in 0..3 {
+        run(&e, &mut c, &["script", "load", &format!("return {j}")]);
+    }
+    assert_eq!(field(&mut c, "number_of_cached_scripts"), "3");
+    assert!(field(&mut c, "used_memory_vm_eval").parse::<u64>().unwrap() > 0);
+    run(&e, &mut c, &["script", "flush"]);
+    assert_eq!(field(&mut c, "number_of_cached_scripts"), "0");
+    run(&e, &mut c, &["function", "load", "#!lua name=l\nredis.register_function('f', function() end)"]);
+    assert_eq!(field(&mut c, "number_of_functions"), "1");
+    assert_eq!(field(&mut c, "number_of_libraries"), "1");
+}

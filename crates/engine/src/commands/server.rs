@@ -323,7 +323,9 @@ fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn time(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
-    let now_us = crate::util::now_us();
+    // Inside a script, time stands still: TIME answers when the script started.
+    let now_us =
+        if ctx.in_script() { ctx.engine.scripting.run.started_us.load(Relaxed) } else { crate::util::now_us() };
     ctx.out.array(2);
     ctx.out.bulk_i64((now_us / 1_000_000) as i64);
     ctx.out.bulk_i64((now_us % 1_000_000) as i64);

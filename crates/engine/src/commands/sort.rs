@@ -198,7 +198,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CmdResult {
     };
     // A set has no order of its own: when storing (or in a script), sort it lexically rather
     // than in whatever order the set happens to be in.
-    if o.dont_sort && len.is_some_and(|(_, is_set)| is_set) && o.store.is_some() {
+    if o.dont_sort && len.is_some_and(|(_, is_set)| is_set) && (o.store.is_some() || ctx.in_script()) {
         o.dont_sort = false;
         o.alpha = true;
         o.by = None;

@@ -209,6 +209,9 @@ pub enum Lock {
     Db,
     /// Every shard of every database (FLUSHALL, DEBUG RELOAD ...).
     AllDbs,
+    /// A script (EVAL, FCALL ...): the shards of the keys it declares, and more as its
+    /// calls need them (`Keys::lock_more`); one script runs at a time (`Scripting::slot`).
+    Script,
     /// Computed by the command from its arguments (MOVE, COPY ... DB, SWAPDB). An `Err` is
     /// the reply (e.g. an invalid database index).
     Custom(CustomLock),

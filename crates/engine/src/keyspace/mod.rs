@@ -160,6 +160,19 @@ impl<'a> Guards<'a> {
         true
     }
 
+    /// Locks one more shard, waiting for it if another thread holds it, whatever the order:
+    /// only for the running script, which everything else gives way to (see
+    /// `exec::keep_waiting_for_locks`). A database that does not exist is ignored.
+    pub fn add(&mut self, keyspace: &'a Keyspace, db: usize, shard: usize) {
+        let at = match self.find(db, shard) {
+            Ok(_) => return,
+            Err(at) => at,
+        };
+        let Some(database) = keyspace.dbs.get(db) else { return };
+        let guard = database.shards[shard].0.lock();
+        self.held.insert(at, Held { slot: slot(db, shard), guard });
+    }
+
     /// Whether every shard of `db` is held.
     pub fn holds_all(&self, db: usize) -> bool {
         self.held.iter().filter(|h| h.slot >> SHARD_BITS == db as u32).count() == SHARDS

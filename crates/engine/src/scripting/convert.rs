@@ -18,6 +18,21 @@ pub fn format_g14(n: f64) -> String {
     String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
+/// Lua 5.1's `luaO_str2d`: a string as a number — decimal (as `strtod` reads it) or
+/// `0x` hexadecimal, surrounded by optional white space.
+pub fn lua_str2number(s: &str) -> Option<f64> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        let n = u64::from_str_radix(hex, 16).ok()? as f64;
+        return Some(if neg { -n } else { n });
+    }
+    t.parse::<f64>().ok()
+}
+
 /// A Lua number as a command argument: an integer when it is one, else fpconv's digits
 /// (Valkey's `luaArgsToRedisArgv`).
 pub fn number_arg_string(n: f64) -> String {
@@ -129,6 +144,7 @@ fn table_to_reply(out: &mut Reply, t: &Table, resp3: bool, depth: usize) {
         out.error_bytes(&err.as_bytes());
         if ignore {
             out.drain_errors_from(before);
+            out.failed_already_counted();
         }
         return;
     }

@@ -6,9 +6,11 @@
 //! DUMP/RESTORE (and persistence) carry only code, and a fresh Lua state can be rebuilt from it.
 
 use super::{raise, script_flags, RunState, Vm};
-use mlua::{Function, MultiValue, Value};
+use crate::Engine;
+use mlua::{Function, HookTriggers, Lua, MultiValue, Value, VmState};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A registered function's metadata.
 #[derive(Clone, Debug)]
@@ -30,8 +32,9 @@ pub struct Library {
 #[derive(Default)]
 pub struct Functions {
     pub libraries: BTreeMap<String, Library>,
-    /// Function name → (library name, callback).
-    pub callbacks: HashMap<String, (String, Function)>,
+    /// Function name in lower case (FCALL finds functions whatever their case, as Valkey
+    /// does) → (library name, callback, flags).
+    pub callbacks: HashMap<String, (String, Function, u32)>,
     pub vm: Option<Vm>,
 }
 
@@ -39,7 +42,8 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// `#!lua name=<name>`: the engine, the library name and the shebang length.
+/// `#!lua name=<name>`: the engine, the library name and the shebang length. The line is
+/// split as Valkey splits it (`sdssplitargs`), so `name="lib"` names `lib`.
 fn metadata(code: &[u8]) -> Result<(String, String, usize), String> {
     if !code.starts_with(b"#!") {
         return Err("ERR Missing library metadata".into());
@@ -47,15 +51,15 @@ fn metadata(code: &[u8]) -> Result<(String, String, usize), String> {
     let Some(end) = code.iter().position(|&b| b == b'\n') else {
         return Err("ERR Invalid library metadata".into());
     };
-    let line = String::from_utf8_lossy(&code[..end]);
-    let mut parts = line.split_ascii_whitespace();
-    let Some(first) = parts.next() else {
+    let mut parts = Vec::new();
+    if resp::request::split_inline_args(&code[..end], &mut parts).is_err() || parts.is_empty() {
         return Err("ERR Invalid library metadata".into());
-    };
-    let engine = first[2..].to_string();
+    }
+    let engine = String::from_utf8_lossy(parts[0].get(2..).unwrap_or_default()).into_owned();
     let mut name = None;
-    for part in parts {
-        if part.len() >= 5 && part[..5].eq_ignore_ascii_case("name=") {
+    for part in &parts[1..] {
+        let part = String::from_utf8_lossy(part);
+        if part.len() >= 5 && part.is_char_boundary(5) && part[..5].eq_ignore_ascii_case("name=") {
             if name.is_some() {
                 return Err("ERR Invalid metadata value, name argument was given multiple times".into());
             }
@@ -143,6 +147,22 @@ fn registration(args: &MultiValue) -> Result<(String, Option<String>, Function, 
     }
 }
 
+/// How long a library's code may run at FUNCTION LOAD (Valkey's `LOAD_TIMEOUT_MS`): it
+/// should only register functions.
+const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The hook that stops a library's code that runs past [`LOAD_TIMEOUT`]; checked every
+/// 100000 instructions, as Valkey does. The run puts the SCRIPT KILL hook back afterwards.
+fn install_load_timeout(lua: &Lua) {
+    let started = Instant::now();
+    lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), move |_, _| {
+        if started.elapsed() > LOAD_TIMEOUT {
+            return Err(raise("FUNCTION LOAD timeout"));
+        }
+        Ok(VmState::Continue)
+    });
+}
+
 impl Functions {
     /// The functions' Lua state, created on first use.
     pub fn vm(&mut self, run: &Arc<RunState>) -> Result<&mut Vm, String> {
@@ -153,8 +173,9 @@ impl Functions {
     }
 
     /// FUNCTION LOAD: compiles and registers a library; returns its name.
-    pub fn load(&mut self, run: &Arc<RunState>, code: &[u8], replace: bool) -> Result<String, String> {
-        let (engine, name, shebang_len) = metadata(code)?;
+    pub fn load(&mut self, engine: &Engine, code: &[u8], replace: bool) -> Result<String, String> {
+        let run = &engine.scripting.run;
+        let (lang, name, shebang_len) = metadata(code)?;
         if !valid_name(&name) {
             return Err(
                 "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one \
@@ -162,8 +183,8 @@ impl Functions {
                     .into(),
             );
         }
-        if !engine.eq_ignore_ascii_case("lua") {
-            return Err(format!("ERR Engine '{engine}' not found"));
+        if !lang.eq_ignore_ascii_case("lua") {
+            return Err(format!("ERR Engine '{lang}' not found"));
         }
         if self.libraries.contains_key(&name) && !replace {
             return Err(format!("ERR Library '{name}' already exists"));
@@ -186,20 +207,28 @@ impl Functions {
             let register = scope.create_function(move |_, args: MultiValue| {
                 let (fname, description, cb, flags) = registration(&args).map_err(raise)?;
                 if !valid_name(&fname) {
+                    // (Valkey's text for a bad function name, too.)
                     return Err(raise(
-                        "Function names can only contain letters, numbers, or underscores(_) and must be at least one \
+                        "Library names can only contain letters, numbers, or underscores(_) and must be at least one \
                          character long",
                     ));
                 }
-                if reg.borrow().iter().any(|(m, _)| m.name == fname) {
+                if reg.borrow().iter().any(|(m, _)| m.name.eq_ignore_ascii_case(&fname)) {
                     return Err(raise("Function already exists in the library"));
                 }
                 reg.borrow_mut().push((FunctionMeta { name: fname, description, flags }, cb));
                 Ok(())
             })?;
-            vm.server.raw_set("register_function", register)?;
+            let log = scope.create_function(move |_, args: MultiValue| {
+                let (level, msg) = super::run::log_message(&args)?;
+                engine.log(level, &msg);
+                Ok(())
+            })?;
+            vm.set_load_env.call::<()>((register, log))?;
+            install_load_timeout(&vm.lua);
             let r = vm.run_function.call::<MultiValue>((chunk.clone(), Value::Nil, Value::Nil));
-            vm.server.raw_set("register_function", Value::Nil)?;
+            vm.reset_kill_hook(run);
+            vm.set_load_env.call::<()>(())?;
             r
         });
         let result = run_result.map_err(|e| format!("ERR Error registering functions: {e}"))?;
@@ -216,7 +245,7 @@ impl Functions {
             return Err("ERR No functions registered".into());
         }
         for (meta, _) in &registered {
-            if let Some((lib, _)) = self.callbacks.get(&meta.name) {
+            if let Some((lib, ..)) = self.callbacks.get(&meta.name.to_ascii_lowercase()) {
                 if *lib != name {
                     return Err(format!("ERR Function {} already exists", meta.name));
                 }
@@ -225,7 +254,7 @@ impl Functions {
         self.delete(&name);
         let mut lib = Library { name: name.clone(), code: code.to_vec(), functions: BTreeMap::new() };
         for (meta, cb) in registered {
-            self.callbacks.insert(meta.name.clone(), (name.clone(), cb));
+            self.callbacks.insert(meta.name.to_ascii_lowercase(), (name.clone(), cb, meta.flags));
             lib.functions.insert(meta.name.clone(), meta);
         }
         self.libraries.insert(name.clone(), lib);
@@ -237,7 +266,7 @@ impl Functions {
         match self.libraries.remove(name) {
             Some(lib) => {
                 for f in lib.functions.keys() {
-                    self.callbacks.remove(f);
+                    self.callbacks.remove(&f.to_ascii_lowercase());
                 }
                 true
             }
@@ -254,9 +283,8 @@ impl Functions {
 
     /// A function's callback and flags.
     pub fn find(&self, name: &str) -> Option<(Function, u32)> {
-        let (lib, cb) = self.callbacks.get(name)?;
-        let flags = self.libraries.get(lib)?.functions.get(name)?.flags;
-        Some((cb.clone(), flags))
+        let (_, cb, flags) = self.callbacks.get(&name.to_ascii_lowercase())?;
+        Some((cb.clone(), *flags))
     }
 
     pub fn function_count(&self) -> usize {

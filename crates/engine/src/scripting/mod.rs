@@ -22,7 +22,7 @@ use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmStat
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::Arc;
 
 /// Shebang flags (`#!lua flags=...`), Valkey's `SCRIPT_FLAG_*`.
@@ -56,7 +56,8 @@ pub const EVAL_SCRIPTS_KEPT: usize = 500;
 #[derive(Default)]
 pub struct RunState {
     pub running: AtomicBool,
-    pub started_ms: AtomicU64,
+    /// When the running script started (µs since the epoch): the time TIME answers inside it.
+    pub started_us: AtomicU64,
     /// Set by SCRIPT/FUNCTION KILL; the instruction hook then fails the script.
     pub kill: AtomicBool,
     /// The script called a write command: it can no longer be killed.
@@ -69,6 +70,20 @@ pub struct RunState {
     pub info: Mutex<(String, Vec<Vec<u8>>)>,
 }
 
+/// Scripting's memory, as INFO memory reports it.
+#[derive(Default)]
+pub struct MemoryStats {
+    pub cached_scripts: AtomicUsize,
+    /// The EVAL Lua state's heap (`used_memory_vm_eval`).
+    pub eval_vm: AtomicU64,
+    /// The cached scripts' bodies (`used_memory_scripts_eval`).
+    pub eval_scripts: AtomicU64,
+    /// The functions' Lua state's heap (`used_memory_vm_functions`).
+    pub functions_vm: AtomicU64,
+    /// The libraries' code (`used_memory_functions`).
+    pub functions_code: AtomicU64,
+}
+
 /// The scripting state of an engine.
 #[derive(Default)]
 pub struct Scripting {
@@ -77,10 +92,17 @@ pub struct Scripting {
     /// Function libraries and their own Lua state (FUNCTION LOAD, FCALL).
     pub functions: Mutex<functions::Functions>,
     /// Counts kept beside the libraries so FUNCTION STATS answers while an FCALL runs.
-    pub library_count: std::sync::atomic::AtomicUsize,
-    pub function_count: std::sync::atomic::AtomicUsize,
+    pub library_count: AtomicUsize,
+    pub function_count: AtomicUsize,
+    /// What INFO memory shows, kept up to date by the commands that change it so that INFO
+    /// never waits for a running script.
+    pub memory: MemoryStats,
     /// Scripts evicted from the EVAL cache (`evicted_scripts`).
     pub evicted: AtomicU64,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call `noscript` commands (Valkey's tests).
+    pub allow_noscript_commands: AtomicBool,
+    /// Held by the script command that runs (taken before its shards): one script at a time.
+    slot: Mutex<()>,
 }
 
 impl Scripting {
@@ -98,13 +120,38 @@ impl Scripting {
     pub fn flush_scripts(&self) {
         let old = self.vm.lock().take();
         drop(old);
+        self.note_scripts(None);
+    }
+
+    /// Records the EVAL state's figures for INFO (after a script ran, was cached or flushed).
+    pub fn note_scripts(&self, vm: Option<&Vm>) {
+        let m = &self.memory;
+        m.cached_scripts.store(vm.map_or(0, |vm| vm.scripts.len()), Relaxed);
+        m.eval_vm.store(vm.map_or(0, |vm| vm.lua.used_memory() as u64), Relaxed);
+        m.eval_scripts.store(vm.map_or(0, |vm| vm.script_bytes as u64), Relaxed);
+    }
+
+    /// Takes the script slot, waiting while `keep_waiting` says so (None when it stops).
+    pub fn take_slot(&self, mut keep_waiting: impl FnMut() -> bool) -> Option<MutexGuard<'_, ()>> {
+        const WAIT_SLICE: std::time::Duration = std::time::Duration::from_micros(250);
+        if let Some(slot) = self.slot.try_lock() {
+            return Some(slot);
+        }
+        loop {
+            if let Some(slot) = self.slot.try_lock_for(WAIT_SLICE) {
+                return Some(slot);
+            }
+            if !keep_waiting() {
+                return None;
+            }
+        }
     }
 
     /// Whether a script has been running for longer than `threshold_ms` (0: never busy).
     pub fn busy(&self, now_ms: u64, threshold_ms: u64) -> bool {
         threshold_ms > 0
             && self.run.running.load(Relaxed)
-            && now_ms.saturating_sub(self.run.started_ms.load(Relaxed)) >= threshold_ms
+            && now_ms.saturating_sub(self.run.started_us.load(Relaxed) / 1000) >= threshold_ms
     }
 
     /// SCRIPT KILL (`is_eval`) / FUNCTION KILL: the error to reply, or None when the running
@@ -145,9 +192,14 @@ impl Scripting {
         (self.library_count.load(Relaxed), self.function_count.load(Relaxed))
     }
 
+    /// Records the libraries' counts and memory for FUNCTION STATS and INFO (after a load,
+    /// a delete, a flush or an FCALL).
     pub fn set_function_counts(&self, f: &functions::Functions) {
         self.library_count.store(f.libraries.len(), Relaxed);
         self.function_count.store(f.function_count(), Relaxed);
+        let m = &self.memory;
+        m.functions_vm.store(f.vm.as_ref().map_or(0, |vm| vm.lua.used_memory() as u64), Relaxed);
+        m.functions_code.store(f.libraries.values().map(|l| l.code.len() as u64).sum(), Relaxed);
     }
 
     /// The code of every function library, in name order (what saves write as `FUNCTION2`).
@@ -157,9 +209,9 @@ impl Scripting {
 
     /// Creates a library read from an RDB file; `replace` lets it replace one of the same
     /// name (DEBUG RELOAD MERGE). The error is Valkey's text without its `ERR `.
-    pub fn load_library(&self, code: &[u8], replace: bool) -> Result<String, String> {
+    pub fn load_library(&self, engine: &crate::Engine, code: &[u8], replace: bool) -> Result<String, String> {
         let mut functions = self.functions.lock();
-        let loaded = functions.load(&self.run, code, replace);
+        let loaded = functions.load(engine, code, replace);
         self.set_function_counts(&functions);
         loaded.map_err(|e| e.strip_prefix("ERR ").map(str::to_string).unwrap_or(e))
     }
@@ -169,11 +221,6 @@ impl Scripting {
         let mut functions = self.functions.lock();
         functions.flush();
         self.set_function_counts(&functions);
-    }
-
-    /// Number of cached EVAL / SCRIPT LOAD scripts (INFO `number_of_cached_scripts`).
-    pub fn cached_scripts(&self) -> usize {
-        self.vm.lock().as_ref().map_or(0, |vm| vm.scripts.len())
     }
 }
 
@@ -200,9 +247,12 @@ pub struct Vm {
     pub run_function: Function,
     /// The real `server` (= `redis`) table, where each run puts its `call`, `pcall` ...
     pub server: Table,
-    /// `protect(t)`: a read-only view of `t`.
-    pub protect: Function,
+    /// `set_load_env(register, log)`: FUNCTION LOAD's restricted globals on (with the
+    /// functions `server.register_function` and `server.log` call), or off without arguments.
+    pub set_load_env: Function,
     pub scripts: HashMap<String, Script>,
+    /// The bytes of the cached scripts' bodies.
+    pub script_bytes: usize,
     /// EVAL-created scripts, oldest first.
     pub lru: VecDeque<String>,
 }
@@ -318,14 +368,11 @@ impl Vm {
             Value::Error(e) => normalise_error(lua, &e),
             other => Ok(other),
         })?;
+        let load_constants = lua.create_table()?;
+        run::constants(&load_constants)?;
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=kvasir");
-        let (globals_view, run_eval, run_function, _server_real, protect): (
-            Table,
-            Function,
-            Function,
-            Table,
-            Function,
-        ) = prelude.call((norm, clock))?;
+        let (globals_view, run_eval, run_function, set_load_env): (Table, Function, Function, Function) =
+            prelude.call((norm, clock, load_constants))?;
         install_kill_hook(&lua, run, false);
         Ok(Vm {
             lua,
@@ -333,8 +380,9 @@ impl Vm {
             run_eval,
             run_function,
             server,
-            protect,
+            set_load_env,
             scripts: HashMap::new(),
+            script_bytes: 0,
             lru: VecDeque::new(),
         })
     }
@@ -390,15 +438,58 @@ impl Vm {
         if by_eval {
             while self.lru.len() >= EVAL_SCRIPTS_KEPT {
                 if let Some(old) = self.lru.pop_front() {
-                    self.scripts.remove(&old);
+                    if let Some(gone) = self.scripts.remove(&old) {
+                        self.script_bytes -= gone.body.len();
+                    }
                     evicted.fetch_add(1, Relaxed);
                 }
             }
             self.lru.push_back(sha.to_string());
         }
+        self.script_bytes += body.len();
         self.scripts.insert(sha.to_string(), Script { body: body.to_vec(), flags, func, evictable: by_eval });
         Ok(&self.scripts[sha])
     }
+}
+
+/// The shebang flags of the script an EVAL, EVALSHA or FCALL (or their `_RO` forms) is about
+/// to run, when it declares them (Valkey's `evalGetCommandFlags` / `fcallGetCommandFlags`):
+/// None for a script without a shebang, an unknown SHA or function — or while another
+/// script holds the Lua state, which this check never waits for.
+pub fn declared_flags(engine: &crate::Engine, command: &str, argv: &[&[u8]]) -> Option<u32> {
+    let flags = match command {
+        "eval" | "eval_ro" => parse_shebang(argv.get(1)?).ok()?.0,
+        "evalsha" | "evalsha_ro" => {
+            let sha = String::from_utf8_lossy(argv.get(1)?).to_ascii_lowercase();
+            engine.scripting.vm.try_lock()?.as_ref()?.scripts.get(&sha)?.flags
+        }
+        "fcall" | "fcall_ro" => engine.scripting.functions.try_lock()?.find(&String::from_utf8_lossy(argv.get(1)?))?.1,
+        _ => return None,
+    };
+    (flags & script_flags::EVAL_COMPAT == 0).then_some(flags)
+}
+
+/// A command's flags, for a script command as its script declares them (Valkey's
+/// `scriptFlagsToCmdFlags`): with a shebang, `write` and `denyoom` unless `no-writes`
+/// (`denyoom` not with `allow-oom` either), `stale` with `allow-stale`.
+pub fn command_flags(engine: &crate::Engine, def: &crate::commands::table::Command, argv: &[&[u8]]) -> u32 {
+    use crate::commands::table::flags::{DENYOOM, NO_MANDATORY_KEYS, STALE, WRITE};
+    // The script commands are the only ones without mandatory keys.
+    if def.flags & NO_MANDATORY_KEYS == 0 {
+        return def.flags;
+    }
+    let Some(declared) = declared_flags(engine, def.name, argv) else { return def.flags };
+    let mut f = def.flags & !(STALE | DENYOOM | WRITE);
+    if declared & (script_flags::ALLOW_OOM | script_flags::NO_WRITES) == 0 {
+        f |= DENYOOM;
+    }
+    if declared & script_flags::NO_WRITES == 0 {
+        f |= WRITE;
+    }
+    if declared & script_flags::ALLOW_STALE != 0 {
+        f |= STALE;
+    }
+    f
 }
 
 /// Valkey's `sha1hex`: the lower-case hex SHA1 of the bytes.

@@ -2,7 +2,7 @@
 -- It receives the real globals' helpers from Rust and returns the functions Rust needs.
 -- Globals and library tables are replaced by read-only proxies: reading a missing global
 -- and writing anything raise Valkey's errors.
-local norm, real_os_clock = ...
+local norm, real_os_clock, load_constants = ...
 local G = _G
 local rawget, rawset, type, tostring, error, select = rawget, rawset, type, tostring, error, select
 local orig_setmetatable, orig_getmetatable = setmetatable, getmetatable
@@ -26,13 +26,45 @@ local function protect(real, index)
   return view
 end
 
+local function missing(k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 0)
+end
+
+-- While FUNCTION LOAD runs a library's code, the globals are only `server` (= `redis`) with
+-- register_function, log and the constants (Valkey's library API); `load_env` is that
+-- table then, nil otherwise. Functions the library defines keep the globals view as their
+-- environment, so they see the usual globals when they are called.
+local load_env = nil
 local globals_view = protect(G, function(_, k)
-  local v = rawget(G, k)
-  if v == nil then
-    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 0)
-  end
+  local v
+  if load_env then v = rawget(load_env, k) else v = rawget(G, k) end
+  if v == nil then missing(k) end
   return v
 end)
+
+local load_register, load_log = nil, nil
+rawset(load_constants, 'register_function', function(...)
+  if not load_register then
+    error('server.register_function can only be called on FUNCTION LOAD command', 2)
+  end
+  return load_register(...)
+end)
+rawset(load_constants, 'log', function(...)
+  if not load_log then error('server.log can only be called on FUNCTION LOAD command', 2) end
+  return load_log(...)
+end)
+local load_server = protect(load_constants, function(_, k)
+  local v = rawget(load_constants, k)
+  if v == nil then missing(k) end
+  return v
+end)
+local library_api = { server = load_server, redis = load_server }
+
+-- set_load_env(register, log) around a FUNCTION LOAD run; set_load_env() after it.
+local function set_load_env(register, log)
+  load_register, load_log = register, log
+  if register then load_env = library_api else load_env = nil end
+end
 
 -- Iterating a read-only view iterates what it shows.
 local orig_next = next
@@ -132,15 +164,13 @@ G.require = nil
 G.package = nil
 
 local libs = { 'string', 'math', 'table', 'os', 'coroutine', 'cjson', 'bit', 'cmsgpack', 'struct', 'server' }
-local reals = {}
 for _, name in ipairs(libs) do
   local t = rawget(G, name)
   if t ~= nil then
-    reals[name] = t
     rawset(G, name, protect(t))
   end
 end
 rawset(G, 'redis', rawget(G, 'server'))
 rawset(G, '_G', globals_view)
 
-return globals_view, run_eval, run_function, reals.server, protect
+return globals_view, run_eval, run_function, set_load_env

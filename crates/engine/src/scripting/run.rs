@@ -2,7 +2,7 @@
 //! the script's result as the caller's reply.
 
 use super::{convert, error_table, raise, script_flags, ScriptError, Vm};
-use crate::commands::table::{flags, Lookup};
+use crate::commands::table::{flags, Lookup, Resolved};
 use crate::commands::{CmdResult, Ctx, Error};
 use crate::engine::LogLevel;
 use crate::stats::Counter;
@@ -55,6 +55,13 @@ pub fn api_table(lua: &Lua) -> mlua::Result<Table> {
         })?,
     )?;
     t.raw_set("replicate_commands", lua.create_function(|_, _: MultiValue| Ok(true))?)?;
+    constants(&t)?;
+    Ok(t)
+}
+
+/// The log levels, replication flags and versions of the `server` table; FUNCTION LOAD's
+/// library API has them too.
+pub fn constants(t: &Table) -> mlua::Result<()> {
     for (name, v) in [("LOG_DEBUG", 0), ("LOG_VERBOSE", 1), ("LOG_NOTICE", 2), ("LOG_WARNING", 3)] {
         t.raw_set(name, v)?;
     }
@@ -72,7 +79,7 @@ pub fn api_table(lua: &Lua) -> mlua::Result<Table> {
     t.raw_set("VALKEY_VERSION", "8.0.1")?;
     t.raw_set("VALKEY_VERSION_NUM", 0x0008_0001)?;
     t.raw_set("SERVER_NAME", "valkey")?;
-    Ok(t)
+    Ok(())
 }
 
 /// Valkey's `math.random` / `math.randomseed`: Lua's own, over a rand48 generator that gives
@@ -90,19 +97,7 @@ pub fn replace_math_random(lua: &Lua) -> mlua::Result<()> {
             next.store(x, Relaxed);
             let r31 = (x >> 17) as i32;
             let r = f64::from(r31 % i32::MAX) / f64::from(i32::MAX);
-            let int_arg = |v: &Value, pos: usize| -> mlua::Result<i32> {
-                match v {
-                    Value::Number(n) => Ok(*n as i32),
-                    Value::Integer(n) => Ok(*n as i32),
-                    Value::String(s) => s
-                        .to_str()
-                        .ok()
-                        .and_then(|s| s.trim().parse::<f64>().ok())
-                        .map(|n| n as i32)
-                        .ok_or_else(|| bad_arg(pos, "random", "number expected, got string")),
-                    other => Err(bad_arg(pos, "random", &format!("number expected, got {}", other.type_name()))),
-                }
-            };
+            let int_arg = |v: &Value, pos: usize| number_arg_checked(v, pos, "random").map(|n| n as i32);
             match args.len() {
                 0 => Ok(r),
                 1 => {
@@ -126,17 +121,28 @@ pub fn replace_math_random(lua: &Lua) -> mlua::Result<()> {
     )?;
     math.raw_set(
         "randomseed",
-        lua.create_function(move |_, v: Value| {
-            let s = match v {
-                Value::Number(n) => n as i32,
-                Value::Integer(n) => n as i32,
-                other => return Err(bad_arg(1, "randomseed", &format!("number expected, got {}", other.type_name()))),
-            };
+        lua.create_function(move |_, args: MultiValue| {
+            let s = number_arg_checked(args.front().unwrap_or(&Value::Nil), 1, "randomseed")? as i32;
             seed.store((u64::from(s as u32) << 16) | 0x330E, Relaxed);
             Ok(())
         })?,
     )?;
     Ok(())
+}
+
+/// Lua's `luaL_checknumber`: a number, or a string that reads as one.
+fn number_arg_checked(v: &Value, pos: usize, f: &str) -> mlua::Result<f64> {
+    match v {
+        Value::Number(n) => Ok(*n),
+        Value::Integer(n) => Ok(*n as f64),
+        Value::String(s) => s
+            .to_str()
+            .ok()
+            .and_then(|s| convert::lua_str2number(&s))
+            .ok_or_else(|| bad_arg(pos, f, "number expected, got string")),
+        Value::Nil => Err(bad_arg(pos, f, "number expected, got no value")),
+        other => Err(bad_arg(pos, f, &format!("number expected, got {}", other.type_name()))),
+    }
 }
 
 fn bad_arg(pos: usize, f: &str, why: &str) -> mlua::Error {
@@ -159,6 +165,8 @@ pub struct RunSpec<'s> {
     pub eval: bool,
     /// Write commands are refused (EVAL_RO, FCALL_RO, `no-writes`).
     pub read_only: bool,
+    /// `denyoom` commands run even over `maxmemory` (`allow-oom`, the master's link).
+    pub allow_oom: bool,
     /// The command that runs the script, for FUNCTION STATS.
     pub argv: &'s [&'s [u8]],
 }
@@ -169,6 +177,7 @@ struct RunCtx<'c, 'a> {
     resp3: bool,
     repl: i64,
     read_only: bool,
+    allow_oom: bool,
     ops: Vec<crate::propagate::Op>,
 }
 
@@ -182,7 +191,7 @@ pub fn run_script(ctx: &mut Ctx, vm: &mut Vm, spec: RunSpec) -> CmdResult {
     run.is_function.store(!spec.eval, Relaxed);
     run.caller.store(ctx.client.id(), Relaxed);
     *run.info.lock() = (spec.name.to_string(), spec.argv.iter().map(|a| a.to_vec()).collect());
-    run.started_ms.store(crate::util::now_ms(), Relaxed);
+    run.started_us.store(crate::util::now_us(), Relaxed);
     run.running.store(true, Relaxed);
     // Monitors see the script before the commands it calls (EVAL and FCALL skip the usual
     // after-the-command feed).
@@ -229,6 +238,7 @@ fn run_inner(ctx: &mut Ctx, vm: &mut Vm, spec: &RunSpec) -> CmdResult {
         resp3: false,
         repl: REPL_AOF | REPL_REPLICA,
         read_only: spec.read_only,
+        allow_oom: spec.allow_oom,
         ops: Vec::new(),
     });
     let outcome: mlua::Result<()> = lua.scope(|scope| {
@@ -258,37 +268,7 @@ fn run_inner(ctx: &mut Ctx, vm: &mut Vm, spec: &RunSpec) -> CmdResult {
             Ok(())
         })?;
         let log = scope.create_function(move |_, args: MultiValue| {
-            if args.len() < 2 {
-                return Err(raise("server.log() requires two arguments or more."));
-            }
-            let level = match &args[0] {
-                Value::Number(n) => *n as i64,
-                Value::Integer(n) => *n,
-                Value::String(s) if s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()).is_some() => {
-                    s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()).unwrap_or(0.0) as i64
-                }
-                _ => return Err(raise("First argument must be a number (log level).")),
-            };
-            let level = match level {
-                0 => LogLevel::Debug,
-                1 => LogLevel::Verbose,
-                2 => LogLevel::Notice,
-                3 => LogLevel::Warning,
-                _ => return Err(raise("Invalid log level.")),
-            };
-            let mut msg = String::new();
-            for (i, v) in args.iter().skip(1).enumerate() {
-                let piece = match v {
-                    Value::String(s) => s.to_string_lossy(),
-                    Value::Number(n) => lua_number_string(*n),
-                    Value::Integer(n) => n.to_string(),
-                    _ => continue,
-                };
-                if i > 0 {
-                    msg.push(' ');
-                }
-                msg.push_str(&piece);
-            }
+            let (level, msg) = log_message(&args)?;
             st.borrow().ctx.engine.log(level, &msg);
             Ok(())
         })?;
@@ -330,6 +310,44 @@ fn run_inner(ctx: &mut Ctx, vm: &mut Vm, spec: &RunSpec) -> CmdResult {
     outcome.map_err(|e| Error::err(format!("Error running script {}, {:.100}", spec.name, e.to_string())))
 }
 
+/// `server.log(level, message...)`'s arguments: the level and the message, its pieces
+/// joined by spaces.
+pub(super) fn log_message(args: &MultiValue) -> mlua::Result<(LogLevel, String)> {
+    if args.len() < 2 {
+        return Err(raise("server.log() requires two arguments or more."));
+    }
+    let level = match &args[0] {
+        Value::Number(n) => *n as i64,
+        Value::Integer(n) => *n,
+        Value::String(s) => match s.to_str().ok().and_then(|s| convert::lua_str2number(&s)) {
+            Some(n) => n as i64,
+            None => return Err(raise("First argument must be a number (log level).")),
+        },
+        _ => return Err(raise("First argument must be a number (log level).")),
+    };
+    let level = match level {
+        0 => LogLevel::Debug,
+        1 => LogLevel::Verbose,
+        2 => LogLevel::Notice,
+        3 => LogLevel::Warning,
+        _ => return Err(raise("Invalid log level.")),
+    };
+    let mut msg = String::new();
+    for (i, v) in args.iter().skip(1).enumerate() {
+        let piece = match v {
+            Value::String(s) => s.to_string_lossy(),
+            Value::Number(n) => lua_number_string(*n),
+            Value::Integer(n) => n.to_string(),
+            _ => continue,
+        };
+        if i > 0 {
+            msg.push(' ');
+        }
+        msg.push_str(&piece);
+    }
+    Ok((level, msg))
+}
+
 /// The reply for a script that raised: `-<err> script: <name>, on <source>:<line>.`
 fn write_script_error(out: &mut resp::Reply, value: &Value, name: &str) {
     match value {
@@ -351,8 +369,10 @@ fn write_script_error(out: &mut resp::Reply, value: &Value, name: &str) {
             let before = out.error_count();
             out.error(&text);
             if ignore {
-                // Already counted when the command inside the script failed.
+                // Already counted when the command inside the script failed; the script's
+                // own call still failed.
                 out.drain_errors_from(before);
+                out.failed_already_counted();
             }
         }
         Value::String(s) => out.err(&format!("Error running script {name}, {:.100}\n", s.to_string_lossy())),
@@ -364,7 +384,7 @@ fn number_arg(v: &Value) -> f64 {
     match v {
         Value::Number(n) => *n,
         Value::Integer(n) => *n as f64,
-        Value::String(s) => s.to_str().ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0.0),
+        Value::String(s) => s.to_str().ok().and_then(|s| convert::lua_str2number(&s)).unwrap_or(0.0),
         _ => 0.0,
     }
 }
@@ -394,23 +414,65 @@ fn call_command(lua: &Lua, st: &RefCell<RunCtx>, args: MultiValue, raise_errors:
     let mut guard = st.borrow_mut();
     let rc = &mut *guard;
     let engine = rc.ctx.engine;
+    // A call the script may not make is refused like a command (Valkey's `scriptCall`): the
+    // error and the command's rejected call are counted here, not again when the script
+    // fails with it.
+    let reject = |cmd: Option<&Resolved>, text: &str| -> mlua::Result<Value> {
+        let code = text.strip_prefix('-').and_then(|t| t.split(' ').next()).unwrap_or("ERR");
+        engine.stats.record_error(code);
+        if let Some(cmd) = cmd {
+            engine.stats.local(|b| b.rejected(cmd.id));
+        }
+        fail(text, true)
+    };
     let cmd = match engine.commands.lookup(&refs) {
         Lookup::Found(c) => c,
-        _ => return fail("Unknown command called from script", false),
+        _ => return reject(None, "Unknown command called from script"),
     };
     let def = cmd.def;
     if (def.arity > 0 && refs.len() as i32 != def.arity) || (refs.len() as i32) < -def.arity {
-        return fail("Wrong number of args calling command from script", false);
+        return reject(Some(cmd), "Wrong number of args calling command from script");
     }
-    if def.flags & flags::NOSCRIPT != 0 {
-        return fail("This Redis command is not allowed from script", false);
+    if def.flags & flags::NOSCRIPT != 0 && !engine.scripting.allow_noscript_commands.load(Relaxed) {
+        return reject(Some(cmd), "This Redis command is not allowed from script");
     }
     if rc.read_only && def.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0 {
-        return fail("Write commands are not allowed from read-only scripts.", false);
+        return reject(Some(cmd), "Write commands are not allowed from read-only scripts.");
+    }
+    // A script's first write is refused where a write command would be (Valkey's
+    // `scriptVerifyWriteCommandAllow`); once it has written, it cannot be stopped half-way.
+    if def.flags & flags::WRITE != 0 && !engine.scripting.run.wrote.load(Relaxed) {
+        if engine.replica.is_replica() && !rc.ctx.client.obey && engine.config.get_bool("replica-read-only") {
+            return reject(Some(cmd), &format!("-{}", crate::replica::READONLY));
+        }
+        if engine.writes_denied_by_disk_error() {
+            return reject(Some(cmd), &format!("-{}", crate::persist::MISCONF));
+        }
+        if crate::replica::too_few_good_replicas(engine) {
+            return reject(Some(cmd), &format!("-{}", crate::replica::NOREPLICAS));
+        }
+    }
+    // Over `maxmemory` when the script started, its first `denyoom` call is refused; once it
+    // has written, it cannot be stopped half-way.
+    if !rc.allow_oom
+        && rc.ctx.client.over_maxmemory
+        && def.flags & flags::DENYOOM != 0
+        && !engine.scripting.run.wrote.load(Relaxed)
+        && engine.config.hot.maxmemory.load(Relaxed) != 0
+    {
+        return reject(Some(cmd), &format!("-{}", crate::evict::OOM));
     }
     let Some(handler) = def.handler else {
-        return fail("Unknown command called from script", false);
+        return reject(Some(cmd), "Unknown command called from script");
     };
+    // The shards this call needs beyond those the script holds (keys it did not declare, a
+    // whole database, another one after SELECT) are taken now and kept to the end of the
+    // script, so its effects still appear all at once (two-phase locking).
+    rc.ctx.keys.db = rc.ctx.client.db;
+    match crate::exec::lock_set(engine, rc.ctx.client, cmd, &refs) {
+        Ok(set) => rc.ctx.keys.lock_more(&set),
+        Err(e) => return reject(Some(cmd), &format!("-{}", String::from_utf8_lossy(e.text()))),
+    }
     if def.flags & flags::WRITE != 0 {
         engine.scripting.run.wrote.store(true, Relaxed);
     }
@@ -487,14 +549,26 @@ fn call_command(lua: &Lua, st: &RefCell<RunCtx>, args: MultiValue, raise_errors:
     convert::reply_to_lua(lua, &parsed, resp3)
 }
 
-/// Whether a script with these shebang flags may run as called (`*_RO` commands refuse
-/// scripts that may write).
-pub fn check_flags(script_flags_value: u32, ro_command: bool) -> Result<(), Error> {
-    if script_flags_value & script_flags::EVAL_COMPAT == 0
-        && script_flags_value & script_flags::NO_WRITES == 0
-        && ro_command
-    {
+/// Whether a script with these shebang flags may run as called (Valkey's
+/// `scriptPrepareForRun`): `*_RO` commands refuse scripts that may write, and over
+/// `maxmemory` only `allow-oom` or `no-writes` scripts start. Returns whether the script's
+/// `denyoom` calls are allowed over `maxmemory`.
+pub fn check_flags(ctx: &Ctx, flags: u32, ro_command: bool) -> Result<bool, Error> {
+    let obey = ctx.client.obey;
+    if flags & script_flags::EVAL_COMPAT != 0 {
+        return Ok(obey);
+    }
+    if flags & script_flags::NO_WRITES == 0 && ro_command {
         return Err(Error::err("Can not execute a script with write flag using *_ro command."));
     }
-    Ok(())
+    if !obey
+        && ctx.client.over_maxmemory
+        && flags & (script_flags::ALLOW_OOM | script_flags::NO_WRITES) == 0
+        && ctx.engine.config.hot.maxmemory.load(Relaxed) != 0
+    {
+        return Err(Error::coded(
+            "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
+        ));
+    }
+    Ok(obey || flags & script_flags::ALLOW_OOM != 0)
 }

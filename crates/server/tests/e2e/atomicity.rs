@@ -101,3 +101,76 @@ fn rename_moves_a_key_atomically() {
     stop.store(true, Ordering::Relaxed);
     renamer.join().unwrap();
 }
+
+/// Scripts hold only the shards of the keys they declare and take the others as their calls
+/// reach them, keeping all to the end: a script reading two keys it did not declare never
+/// sees an MSET half done, read-modify-writes of undeclared keys lose nothing, and scripts,
+/// transactions and multi-key commands taking the same shards in opposite orders never
+/// deadlock.
+#[test]
+fn scripts_reaching_undeclared_keys_stay_atomic() {
+    let s = Server::start(&["--worker-threads", "4"]);
+    const PAIR: &str = "local a = redis.call('get', ARGV[1]) local b = redis.call('get', ARGV[2]) \
+                        redis.call('incr', KEYS[1]) return {a or '', b or ''}";
+    const BUMP: &str = "redis.call('incr', KEYS[1]) redis.call('incr', ARGV[1]) return redis.call('incr', ARGV[2])";
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..2u64 {
+        let (url, stop) = (s.url(), stop.clone());
+        writers.push(std::thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut v = w;
+            while !stop.load(Ordering::Relaxed) {
+                v += 2;
+                let _: () = redis::cmd("MSET").arg("pair:b").arg(v).arg("pair:a").arg(v).query(&mut c).unwrap();
+                // The same shards in the other order, in a transaction.
+                let _: () = redis::pipe().atomic().incr("total:b", 1).incr("total:a", 1).query(&mut c).unwrap();
+            }
+        }));
+    }
+    let mut scripts = Vec::new();
+    for t in 0..4 {
+        let url = s.url();
+        scripts.push(std::thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            for i in 0..1_500 {
+                let own = format!("own:{t}");
+                if i % 2 == 0 {
+                    let (a, b): (String, String) = redis::cmd("EVAL")
+                        .arg(PAIR)
+                        .arg(1)
+                        .arg(&own)
+                        .arg("pair:a")
+                        .arg("pair:b")
+                        .query(&mut c)
+                        .unwrap();
+                    assert_eq!(a, b, "a script saw pair:a={a} pair:b={b}: an MSET half done");
+                } else {
+                    let _: i64 = redis::cmd("EVAL")
+                        .arg(BUMP)
+                        .arg(1)
+                        .arg(&own)
+                        .arg("total:a")
+                        .arg("total:b")
+                        .query(&mut c)
+                        .unwrap();
+                }
+            }
+        }));
+    }
+    for t in scripts {
+        t.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let mut c = s.conn();
+    let (a, b): (i64, i64) = redis::cmd("MGET").arg("total:a").arg("total:b").query(&mut c).unwrap();
+    assert_eq!(a, b, "every script and every transaction bumped both totals");
+    for t in 0..4 {
+        let own: i64 = redis::cmd("GET").arg(format!("own:{t}")).query(&mut c).unwrap();
+        assert_eq!(own, 1_500);
+    }
+    assert!(a >= 4 * 750, "the scripts' increments are all there ({a})");
+}
