@@ -14,9 +14,12 @@
 
 pub mod bit;
 pub mod cjson;
+pub mod clib;
+pub mod cmsgpack;
 pub mod convert;
 pub mod functions;
 pub mod run;
+pub mod structlib;
 
 use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
 use parking_lot::{Mutex, MutexGuard};
@@ -308,6 +311,8 @@ impl Vm {
         };
         let g = lua.globals();
         g.raw_set("cjson", cjson::library(&lua)?)?;
+        g.raw_set("struct", structlib::library(&lua)?)?;
+        g.raw_set("cmsgpack", cmsgpack::library(&lua)?)?;
         g.raw_set("bit", bit::library(&lua)?)?;
         let server = run::api_table(&lua)?;
         g.raw_set("server", server.clone())?;
