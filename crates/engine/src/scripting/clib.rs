@@ -19,29 +19,39 @@ pub const MAX_C_STACK: usize = 8000;
 
 /// `luaL_checkstack`'s error.
 pub fn stack_overflow(what: &str) -> mlua::Error {
-    mlua::Error::RuntimeError(format!("stack overflow ({what})"))
+    error(format!("stack overflow ({what})"))
 }
 
-/// An error raised by a library function with `luaL_error`: [`one`] / [`many`] (and
-/// [`positioned`]) prefix it with the position of the Lua code that called the function.
-pub fn error(msg: impl Into<String>) -> mlua::Error {
-    mlua::Error::RuntimeError(msg.into())
-}
-
-/// An error Lua itself raises inside a C function (`table index is nil`): no position.
+/// An error raised by a library function: its message as bytes (a format option in it can be
+/// any byte), and whether it already has its final form.
 #[derive(Debug)]
-pub struct Unpositioned(pub String);
+pub struct LibError {
+    pub msg: Vec<u8>,
+    positioned: bool,
+}
 
-impl std::fmt::Display for Unpositioned {
+impl std::fmt::Display for LibError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&String::from_utf8_lossy(&self.msg))
     }
 }
 
-impl std::error::Error for Unpositioned {}
+impl std::error::Error for LibError {}
 
-pub fn unpositioned(msg: impl Into<String>) -> mlua::Error {
-    mlua::Error::external(Unpositioned(msg.into()))
+/// An error raised with `luaL_error`: [`one`] / [`many`] (and [`positioned`]) prefix it with
+/// the position of the Lua code that called the library function.
+pub fn error(msg: impl Into<Vec<u8>>) -> mlua::Error {
+    mlua::Error::external(LibError { msg: msg.into(), positioned: false })
+}
+
+/// An error Lua itself raises inside a C function (`table index is nil`): no position.
+pub fn unpositioned(msg: impl Into<Vec<u8>>) -> mlua::Error {
+    mlua::Error::external(LibError { msg: msg.into(), positioned: true })
+}
+
+/// The message of a library error, for the sandbox to raise as a Lua string.
+pub fn lib_error_message<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e [u8]> {
+    e.downcast_ref::<LibError>().map(|e| e.msg.as_slice())
 }
 
 /// `luaL_where(L, 1)` seen from the C function at stack `level`: "chunk:line: " of its
@@ -56,13 +66,19 @@ fn caller_position(lua: &Lua, level: usize) -> String {
     }
 }
 
-/// Gives a library error (a [`error`]) the position `luaL_error` would give it, raised by
-/// the C function at stack `level`.
+/// Gives a library error made by [`error`] the position `luaL_error` would give it, raised
+/// by the C function at stack `level`.
 pub fn positioned(lua: &Lua, level: usize, e: mlua::Error) -> mlua::Error {
-    match e {
-        mlua::Error::RuntimeError(msg) => mlua::Error::RuntimeError(caller_position(lua, level) + &msg),
-        other => other,
+    if let mlua::Error::ExternalError(inner) = &e {
+        if let Some(le) = inner.downcast_ref::<LibError>() {
+            if !le.positioned {
+                let mut msg = caller_position(lua, level).into_bytes();
+                msg.extend_from_slice(&le.msg);
+                return mlua::Error::external(LibError { msg, positioned: true });
+            }
+        }
     }
+    e
 }
 
 /// `lua_typename` of a value (`luaL_typename` says "no value" for a missing argument).
@@ -131,16 +147,20 @@ fn called_as(lua: &Lua, level: usize) -> (Option<String>, bool) {
 }
 
 /// `luaL_argerror`: "bad argument #n to 'f' (msg)", with Lua's accounting for `self`.
-pub fn arg_error(lua: &Lua, level: usize, narg: i64, msg: &str) -> mlua::Error {
+pub fn arg_error(lua: &Lua, level: usize, narg: i64, msg: impl AsRef<[u8]>) -> mlua::Error {
     let (name, method) = called_as(lua, level);
     let mut narg = narg;
-    if method {
-        narg -= 1;
-        if narg == 0 {
-            return error(format!("calling '{}' on bad self ({msg})", name.as_deref().unwrap_or("(null)")));
+    let mut text = if method && narg == 1 {
+        format!("calling '{}' on bad self (", name.as_deref().unwrap_or("(null)")).into_bytes()
+    } else {
+        if method {
+            narg -= 1;
         }
-    }
-    error(format!("bad argument #{narg} to '{}' ({msg})", name.as_deref().unwrap_or("?")))
+        format!("bad argument #{narg} to '{}' (", name.as_deref().unwrap_or("?")).into_bytes()
+    };
+    text.extend_from_slice(msg.as_ref());
+    text.push(b')');
+    error(text)
 }
 
 /// The arguments of a library function, as its Lua wrapper passed them: their count and a
@@ -163,14 +183,14 @@ impl<'l> Args<'l> {
         Ok(Some(exact(&self.t, i, v)?))
     }
 
-    pub fn arg_error(&self, narg: i64, msg: &str) -> mlua::Error {
+    pub fn arg_error(&self, narg: i64, msg: impl AsRef<[u8]>) -> mlua::Error {
         arg_error(self.lua, self.level, narg, msg)
     }
 
     /// `luaL_typerror`.
     pub fn type_error(&self, narg: usize, expected: &str, got: Option<&Value>) -> mlua::Error {
         let got = got.map_or("no value", type_name);
-        self.arg_error(narg as i64, &format!("{expected} expected, got {got}"))
+        self.arg_error(narg as i64, format!("{expected} expected, got {got}"))
     }
 
     /// `luaL_checknumber`: a number or a string Lua converts to one.
@@ -220,7 +240,7 @@ pub fn to_bytes(v: Option<&Value>) -> Option<Vec<u8>> {
     match v {
         Some(Value::String(s)) => Some(s.as_bytes().to_vec()),
         Some(Value::Number(n)) => Some(super::convert::format_g14(*n).into_bytes()),
-        Some(Value::Integer(n)) => Some(n.to_string().into_bytes()),
+        Some(Value::Integer(n)) => Some(super::convert::format_g14(*n as f64).into_bytes()),
         _ => None,
     }
 }

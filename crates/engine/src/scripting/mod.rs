@@ -282,7 +282,10 @@ fn normalise_error(lua: &Lua, e: &mlua::Error) -> mlua::Result<Value> {
         mlua::Error::WithContext { cause, .. } => normalise_error(lua, cause),
         mlua::Error::ExternalError(inner) => match inner.downcast_ref::<ScriptError>() {
             Some(se) => Ok(Value::Table(error_table(lua, &se.text, se.ignore_stats)?)),
-            None => Ok(Value::String(lua.create_string(inner.to_string())?)),
+            None => match clib::lib_error_message(inner.as_ref()) {
+                Some(msg) => Ok(Value::String(lua.create_string(msg)?)),
+                None => Ok(Value::String(lua.create_string(inner.to_string())?)),
+            },
         },
         mlua::Error::RuntimeError(msg) => Ok(Value::String(lua.create_string(msg)?)),
         mlua::Error::BadArgument { pos, name, cause, .. } => {

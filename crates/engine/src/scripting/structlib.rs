@@ -107,8 +107,9 @@ impl Format {
                 h.align = n;
             }
             _ => {
-                let opt = String::from_utf8_lossy(&[opt]).into_owned();
-                return Err(a.arg_error(1, &format!("invalid format option '{opt}'")));
+                let mut msg = b"invalid format option '".to_vec();
+                msg.extend_from_slice(&[opt, b'\'']);
+                return Err(a.arg_error(1, &msg));
             }
         }
         Ok(())
