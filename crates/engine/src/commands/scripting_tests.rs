@@ -160,7 +160,7 @@ fn libraries() {
         "*3\r\n:1\r\n:1\r\n$1\r\nx\r\n"
     );
     let r = eval(&e, &mut c, "return cjson.decode('[1,')", &["0"]);
-    assert!(r.starts_with("-ERR Expected value but found T_END at character 4"), "{r}");
+    assert!(r.starts_with("-ERR user_script:1: Expected value but found T_END at character 4"), "{r}");
     // math.random is deterministic per seed.
     let a = eval(&e, &mut c, "math.randomseed(42); return math.random(1000)", &["0"]);
     let b = eval(&e, &mut c, "math.randomseed(42); return math.random(1000)", &["0"]);

@@ -24,10 +24,15 @@ pub fn stack_overflow(what: &str) -> mlua::Error {
 
 /// An error raised by a library function: its message as bytes (a format option in it can be
 /// any byte), and whether it already has its final form.
-#[derive(Debug)]
 pub struct LibError {
     pub msg: Vec<u8>,
     positioned: bool,
+}
+
+impl std::fmt::Debug for LibError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LibError({:?})", String::from_utf8_lossy(&self.msg))
+    }
 }
 
 impl std::fmt::Display for LibError {
@@ -242,6 +247,36 @@ pub fn to_bytes(v: Option<&Value>) -> Option<Vec<u8>> {
         Some(Value::Number(n)) => Some(super::convert::format_g14(*n).into_bytes()),
         Some(Value::Integer(n)) => Some(super::convert::format_g14(*n as f64).into_bytes()),
         _ => None,
+    }
+}
+
+/// `copy_pairs(t, out, at)`: copies the pairs of `t` in `next` order to `out[at]`,
+/// `out[at + 1]`, ... and returns the index after the last. Done in Lua because keys that
+/// reach Rust as mlua values are not exact (a key `1e-20` arrives as `0`), while keys read
+/// back from `out` by index can be re-read exactly with [`exact`].
+#[derive(Clone)]
+pub struct PairCopier(Function);
+
+impl PairCopier {
+    /// Made while the globals still hold Lua's own `next` (before the sandbox wraps it).
+    pub fn new(lua: &Lua) -> mlua::Result<PairCopier> {
+        let f = lua
+            .load(
+                "local next = ...\n\
+                 return function(t, out, at)\n\
+                   for k, v in next, t do out[at] = k; out[at + 1] = v; at = at + 2 end\n\
+                   return at\n\
+                 end",
+            )
+            .set_name("=kvasir")
+            .call(lua.globals().raw_get::<Function>("next")?)?;
+        Ok(PairCopier(f))
+    }
+
+    /// Copies the pairs of `t` to `out` from index `at`; returns how many pairs.
+    pub fn copy(&self, t: &Table, out: &Table, at: i64) -> mlua::Result<i64> {
+        let end: i64 = self.0.call((t, out, at))?;
+        Ok((end - at) / 2)
     }
 }
 

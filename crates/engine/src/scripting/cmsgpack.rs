@@ -14,7 +14,7 @@
 //! depends on the nesting of the input; the Lua stack the C library would use is counted, and
 //! the library's "stack overflow" errors come where they come in Valkey.
 
-use super::clib::{self, error, exact, stack_overflow, unpositioned, Args, MAX_C_STACK};
+use super::clib::{self, error, exact, stack_overflow, unpositioned, Args, PairCopier, MAX_C_STACK};
 use mlua::{Lua, Table, Value};
 
 /// `LUACMSGPACK_MAX_NESTING`: tables this deep pack as nil.
@@ -24,7 +24,8 @@ const TOO_MANY_VALUES: &str = "too many return values at once; use unpack_one or
 
 pub fn library(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    t.raw_set("pack", clib::one(lua, pack)?)?;
+    let pairs = PairCopier::new(lua)?;
+    t.raw_set("pack", clib::one(lua, move |a| pack(a, &pairs))?)?;
     t.raw_set("unpack", clib::many(lua, |a| unpack(a, 0, 0, a.n))?)?;
     t.raw_set(
         "unpack_one",
@@ -49,7 +50,7 @@ pub fn library(lua: &Lua) -> mlua::Result<Table> {
 }
 
 /// `cmsgpack.pack(v1, v2, ...)`: the values packed one after the other.
-fn pack(a: &Args) -> mlua::Result<Value> {
+fn pack(a: &Args, pairs: &PairCopier) -> mlua::Result<Value> {
     if a.n == 0 {
         return Err(a.arg_error(0, "MessagePack pack needs input."));
     }
@@ -57,7 +58,7 @@ fn pack(a: &Args) -> mlua::Result<Value> {
     if 2 * a.n > MAX_C_STACK {
         return Err(a.arg_error(0, "Too many arguments for MessagePack pack."));
     }
-    let mut out = Vec::new();
+    let mut p = Packer { lua: a.lua, pairs, out: Vec::new() };
     for i in 1..=a.n {
         // On the stack: the arguments and one packed string per argument done.
         let top = a.n + i - 1;
@@ -65,23 +66,65 @@ fn pack(a: &Args) -> mlua::Result<Value> {
             return Err(stack_overflow("in function mp_check"));
         }
         let v = a.get(i)?.unwrap_or(Value::Nil);
-        pack_value(&mut out, &v, 0, top + 1)?;
+        p.value(&v, 0, top + 1)?;
     }
-    Ok(Value::String(a.lua.create_string(&out)?))
+    Ok(Value::String(a.lua.create_string(&p.out)?))
 }
 
-/// Packs `v`, found `level` tables deep; `top` counts the Lua stack slots the C library
-/// would be using with `v` on top of them.
-fn pack_value(out: &mut Vec<u8>, v: &Value, level: usize, top: usize) -> mlua::Result<()> {
-    match v {
-        Value::String(s) => pack_bytes(out, &s.as_bytes()),
-        Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
-        Value::Integer(n) => pack_int(out, *n),
-        Value::Number(n) => pack_number(out, *n),
-        Value::Table(t) if level < MAX_NESTING => pack_table(out, t, level, top)?,
-        _ => out.push(0xc0),
+struct Packer<'a> {
+    lua: &'a Lua,
+    pairs: &'a PairCopier,
+    out: Vec<u8>,
+}
+
+impl Packer<'_> {
+    /// Packs `v`, found `level` tables deep; `top` counts the Lua stack slots the C library
+    /// would be using with `v` on top of them.
+    fn value(&mut self, v: &Value, level: usize, top: usize) -> mlua::Result<()> {
+        let out = &mut self.out;
+        match v {
+            Value::String(s) => pack_bytes(out, &s.as_bytes()),
+            Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
+            Value::Integer(n) => pack_int(out, *n),
+            Value::Number(n) => pack_number(out, *n),
+            Value::Table(t) if level < MAX_NESTING => self.table(t, level, top)?,
+            _ => out.push(0xc0),
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn table(&mut self, t: &Table, level: usize, top: usize) -> mlua::Result<()> {
+        if top + 2 > MAX_C_STACK {
+            return Err(stack_overflow("in function table_is_an_array"));
+        }
+        if is_array(t)? {
+            let len = t.raw_len();
+            pack_header(&mut self.out, len, 0x90, 0xdc);
+            if top + 1 > MAX_C_STACK {
+                return Err(stack_overflow("in function mp_encode_lua_table_as_array"));
+            }
+            for i in 1..=len {
+                let v = exact(t, i, t.raw_get(i)?)?;
+                self.value(&v, level + 1, top + 1)?;
+            }
+        } else {
+            if top + 3 > MAX_C_STACK {
+                return Err(stack_overflow("in function mp_encode_lua_table_as_map"));
+            }
+            let flat = self.lua.create_table()?;
+            let n = self.pairs.copy(t, &flat, 1)?;
+            pack_header(&mut self.out, n as usize, 0x80, 0xde);
+            for i in 0..n {
+                let (ki, vi) = (1 + 2 * i, 2 + 2 * i);
+                let k = exact(&flat, ki, flat.raw_get(ki)?)?;
+                let v = exact(&flat, vi, flat.raw_get(vi)?)?;
+                // On the stack while a pair packs: the key, the value and a copy of the key.
+                self.value(&k, level + 1, top + 3)?;
+                self.value(&v, level + 1, top + 2)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn pack_number(out: &mut Vec<u8>, n: f64) {
@@ -156,40 +199,6 @@ fn pack_header(out: &mut Vec<u8>, n: usize, fix: u8, head16: u8) {
         out.push(head16 + 1);
         out.extend_from_slice(&(n as u32).to_be_bytes());
     }
-}
-
-fn pack_table(out: &mut Vec<u8>, t: &Table, level: usize, top: usize) -> mlua::Result<()> {
-    if top + 2 > MAX_C_STACK {
-        return Err(stack_overflow("in function table_is_an_array"));
-    }
-    if is_array(t)? {
-        let len = t.raw_len();
-        pack_header(out, len, 0x90, 0xdc);
-        if top + 1 > MAX_C_STACK {
-            return Err(stack_overflow("in function mp_encode_lua_table_as_array"));
-        }
-        for i in 1..=len {
-            let v = exact(t, i, t.raw_get(i)?)?;
-            pack_value(out, &v, level + 1, top + 1)?;
-        }
-    } else {
-        if top + 3 > MAX_C_STACK {
-            return Err(stack_overflow("in function mp_encode_lua_table_as_map"));
-        }
-        let mut len = 0;
-        t.for_each(|_: Value, _: Value| {
-            len += 1;
-            Ok(())
-        })?;
-        pack_header(out, len, 0x80, 0xde);
-        // On the stack while a pair packs: the key, the value and a copy of the key.
-        t.for_each(|k: Value, v: Value| {
-            pack_value(out, &k, level + 1, top + 3)?;
-            let v = exact(t, k, v)?;
-            pack_value(out, &v, level + 1, top + 2)
-        })?;
-    }
-    Ok(())
 }
 
 /// Whether the keys are exactly 1..n (an empty table is an array).
@@ -570,6 +579,7 @@ mod tests {
         assert_eq!(hex(&lua, "1e-20"), "cb3bc79ca10c924223", "not taken for 0");
         assert_eq!(hex(&lua, "2^63"), "ca5f000000", "beyond int64: a float");
         assert_eq!(hex(&lua, "-0.0"), "00");
+        assert_eq!(hex(&lua, "{[1e-20] = 1e-300}"), "81cb3bc79ca10c924223cb01a56e1fc2f8f359", "exact keys and values");
     }
 
     #[test]
