@@ -160,11 +160,102 @@ fn libraries() {
         "*3\r\n:1\r\n:1\r\n$1\r\nx\r\n"
     );
     let r = eval(&e, &mut c, "return cjson.decode('[1,')", &["0"]);
-    assert!(r.starts_with("-ERR Expected value but found T_END at character 4"), "{r}");
+    assert!(r.starts_with("-ERR user_script:1: Expected value but found T_END at character 4"), "{r}");
     // math.random is deterministic per seed.
     let a = eval(&e, &mut c, "math.randomseed(42); return math.random(1000)", &["0"]);
     let b = eval(&e, &mut c, "math.randomseed(42); return math.random(1000)", &["0"]);
     assert_eq!(a, b);
+}
+
+#[test]
+fn cmsgpack_struct_and_cjson_settings_through_eval() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    let hex = "local function hex(s) return (s:gsub('.', function(b) return string.format('%02x', b:byte()) end)) end ";
+    assert_eq!(
+        eval(&e, &mut c, &format!("{hex} return hex(cmsgpack.pack(0.1))"), &["0"]),
+        "$18\r\ncb3fb999999999999a\r\n"
+    );
+    assert_eq!(
+        eval(&e, &mut c, &format!("{hex} return hex(cmsgpack.pack(-1099511627776))"), &["0"]),
+        "$18\r\nd3ffffff0000000000\r\n"
+    );
+    assert_eq!(
+        eval(
+            &e,
+            &mut c,
+            "local o, v = cmsgpack.unpack_limit(cmsgpack.pack('a', {1, 2}), 1, 2) return {o, v[2]}",
+            &["0"]
+        ),
+        "*2\r\n:-1\r\n:2\r\n"
+    );
+    assert_eq!(
+        eval(&e, &mut c, &format!("{hex} return hex(struct.pack('>Hc0', 3, 'abc'))"), &["0"]),
+        "$10\r\n0003616263\r\n"
+    );
+    assert_eq!(eval(&e, &mut c, "return {struct.unpack('>H', '\\0\\3')}", &["0"]), "*2\r\n:3\r\n:3\r\n");
+    let r = eval(&e, &mut c, "return cmsgpack.unpack('\\193')", &["0"]);
+    assert!(r.starts_with("-ERR user_script:1: Bad data format in input. script: "), "{r}");
+    let r = eval(&e, &mut c, "return struct.pack('i')", &["0"]);
+    assert!(r.starts_with("-ERR user_script:1: bad argument #2 to 'pack' (number expected, got nil)"), "{r}");
+    // Settings last as long as the Lua state.
+    assert_eq!(
+        eval(&e, &mut c, "cjson.encode_invalid_numbers('null') return cjson.encode({0/0})", &["0"]),
+        "$6\r\n[null]\r\n"
+    );
+    assert_eq!(eval(&e, &mut c, "return cjson.encode({1/0})", &["0"]), "$6\r\n[null]\r\n");
+    run(&e, &mut c, &["script", "flush"]);
+    let r = eval(&e, &mut c, "return cjson.encode({1/0})", &["0"]);
+    assert!(r.starts_with("-ERR user_script:1: Cannot serialise number: must not be NaN or Inf"), "{r}");
+}
+
+#[test]
+fn library_tables_are_read_only() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    for code in [
+        "cmsgpack.pack = function() return 1 end",
+        "struct.unpack = nil",
+        "cjson.encode_max_depth = nil",
+        "bit.band = nil",
+    ] {
+        let r = eval(&e, &mut c, code, &["0"]);
+        assert!(r.contains("Attempt to modify a readonly table"), "{code}: {r}");
+    }
+    assert_eq!(
+        eval(&e, &mut c, "return type(cmsgpack.pack) .. type(struct.size) .. cjson._VERSION", &["0"]),
+        "$21\r\nfunctionfunction2.1.0\r\n"
+    );
+}
+
+#[test]
+fn returned_tables_convert_without_holding_their_elements() {
+    let e = Engine::for_tests();
+    let mut c = client(&e);
+    // More strings than mlua has reference slots.
+    let r = eval(&e, &mut c, "local t = {} for i = 1, 20000 do t[i] = 'v' .. i end return t", &["0"]);
+    assert!(r.starts_with("*20000\r\n$2\r\nv1\r\n") && r.ends_with("$6\r\nv20000\r\n"), "{}", &r[..40]);
+    let r = eval(
+        &e,
+        &mut c,
+        "local t = {} for i = 1, 20000 do t['k' .. i] = 'v' end redis.setresp(3) return {map = t}",
+        &["0"],
+    );
+    assert!(r.starts_with("*40000\r\n"), "{}", &r[..40]);
+    // A number key below f64::EPSILON reaches Rust as 0: the walk must not resume from it.
+    assert_eq!(eval(&e, &mut c, "redis.setresp(3) return {map = {[1e-20] = 1}}", &["0"]), "*2\r\n:0\r\n:1\r\n");
+    assert_eq!(
+        eval(&e, &mut c, "redis.setresp(3) return {set = {[1e-20] = true, [1e-30] = true}}", &["0"]),
+        "*2\r\n:0\r\n:0\r\n"
+    );
+    // A double that mlua hands over as an integer is still a double.
+    assert_eq!(eval(&e, &mut c, "redis.setresp(3) return {double = 3}", &["0"]), "$1\r\n3\r\n");
+    assert_eq!(eval(&e, &mut c, "redis.setresp(3) return {double = 1e-300}", &["0"]), "$6\r\n1e-300\r\n");
+    // Numbers convert as C casts them.
+    assert_eq!(
+        eval(&e, &mut c, "return {1e20, 0/0}", &["0"]),
+        "*2\r\n:-9223372036854775808\r\n:-9223372036854775808\r\n"
+    );
 }
 
 #[test]

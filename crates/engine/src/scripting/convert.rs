@@ -130,7 +130,8 @@ pub fn lua_to_reply(out: &mut Reply, v: &Value, resp3: bool, depth: usize) {
                 out.null();
             }
         }
-        Value::Number(n) => out.int(*n as i64),
+        // C's (long long) cast: out of range and NaN give LLONG_MIN.
+        Value::Number(n) => out.int(super::clib::c_i64(*n)),
         Value::Integer(n) => out.int(*n),
         Value::Table(t) => table_to_reply(out, t, resp3, depth),
         _ => out.null(),
@@ -152,8 +153,10 @@ fn table_to_reply(out: &mut Reply, t: &Table, resp3: bool, depth: usize) {
         out.simple_bytes(&ok.as_bytes());
         return;
     }
-    if let Ok(Value::Number(d)) = t.raw_get::<Value>("double") {
-        out.double(d);
+    if let Ok(Value::Number(_) | Value::Integer(_)) = t.raw_get::<Value>("double") {
+        // Read again as f64: mlua hands an integral number (or one below f64::EPSILON) over
+        // as an Integer.
+        out.double(t.raw_get::<f64>("double").unwrap_or(0.0));
         return;
     }
     if let Some(big) = string_field(t, "big_number") {
@@ -170,32 +173,64 @@ fn table_to_reply(out: &mut Reply, t: &Table, resp3: bool, depth: usize) {
             }
         }
     }
+    // Elements are counted first and then converted one at a time, not collected: each value
+    // held in Rust takes one of mlua's 8000 reference slots (shared with the cached
+    // scripts), and `Table::pairs` resumes from a key read back from Rust, which is not exact
+    // for a number key below f64::EPSILON and makes Lua's `next` fail; `for_each` keeps its
+    // key on the Lua stack.
     if let Ok(Value::Table(map)) = t.raw_get::<Value>("map") {
-        let pairs: Vec<(Value, Value)> = map.pairs::<Value, Value>().filter_map(Result::ok).collect();
-        out.map(pairs.len());
-        for (k, v) in &pairs {
-            lua_to_reply(out, k, resp3, depth + 1);
-            lua_to_reply(out, v, resp3, depth + 1);
+        let n = pair_count(&map);
+        out.map(n);
+        let mut done = 0;
+        let _ = map.for_each(|k: Value, v: Value| {
+            if done < n {
+                lua_to_reply(out, &k, resp3, depth + 1);
+                lua_to_reply(out, &v, resp3, depth + 1);
+                done += 1;
+            }
+            Ok(())
+        });
+        for _ in done..n {
+            out.null();
+            out.null();
         }
         return;
     }
     if let Ok(Value::Table(set)) = t.raw_get::<Value>("set") {
-        let members: Vec<Value> = set.pairs::<Value, Value>().filter_map(|r| r.ok().map(|(k, _)| k)).collect();
-        out.set(members.len());
-        for k in &members {
-            lua_to_reply(out, k, resp3, depth + 1);
+        let n = pair_count(&set);
+        out.set(n);
+        let mut done = 0;
+        let _ = set.for_each(|k: Value, _: Value| {
+            if done < n {
+                lua_to_reply(out, &k, resp3, depth + 1);
+                done += 1;
+            }
+            Ok(())
+        });
+        for _ in done..n {
+            out.null();
         }
         return;
     }
-    let mut items = Vec::new();
-    loop {
-        match t.raw_get::<Value>(items.len() + 1) {
-            Ok(Value::Nil) | Err(_) => break,
-            Ok(v) => items.push(v),
-        }
+    let mut len = 0;
+    while !matches!(t.raw_get::<Value>(len + 1), Ok(Value::Nil) | Err(_)) {
+        len += 1;
     }
-    out.array(items.len());
-    for item in &items {
-        lua_to_reply(out, item, resp3, depth + 1);
+    out.array(len);
+    for i in 1..=len {
+        let item = t.raw_get::<Value>(i).unwrap_or(Value::Nil);
+        lua_to_reply(out, &item, resp3, depth + 1);
+    }
+}
+
+/// How many pairs `next` visits (0 if the Lua stack cannot take the walk).
+fn pair_count(t: &Table) -> usize {
+    let mut n = 0;
+    match t.for_each(|_: Value, _: Value| {
+        n += 1;
+        Ok(())
+    }) {
+        Ok(()) => n,
+        Err(_) => 0,
     }
 }

@@ -14,9 +14,12 @@
 
 pub mod bit;
 pub mod cjson;
+pub mod clib;
+pub mod cmsgpack;
 pub mod convert;
 pub mod functions;
 pub mod run;
+pub mod structlib;
 
 use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
 use parking_lot::{Mutex, MutexGuard};
@@ -329,7 +332,10 @@ fn normalise_error(lua: &Lua, e: &mlua::Error) -> mlua::Result<Value> {
         mlua::Error::WithContext { cause, .. } => normalise_error(lua, cause),
         mlua::Error::ExternalError(inner) => match inner.downcast_ref::<ScriptError>() {
             Some(se) => Ok(Value::Table(error_table(lua, &se.text, se.ignore_stats)?)),
-            None => Ok(Value::String(lua.create_string(inner.to_string())?)),
+            None => match clib::lib_error_message(inner.as_ref()) {
+                Some(msg) => Ok(Value::String(lua.create_string(msg)?)),
+                None => Ok(Value::String(lua.create_string(inner.to_string())?)),
+            },
         },
         mlua::Error::RuntimeError(msg) => Ok(Value::String(lua.create_string(msg)?)),
         mlua::Error::BadArgument { pos, name, cause, .. } => {
@@ -358,6 +364,8 @@ impl Vm {
         };
         let g = lua.globals();
         g.raw_set("cjson", cjson::library(&lua)?)?;
+        g.raw_set("struct", structlib::library(&lua)?)?;
+        g.raw_set("cmsgpack", cmsgpack::library(&lua)?)?;
         g.raw_set("bit", bit::library(&lua)?)?;
         let server = run::api_table(&lua)?;
         g.raw_set("server", server.clone())?;

@@ -1,9 +1,11 @@
 //! Lua scripting over the wire with a real client: a distributed lock (SET NX PX plus a
 //! compare-and-delete script), a token-bucket rate limiter, a script failing midway (its
-//! earlier writes stay, as in Valkey), a cjson round trip, and BUSY + SCRIPT KILL while a
+//! earlier writes stay, as in Valkey), cjson and cmsgpack round trips, the cmsgpack, struct
+//! and cjson libraries byte for byte against redis-server, and BUSY + SCRIPT KILL while a
 //! script spins.
 
 use crate::harness::Server;
+use crate::peer::Peer;
 use redis::{cmd, Script};
 use std::time::Duration;
 
@@ -97,6 +99,79 @@ local back = cjson.decode(redis.call('get', KEYS[1]))
 return {back.name, back.tags[2], tostring(back.n), tostring(back.ok), tostring(back.none == cjson.null)}"#;
     let r: Vec<String> = cmd("EVAL").arg(script).arg(1).arg("doc").arg(doc).query(&mut c).unwrap();
     assert_eq!(r, vec!["kvasir", "b", "1.5", "true", "true"]);
+}
+
+#[test]
+fn cmsgpack_round_trip_of_a_client_blob() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    // {"id": 7, "tags": ["x", "y"], "score": 0.5, "neg": -1099511627776}, packed by hand.
+    let mut blob = vec![0x84, 0xa2, b'i', b'd', 0x07, 0xa4, b't', b'a', b'g', b's', 0x92, 0xa1, b'x', 0xa1, b'y'];
+    blob.extend_from_slice(&[0xa5, b's', b'c', b'o', b'r', b'e', 0xca, 0x3f, 0x00, 0x00, 0x00]);
+    blob.extend_from_slice(&[0xa3, b'n', b'e', b'g', 0xd3, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00]);
+    let script = r#"
+local t = cmsgpack.unpack(ARGV[1])
+t.id = t.id + 1
+t.tags[#t.tags + 1] = 'z'
+redis.call('set', KEYS[1], cmsgpack.pack(t.id, t.tags, t.score, t.neg))
+return {t.id, t.tags[3], tostring(t.score), tostring(t.neg)}"#;
+    let r: Vec<String> = cmd("EVAL").arg(script).arg(1).arg("blob").arg(&blob).query(&mut c).unwrap();
+    assert_eq!(r, vec!["8", "z", "0.5", "-1099511627776"]);
+    let stored: Vec<u8> = cmd("GET").arg("blob").query(&mut c).unwrap();
+    let mut expected = vec![0x08, 0x93, 0xa1, b'x', 0xa1, b'y', 0xa1, b'z', 0xca, 0x3f, 0x00, 0x00, 0x00];
+    expected.extend_from_slice(&[0xd3, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00]);
+    assert_eq!(stored, expected);
+}
+
+/// Scripts whose replies depend on the libraries' every detail: number formats, table
+/// layouts, configuration, error texts and positions, stack limits.
+const LIBRARY_SCRIPTS: &[&str] = &[
+    "return cmsgpack.pack(0, 127, 128, 65536, 4294967296, -1, -33, -32769, -2147483649, 0.1, 0.5, 1e-20, 2^63, 1/0)",
+    "return cmsgpack.pack({1, 2, {3}}, {a = 1}, {}, {[2] = 5}, 'x', string.rep('y', 40), true, false, nil)",
+    "local a = {y = 5} a.x = {x = a} return cmsgpack.pack(a)",
+    "return {cmsgpack.unpack(cmsgpack.pack(1, 'two', 3.25, -7))}",
+    "local s = cmsgpack.pack('a', 'bb', 'ccc') local o1 = cmsgpack.unpack_one(s) local o2, v = cmsgpack.unpack_limit(s, 1, o1) return {o1, o2, v}",
+    "return cmsgpack.unpack('\\193')",
+    "return cmsgpack.unpack('\\146\\1')",
+    "return {pcall(cmsgpack.unpack_one, 'abc', 9)}",
+    "return select('#', cmsgpack.unpack(string.rep('\\1', 7999)))",
+    "return {pcall(cmsgpack.unpack, string.rep('\\1', 8000))}",
+    "return cmsgpack.pack()",
+    "return struct.pack('>i2<I4bhd', -2, 258, -1, 300, 0.1)",
+    "return {struct.unpack('>i2<I4bhd', struct.pack('>i2<I4bhd', -2, 258, -1, 300, 0.1))}",
+    "return {struct.unpack('bc0s', '\\3abcz\\0')}",
+    "return {struct.size('!4bi3d'), struct.size('zi')}",
+    "return struct.pack('i', 'x')",
+    "return struct.pack('c3', 'ab')",
+    "return {pcall(struct.unpack, 'i', 'abc')}",
+    "return cjson.encode({1, 'a/b', {x = 1.5}, 1e-20, 2^53, cjson.null, true})",
+    "return cjson.encode({[1] = 1, [3] = 3})",
+    "return cjson.encode({[20] = 1})",
+    "cjson.encode_sparse_array(true) local s = cjson.encode({[20] = 1}) cjson.encode_sparse_array(false) return s",
+    "cjson.encode_invalid_numbers(true) local s = cjson.encode({0/0, 1/0}) cjson.encode_invalid_numbers('null') s = s .. cjson.encode({-1/0}) cjson.encode_invalid_numbers(false) return s",
+    "cjson.encode_number_precision(4) local s = cjson.encode({1/3, 12345.678}) cjson.encode_number_precision(14) return s",
+    "return {cjson.encode_max_depth(), cjson.decode_max_depth(), cjson.encode_number_precision(), cjson.encode_keep_buffer(false)}",
+    "return cjson.encode({0/0})",
+    "return cjson.encode_max_depth(0)",
+    "return table.concat(cjson.decode('[0.0, -5e3, -1, 0.3e-3, 1023.2, 0e10, 0x10]'), ' ')",
+    "local t = cjson.decode('{\"a\":\"\\\\u00e9\\\\ud83d\\\\ude00\"}') return t.a",
+    "return cjson.decode('[1,]')",
+    "return cjson.decode('{\"a\" 1}')",
+    "cjson.decode_max_depth(2) local ok, e = pcall(cjson.decode, '[[[1]]]') cjson.decode_max_depth(1000) return e",
+    "local t = {} for i = 1, 1001 do t = {t} end return cjson.encode(t)",
+];
+
+#[test]
+fn cmsgpack_struct_and_cjson_match_redis_server() {
+    let Some(peer) = Peer::start() else { return };
+    let s = Server::start(&[]);
+    let mut ours = s.conn();
+    let mut theirs = peer.client().get_connection().unwrap();
+    for script in LIBRARY_SCRIPTS {
+        let a: redis::RedisResult<redis::Value> = cmd("EVAL").arg(*script).arg(0).query(&mut theirs);
+        let b: redis::RedisResult<redis::Value> = cmd("EVAL").arg(*script).arg(0).query(&mut ours);
+        assert_eq!(format!("{b:?}"), format!("{a:?}"), "{script}");
+    }
 }
 
 #[test]
