@@ -150,6 +150,12 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         let text = format!("NOSUB '{}' command executed not in subscribed mode", cmd.full_name);
         return reject(engine, client, cmd, out, Error::coded(text));
     }
+    // While the dataset loads, only commands flagged `loading` run (for EXEC, every queued
+    // one must be); one relaxed load otherwise. A command refused here inside MULTI is not
+    // queued, so its EXEC aborts, as in Valkey.
+    if engine.persistence.loading.is_active() && effective_flags(engine, client, cmd).1 & flags::LOADING == 0 {
+        return reject(engine, client, cmd, out, Error::coded_static(crate::loading::LOADING_ERR));
+    }
     // While a script runs past `busy-reply-threshold`, only commands allowed while busy
     // (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE ...) are served; a script holds every
     // shard, so anything else would wait for it.
@@ -186,15 +192,9 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     if engine.pause.blocks(def.flags) {
         return Outcome::Paused;
     }
-    // SHUTDOWN NOSAVE stops a timed-out script's server without its shards (SHUTDOWN
-    // refuses to save then).
-    let locks = if script_busy && def.name == "shutdown" {
-        LockSet::new()
-    } else {
-        match lock_set(engine, client, cmd, argv) {
-            Ok(l) => l,
-            Err(e) => return reject(engine, client, cmd, out, e),
-        }
+    let locks = match lock_set(engine, client, cmd, argv) {
+        Ok(l) => l,
+        Err(e) => return reject(engine, client, cmd, out, e),
     };
     let Some(handler) = def.handler else {
         // A container without a subcommand argument has arity -2, so this is unreachable for
@@ -291,6 +291,26 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     } else {
         Outcome::Continue
     }
+}
+
+/// A command's flags; for EXEC, the union and the intersection over its queued commands
+/// (Valkey's `mstate.cmd_flags` and `cmd_inv_flags`: EXEC is a write if any queued command
+/// is, and `stale` or `loading` only if all are).
+pub(crate) fn effective_flags(engine: &Engine, client: &Client, cmd: &Resolved) -> (u32, u32) {
+    let own = cmd.def.flags;
+    if cmd.def.name != "exec" || cmd.parent.is_some() {
+        return (own, own);
+    }
+    let Some(tx) = client.multi.as_ref() else { return (own, own) };
+    let (mut any, mut all) = (0, !0);
+    for argv in &tx.queued {
+        let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+        if let Lookup::Found(c) = engine.commands.lookup(&args) {
+            any |= c.def.flags;
+            all &= c.def.flags;
+        }
+    }
+    (any, if tx.queued.is_empty() { own } else { all })
 }
 
 /// Whether `cmd` is refused when memory is over the limit: `denyoom` commands, and EXEC of a

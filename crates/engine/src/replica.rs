@@ -9,7 +9,7 @@
 //! at its next step, so REPLICAOF never waits for the network.
 
 use crate::client::Client;
-use crate::commands::table::{flags, Lookup, Resolved};
+use crate::commands::table::{flags, Resolved};
 use crate::commands::Error;
 use crate::engine::Engine;
 use crate::propagate::Sink;
@@ -186,7 +186,7 @@ pub fn too_few_replicas(engine: &Engine, client: &Client, cmd: &Resolved) -> boo
     min > 0
         && lag > 0
         && !engine.replica.is_replica()
-        && effective_flags(engine, client, cmd).0 & flags::WRITE != 0
+        && crate::exec::effective_flags(engine, client, cmd).0 & flags::WRITE != 0
         && engine.replica.good_replicas(lag) < min
 }
 
@@ -201,7 +201,7 @@ pub fn refusal(engine: &Engine, client: &Client, cmd: &Resolved) -> Option<Error
     if client.obey {
         return None;
     }
-    let (any, all) = effective_flags(engine, client, cmd);
+    let (any, all) = crate::exec::effective_flags(engine, client, cmd);
     if any & flags::WRITE != 0 && engine.config.get_bool("replica-read-only") {
         return Some(Error::coded_static(READONLY));
     }
@@ -209,24 +209,6 @@ pub fn refusal(engine: &Engine, client: &Client, cmd: &Resolved) -> Option<Error
         return Some(Error::coded_static(MASTERDOWN));
     }
     None
-}
-
-/// A command's flags; for EXEC, the union and the intersection over its queued commands.
-fn effective_flags(engine: &Engine, client: &Client, cmd: &Resolved) -> (u32, u32) {
-    let own = cmd.def.flags;
-    if cmd.def.name != "exec" || cmd.parent.is_some() {
-        return (own, own);
-    }
-    let Some(tx) = client.multi.as_ref() else { return (own, own) };
-    let (mut any, mut all) = (0, !0);
-    for argv in &tx.queued {
-        let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-        if let Lookup::Found(c) = engine.commands.lookup(&args) {
-            any |= c.def.flags;
-            all &= c.def.flags;
-        }
-    }
-    (any, if tx.queued.is_empty() { own } else { all })
 }
 
 /// Full synchronisation: replaces the whole dataset (keys and function libraries) with the
@@ -245,6 +227,7 @@ pub fn load_full_sync(engine: &Engine, payload: &[u8], master: &str) -> Result<u
     }
     engine.scripting.flush_functions();
     let what = format!("from MASTER {master}");
+    let mut loading = crate::loading::Loading::start(engine, payload.len() as u64, crate::loading::LoadKind::Holding);
     let report = crate::persist::load_into(
         engine,
         &mut keys,
@@ -252,7 +235,9 @@ pub fn load_full_sync(engine: &Engine, payload: &[u8], master: &str) -> Result<u
         &what,
         payload.len() as u64,
         crate::persist::Merge::Refuse,
+        &mut loading,
     )?;
+    drop(loading);
     if engine.aof.is_on() {
         let _ = crate::aof::bgrewriteaof(engine, &mut keys);
     }
