@@ -153,9 +153,16 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     // While the dataset loads, only commands flagged `loading` run (for EXEC, every queued
     // one must be); one relaxed load otherwise. A command refused here inside MULTI is not
     // queued, so its EXEC aborts, as in Valkey.
-    if engine.persistence.loading.is_active() && effective_flags(engine, client, cmd).1 & flags::LOADING == 0 {
-        return reject(engine, client, cmd, out, Error::coded_static(crate::loading::LOADING_ERR));
-    }
+    // A command allowed during a startup load counts as a visitor until it ends: the loader
+    // gives its shards back at its next interval and waits for the visitors to finish.
+    let _visit = if engine.persistence.loading.is_active() {
+        if effective_flags(engine, client, cmd).1 & flags::LOADING == 0 {
+            return reject(engine, client, cmd, out, Error::coded_static(crate::loading::LOADING_ERR));
+        }
+        Some(engine.persistence.loading.visit())
+    } else {
+        None
+    };
     // While a script runs past `busy-reply-threshold`, only commands allowed while busy
     // (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE ...) are served; a script holds every
     // shard, so anything else would wait for it.

@@ -3,17 +3,19 @@
 //! persistence says `loading:1` with the progress, and the dispatcher answers every command not
 //! flagged `loading` with `-LOADING` (one relaxed load per command otherwise).
 //!
-//! The loader holds every shard lock. At startup, when clients are already connected, it
-//! gives them back between two keys every `loading-process-events-interval-bytes` of the file
-//! (Valkey's `processEventsWhileBlocked`), so that INFO, WATCH, DEBUG OBJECT and the other
-//! commands allowed during a load get to run. The other loads keep their locks to the end:
-//! they run inside a command (or the replica link), and a command that passed the loading
-//! check just before the load began may be waiting for those very locks.
+//! The loader holds every shard lock. At startup, when clients are already connected, the
+//! commands allowed during a load (INFO, WATCH, DEBUG OBJECT ...) count themselves as
+//! *visitors* while they run; every `loading-process-events-interval-bytes` of the file
+//! (Valkey's `processEventsWhileBlocked`) the loader looks at the count and, if anyone is
+//! there, gives its shards back and waits for the visitors to be done before taking them
+//! again. Nobody there costs one relaxed load per interval. The other loads keep their locks
+//! to the end: they run inside a command (or the replica link), and a command that passed the
+//! loading check just before the load began may be waiting for those very locks.
 
 use crate::db::Keys;
 use crate::engine::Engine;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::time::{Duration, Instant};
 
 /// Valkey's reply to commands not allowed while loading.
 pub const LOADING_ERR: &str = "LOADING Valkey is loading the dataset in memory";
@@ -30,7 +32,22 @@ pub struct LoadingState {
     pub loaded_bytes: AtomicU64,
     /// `loading_rdb_used_mem`: the `used-mem` aux field of the RDB being loaded.
     pub rdb_used_mem: AtomicU64,
+    /// Commands allowed while loading that are running now (or waiting for shards).
+    visitors: AtomicUsize,
 }
+
+/// A command running while the dataset loads ([`LoadingState::visit`]); leaving when dropped.
+pub struct Visit<'s>(&'s LoadingState);
+
+impl Drop for Visit<'_> {
+    fn drop(&mut self) {
+        self.0.visitors.fetch_sub(1, Relaxed);
+    }
+}
+
+/// How long a startup load waits, at one interval, for the commands that arrived to finish:
+/// a stream of them cannot stop the load, only slow it down.
+const MAX_VISIT_WAIT: Duration = Duration::from_millis(100);
 
 impl LoadingState {
     /// Whether a load is in progress (`loading:1`).
@@ -44,6 +61,20 @@ impl LoadingState {
     /// the data is loaded and the AOF is open. A startup load runs inside it.
     pub fn begin_startup(&self) {
         self.reset(0);
+    }
+
+    /// Counts a command allowed while loading as running until the guard is dropped.
+    pub fn visit(&self) -> Visit<'_> {
+        self.visitors.fetch_add(1, Relaxed);
+        Visit(self)
+    }
+
+    /// Waits, shards released, until no visitor is left (or `MAX_VISIT_WAIT` has passed).
+    fn let_visitors_through(&self) {
+        let started = Instant::now();
+        while self.visitors.load(Relaxed) > 0 && started.elapsed() < MAX_VISIT_WAIT {
+            std::thread::sleep(Duration::from_micros(50));
+        }
     }
 
     /// Lowers the flag (the end of a startup load; a [`Loading`] lowers it itself).
@@ -140,24 +171,36 @@ impl<'e> Loading<'e> {
     }
 
     /// After each key (RDB) or command (AOF): publishes the progress (`offset` bytes into the
-    /// current file), applies `key-load-delay`, and at startup lets waiting commands run once
-    /// per interval of loaded bytes (and during every delay).
+    /// current file), applies `key-load-delay` and, at startup, once per interval of loaded
+    /// bytes (and during every delay), lets the commands allowed while loading run.
     #[inline]
     pub fn step(&mut self, keys: &mut Keys<'_>, offset: u64) {
+        let state = &self.engine.persistence.loading;
         let loaded = self.done_before + offset;
-        self.engine.persistence.loading.loaded_bytes.store(loaded, Relaxed);
+        state.loaded_bytes.store(loaded, Relaxed);
         let delay = match self.delay_us {
             0 => None,
             n if n > 0 => Some(Duration::from_micros(n as u64)),
             n => (fastrand::u64(..n.unsigned_abs()) == 0).then_some(Duration::from_micros(1)),
         };
-        let startup = self.kind == LoadKind::Startup;
-        if startup && (delay.is_some() || loaded >= self.next_yield) {
-            keys.yield_locks(|| delay.map_or((), std::thread::sleep));
+        if self.kind != LoadKind::Startup {
+            if let Some(d) = delay {
+                std::thread::sleep(d);
+            }
+            return;
+        }
+        let due = loaded >= self.next_yield;
+        if due {
             self.next_yield = (loaded / self.interval + 1).saturating_mul(self.interval);
             self.read_config();
-        } else if let Some(d) = delay {
-            std::thread::sleep(d);
+        }
+        if delay.is_some() || (due && state.visitors.load(Relaxed) > 0) {
+            keys.yield_locks(|| {
+                if let Some(d) = delay {
+                    std::thread::sleep(d);
+                }
+                state.let_visitors_through();
+            });
         }
     }
 }
@@ -239,6 +282,8 @@ mod tests {
             assert!(run(&e, &mut c, &["info", "persistence"]).contains("loading:1\r\nasync_loading:0\r\n"));
             assert!(run(&e, &mut c, &["info", "persistence"]).contains("loading_eta_seconds:"));
             assert!(run(&e, &mut c, &["publish", "ch", "m"]).starts_with(':'));
+            // Every command that ran left (the loader waits for visitors).
+            assert_eq!(e.persistence.loading.visitors.load(super::Relaxed), 0);
             // Refusals are counted as Valkey counts them.
             let stats = run(&e, &mut c, &["info", "errorstats"]);
             assert!(stats.contains("errorstat_LOADING:count=6"), "{stats}");
@@ -351,41 +396,38 @@ mod tests {
     }
 
     #[test]
-    fn a_startup_load_lets_a_waiting_command_run_at_each_interval() {
+    fn a_startup_load_lets_visitors_run_at_each_interval() {
         use std::sync::atomic::AtomicUsize;
-        use std::sync::Arc;
         let e = Engine::for_tests();
         e.config.set("loading-process-events-interval-bytes", &[b"1024"]).unwrap();
+        let state = &e.persistence.loading;
+        state.begin_startup();
         let mut keys = crate::persist::lock_all(&e);
         let mut l = Loading::start(&e, 1 << 20, LoadKind::Startup);
+        let ran = AtomicUsize::new(0);
         std::thread::scope(|s| {
-            let ran = Arc::new(AtomicUsize::new(0));
-            let seen = ran.clone();
             let engine = &*e;
+            let ran = &ran;
             s.spawn(move || {
-                // What INFO keyspace does: one shard at a time.
+                // What INFO keyspace does while loading: one shard at a time, as a visitor.
+                let _visit = engine.persistence.loading.visit();
                 engine.keyspace.with_shard(3, 17, |_| ());
-                seen.store(1, Relaxed);
+                ran.store(1, Relaxed);
             });
-            // Below the interval, the shards stay held.
-            std::thread::sleep(Duration::from_millis(100));
-            l.step(&mut keys, 1000);
-            assert_eq!(ran.load(Relaxed), 0);
-            // Past it, the waiter gets its shard (handed over fairly: it is parked on it)
-            // before the loader takes it back. Stepping on, one interval at a time, in case
-            // the waiter was not parked yet on a busy machine.
-            let deadline = std::time::Instant::now() + Duration::from_secs(10);
-            let mut offset = 1100;
-            while ran.load(Relaxed) == 0 {
-                assert!(std::time::Instant::now() < deadline, "the waiting thread never ran");
-                l.step(&mut keys, offset);
-                offset += 1024;
-                std::thread::sleep(Duration::from_millis(1));
+            while state.visitors.load(Relaxed) == 0 {
+                std::thread::yield_now();
             }
+            // Below the interval, the shards stay held.
+            l.step(&mut keys, 1000);
+            std::thread::sleep(Duration::from_millis(50));
+            assert_eq!(ran.load(Relaxed), 0);
+            // At the interval the loader gives the shards back and waits for the visitor.
+            l.step(&mut keys, 1100);
+            assert_eq!(ran.load(Relaxed), 1);
         });
         // And the loader holds every shard again.
         assert!((0..e.keyspace.databases()).all(|db| keys.shards(db).count() == crate::keyspace::SHARDS));
         drop(l);
-        e.persistence.loading.finish();
+        state.finish();
     }
 }

@@ -601,3 +601,29 @@ fn debug_reload_shows_the_loading_state_to_other_clients() {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_load_at_full_speed_serves_info_and_watch_between_intervals() {
+    // No key-load-delay, the default 2 MB interval: commands allowed while loading that need
+    // the shards (INFO's memory and keyspace sections, WATCH) are served at the loader's next
+    // interval, not after the load.
+    let dir = scratch_dir("loading-fast");
+    {
+        let s = start_in(&dir, &["--enable-debug-command", "yes"]);
+        let mut c = s.conn();
+        q::<()>(&mut c, &["DEBUG", "POPULATE", "600000", "key", "100"]);
+        q::<()>(&mut c, &["SAVE"]);
+    }
+    let mut s = Server::start_accepting(&["--dir", dir.to_str().unwrap()]);
+    let mut r = s.raw();
+    assert_eq!(r.call(&["GET", "key:1"]), LOADING, "the load was meant to last longer");
+    let info = r.call(&["INFO"]);
+    assert!(info.contains("\r\nloading:1\r\n"), "INFO waited for the end of the load: {info}");
+    assert!(info.contains("# Keyspace") && info.contains("# Memory"), "{info}");
+    assert_eq!(r.call(&["WATCH", "key:1"]), "+OK\r\n");
+    assert_eq!(raw_info(&mut r)["loading"], "1", "the load was meant to last longer");
+    s.wait_loaded().unwrap();
+    assert_eq!(r.call(&["DBSIZE"]), ":600000\r\n");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
