@@ -155,7 +155,7 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     // queued, so its EXEC aborts, as in Valkey.
     // A command allowed during a startup load counts as a visitor until it ends: the loader
     // gives its shards back at its next interval and waits for the visitors to finish.
-    let _visit = if engine.persistence.loading.is_active() {
+    let visit = if engine.persistence.loading.is_active() {
         if effective_flags(engine, client, cmd).1 & flags::LOADING == 0 {
             return reject(engine, client, cmd, out, Error::coded_static(crate::loading::LOADING_ERR));
         }
@@ -199,9 +199,15 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     if engine.pause.blocks(def.flags) {
         return Outcome::Paused;
     }
-    let locks = match lock_set(engine, client, cmd, argv) {
-        Ok(l) => l,
-        Err(e) => return reject(engine, client, cmd, out, e),
+    // SHUTDOWN NOSAVE stops a server whose shards a timed-out script or a load holds, without
+    // them (SHUTDOWN does not save then).
+    let locks = if (script_busy || visit.is_some()) && def.name == "shutdown" {
+        LockSet::new()
+    } else {
+        match lock_set(engine, client, cmd, argv) {
+            Ok(l) => l,
+            Err(e) => return reject(engine, client, cmd, out, e),
+        }
     };
     let Some(handler) = def.handler else {
         // A container without a subcommand argument has arity -2, so this is unreachable for

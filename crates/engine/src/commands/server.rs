@@ -88,8 +88,9 @@ pub static COMMANDS: &[Command] = &[
         name: "shutdown",
         arity: -1,
         flags: ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
-        // The final save takes every shard itself, only when it saves: SHUTDOWN NOSAVE stops
-        // a server whose shards a timed-out script or the startup load holds.
+        // The final save needs every shard (the dispatcher gives it none while a timed-out
+        // script or a load holds them: it does not save then).
+        lock: Lock::AllDbs,
         handler: Some(shutdown),
         doc: doc(
             "Synchronously saves the database(s) to disk and shuts down the server.",
@@ -332,10 +333,16 @@ fn time(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 
 /// The final save a shutdown may require (SHUTDOWN SAVE, or save points configured). When it
 /// fails SHUTDOWN refuses to exit (the data would be lost) unless FORCE is given, as Valkey's.
-fn save_before_exit(engine: &crate::engine::Engine) -> Result<(), crate::persist::SaveFailed> {
+fn save_before_exit(ctx: &mut Ctx) -> Result<(), crate::persist::SaveFailed> {
+    let engine = ctx.engine;
     if engine.persistence.bgsave_in_progress().is_some() {
         engine.log(LogLevel::Notice, "There is a background save in progress: waiting for it before the final save.");
     }
+    if (0..engine.keyspace.databases()).all(|db| ctx.keys.holds_all(db)) {
+        return crate::persist::save(engine, &mut ctx.keys, 0);
+    }
+    // Dispatched without shards because a script was busy or a load ran, neither of which
+    // is the case any more: take them now rather than save an empty image.
     let mut keys = crate::persist::lock_all(engine);
     crate::persist::save(engine, &mut keys, 0)
 }
@@ -391,7 +398,7 @@ fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     engine.log(LogLevel::Notice, &format!("User requested shutdown... (user request from '{info}')"));
     if must_save {
         engine.log(LogLevel::Notice, "Saving the final RDB snapshot before exiting.");
-        if save_before_exit(engine).is_err() {
+        if save_before_exit(ctx).is_err() {
             if req.force {
                 engine.log(LogLevel::Warning, "Error trying to save the DB. Exit anyway.");
             } else {
