@@ -165,6 +165,13 @@ impl<'a> Keys<'a> {
         self.guards = Guards::none();
     }
 
+    /// Lets the commands waiting for any held shard run, runs `pause` meanwhile, and takes
+    /// the same shards back ([`Guards::yield_fairly`]). Only for a holder whose state between
+    /// two steps is one others may see: the startup load between two keys.
+    pub fn yield_locks(&mut self, pause: impl FnOnce()) {
+        self.guards.yield_fairly(&self.engine.keyspace, pause);
+    }
+
     /// The locked shard of `key` in `db`, with the key's hash.
     fn shard(&mut self, db: usize, key: &[u8]) -> Result<(&mut Shard, u64), Error> {
         let h = hash_key(key);

@@ -168,9 +168,22 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         let text = format!("NOSUB '{}' command executed not in subscribed mode", cmd.full_name);
         return reject(engine, client, cmd, out, Error::coded(text));
     }
+    // While the dataset loads, only commands flagged `loading` run (for EXEC, every queued
+    // one must be); one relaxed load otherwise. A command refused here inside MULTI is not
+    // queued, so its EXEC aborts, as in Valkey.
+    // A command allowed during a startup load counts as a visitor until it ends: the loader
+    // gives its shards back at its next interval and waits for the visitors to finish.
+    let visit = if engine.persistence.loading.is_active() {
+        if effective_flags(engine, client, cmd, argv).1 & flags::LOADING == 0 {
+            return reject(engine, client, cmd, out, Error::coded_static(crate::loading::LOADING_ERR));
+        }
+        Some(engine.persistence.loading.visit())
+    } else {
+        None
+    };
     // While a script runs past `busy-reply-threshold`, only commands allowed while busy
-    // (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE ...) are served; a script holds every
-    // shard, so anything else would wait for it.
+    // (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE ...) are served, as in Valkey, although a
+    // script holds only the shards of the keys it declared and reached.
     let script_busy = engine.scripting.run.running.load(Relaxed)
         && engine
             .scripting
@@ -204,9 +217,9 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     if engine.pause.blocks(def.flags) {
         return Outcome::Paused;
     }
-    // SHUTDOWN NOSAVE stops a timed-out script's server without its shards (SHUTDOWN
-    // refuses to save then).
-    let locks = if script_busy && def.name == "shutdown" {
+    // SHUTDOWN NOSAVE stops a server whose shards a timed-out script or a load holds, without
+    // them (SHUTDOWN does not save then).
+    let locks = if (script_busy || visit.is_some()) && def.name == "shutdown" {
         LockSet::new()
     } else {
         match lock_set(engine, client, cmd, argv) {

@@ -15,6 +15,7 @@ pub mod evict;
 pub mod exec;
 pub mod expire;
 pub mod keyspace;
+pub mod loading;
 pub mod monitor;
 pub mod notify;
 pub mod persist;

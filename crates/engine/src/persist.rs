@@ -13,6 +13,7 @@
 use crate::db::Keys;
 use crate::engine::{Engine, LogLevel};
 use crate::keyspace::LockSet;
+use crate::loading::{LoadKind, Loading, LoadingState};
 use crate::rdb::file::{self, FileOptions, Item, LoadOptions, LoadReport, Out, Stamps};
 pub use crate::snapshot::Snapshot;
 use parking_lot::Mutex;
@@ -46,12 +47,8 @@ pub struct Persistence {
     /// BGSAVE SCHEDULE (or BGSAVE inside MULTI): start one when possible.
     pub bgsave_scheduled: AtomicBool,
     bgsave_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// Set while a load runs (`loading:1`).
-    pub loading: AtomicBool,
-    pub loading_start_secs: AtomicU64,
-    pub loading_total_bytes: AtomicU64,
-    pub loading_loaded_bytes: AtomicU64,
-    pub loading_rdb_used_mem: AtomicU64,
+    /// The load in progress, if any (`loading:1`, `-LOADING`).
+    pub loading: LoadingState,
     pub last_load_keys_loaded: AtomicU64,
     pub last_load_keys_expired: AtomicU64,
     /// Keys in the save in progress and keys written so far (`current_save_keys_*`).
@@ -84,11 +81,7 @@ impl Persistence {
             last_bgsave_try_ms: AtomicU64::new(0),
             bgsave_scheduled: AtomicBool::new(false),
             bgsave_thread: Mutex::new(None),
-            loading: AtomicBool::new(false),
-            loading_start_secs: AtomicU64::new(0),
-            loading_total_bytes: AtomicU64::new(0),
-            loading_loaded_bytes: AtomicU64::new(0),
-            loading_rdb_used_mem: AtomicU64::new(0),
+            loading: LoadingState::default(),
             last_load_keys_loaded: AtomicU64::new(0),
             last_load_keys_expired: AtomicU64::new(0),
             save_keys_total: AtomicU64::new(0),
@@ -461,9 +454,10 @@ pub enum Merge {
     Replace,
 }
 
-/// Loads an RDB stream into the keyspace (the caller holds every shard). Keys whose TTL has
-/// passed are skipped. Updates the loading state INFO shows; errors name `what` (the file)
-/// and the offset.
+/// Loads an RDB stream into the keyspace (the caller holds every shard) as part of
+/// `loading`, which publishes the progress and, at startup, lets waiting commands run between
+/// keys. Keys whose TTL has passed are skipped. `total_bytes` is the stream's size (0 if not
+/// known); errors name `what` (the file) and the offset.
 pub fn load_into<R: std::io::Read>(
     engine: &Engine,
     keys: &mut Keys<'_>,
@@ -471,14 +465,9 @@ pub fn load_into<R: std::io::Read>(
     what: &str,
     total_bytes: u64,
     merge: Merge,
+    loading: &mut Loading<'_>,
 ) -> Result<LoadReport, String> {
     let p = &engine.persistence;
-    p.loading.store(true, Relaxed);
-    p.loading_start_secs.store(crate::util::now_ms() / 1000, Relaxed);
-    p.loading_total_bytes.store(total_bytes, Relaxed);
-    p.loading_loaded_bytes.store(0, Relaxed);
-    p.last_load_keys_loaded.store(0, Relaxed);
-    p.last_load_keys_expired.store(0, Relaxed);
     let opts = LoadOptions {
         limits: crate::rdb::Limits::from_config(&engine.config.hot),
         databases: engine.keyspace.databases(),
@@ -490,17 +479,19 @@ pub fn load_into<R: std::io::Read>(
     let clock = keys.lru_clock();
     let mut progress = LoadProgress::new(total_bytes, PROGRESS_MIN_BYTES);
     let started = std::time::Instant::now();
+    // Bytes of the stream parsed so far (the file reader publishes it per record).
+    let offset = AtomicU64::new(0);
     let result = file::load(
         src,
         &opts,
         |item| match item {
             Item::Key(k) => {
-                if let Some(line) = progress.tick(p.loading_loaded_bytes.load(Relaxed), started.elapsed().as_secs_f64())
-                {
+                let at = offset.load(Relaxed);
+                if let Some(line) = progress.tick(at, started.elapsed().as_secs_f64()) {
                     engine.log(LogLevel::Notice, &line);
                 }
                 let lru = crate::commands::keys::object::lru_stamp(lfu, now_ms, clock, k.freq, k.idle_secs);
-                match keys.load_in(k.db, &k.key, k.value, k.expire_at_ms, lru, merge == Merge::Replace) {
+                let loaded = match keys.load_in(k.db, &k.key, k.value, k.expire_at_ms, lru, merge == Merge::Replace) {
                     Ok(true) => Ok(()),
                     Ok(false) => {
                         let key = String::from_utf8_lossy(&k.key);
@@ -508,7 +499,9 @@ pub fn load_into<R: std::io::Read>(
                         Err(format!("Duplicated key '{key}' found in RDB file"))
                     }
                     Err(e) => Err(String::from_utf8_lossy(e.text()).into_owned()),
-                }
+                };
+                loading.step(keys, at);
+                loaded
             }
             Item::Function(code) => engine.scripting.load_library(engine, &code, merge == Merge::Replace).map(drop),
             Item::Sizes { db, keys: n } => {
@@ -521,19 +514,18 @@ pub fn load_into<R: std::io::Read>(
                 }
                 Ok(())
             }
+            Item::UsedMem(bytes) => {
+                loading.rdb_used_mem(bytes);
+                Ok(())
+            }
         },
         |level, msg| engine.log(level, &msg),
-        &p.loading_loaded_bytes,
+        &offset,
     );
-    p.loading.store(false, Relaxed);
     match result {
         Ok(report) => {
             p.last_load_keys_loaded.store(report.keys_loaded, Relaxed);
             p.last_load_keys_expired.store(report.keys_expired, Relaxed);
-            if let Some((_, v)) = report.aux.iter().find(|(k, _)| k.eq_ignore_ascii_case(b"used-mem")) {
-                let used = String::from_utf8_lossy(v).trim().parse().unwrap_or(0);
-                p.loading_rdb_used_mem.store(used, Relaxed);
-            }
             if report.empty_keys_skipped > 0 {
                 engine.log(
                     LogLevel::Notice,
@@ -611,8 +603,9 @@ pub enum StartupLoad {
     },
 }
 
-/// Loads `dbfilename` before the server accepts clients. An `Err` is fatal (Valkey exits
-/// rather than start without the data it was asked to keep).
+/// Loads `dbfilename` at startup, while clients that connect get `-LOADING` (the caller raised
+/// the loading state before opening the listeners, and lowers it when ready). An `Err` is fatal
+/// (Valkey exits rather than start without the data it was asked to keep).
 pub fn load_at_startup(engine: &Engine) -> Result<StartupLoad, String> {
     let path = rdb_path(engine);
     let f = match std::fs::File::open(&path) {
@@ -627,7 +620,8 @@ pub fn load_at_startup(engine: &Engine) -> Result<StartupLoad, String> {
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     let started = std::time::Instant::now();
     let mut keys = lock_all(engine);
-    let report = load_into(engine, &mut keys, f, &path.display().to_string(), size, Merge::Refuse)?;
+    let mut loading = Loading::start(engine, size, LoadKind::Startup);
+    let report = load_into(engine, &mut keys, f, &path.display().to_string(), size, Merge::Refuse, &mut loading)?;
     Ok(StartupLoad::Loaded { report, secs: started.elapsed().as_secs_f64() })
 }
 

@@ -228,6 +228,7 @@ pub fn load_full_sync(engine: &Engine, payload: &[u8], master: &str) -> Result<u
     }
     engine.scripting.flush_functions();
     let what = format!("from MASTER {master}");
+    let mut loading = crate::loading::Loading::start(engine, payload.len() as u64, crate::loading::LoadKind::Holding);
     let report = crate::persist::load_into(
         engine,
         &mut keys,
@@ -235,7 +236,9 @@ pub fn load_full_sync(engine: &Engine, payload: &[u8], master: &str) -> Result<u
         &what,
         payload.len() as u64,
         crate::persist::Merge::Refuse,
+        &mut loading,
     )?;
+    drop(loading);
     if engine.aof.is_on() {
         let _ = crate::aof::bgrewriteaof(engine, &mut keys);
     }

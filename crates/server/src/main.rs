@@ -1,7 +1,8 @@
 //! `kvasir-server`: a Valkey-compatible in-memory data store.
 //!
 //! Startup: command line → configuration (valkey.conf syntax, `--directive value` overrides) →
-//! logging → listeners → worker runtime → cron thread. Shutdown on SIGTERM/SIGINT or
+//! logging → listeners and worker runtime → loading the data (clients that connect meanwhile
+//! get `-LOADING`) → cron thread → "Ready to accept connections". Shutdown on SIGTERM/SIGINT or
 //! SHUTDOWN: stop accepting, close clients, remove the pid file, exit.
 
 mod conn;
@@ -88,8 +89,8 @@ fn report_inert_settings(config: &Config) {
     }
 }
 
-/// Loads `dir`/`dbfilename` before clients are accepted; a file that cannot be loaded stops
-/// the server (Valkey's "Fatal error loading the DB").
+/// Loads the AOF or `dir`/`dbfilename` while clients connected meanwhile get -LOADING; a file
+/// that cannot be loaded stops the server (Valkey's "Fatal error loading the DB").
 fn load_data(engine: &Engine) {
     use engine::persist::{load_at_startup, StartupLoad};
     notice!("Server initialized");
@@ -130,6 +131,56 @@ fn load_data(engine: &Engine) {
     }
 }
 
+/// Runs the startup load on a thread of its own while this thread goes on accepting clients
+/// and watching for signals. A SIGTERM, SIGINT or SHUTDOWN during the load stops the server
+/// without saving, as Valkey does (the dataset is half loaded).
+fn load_while_serving(
+    runtime: &tokio::runtime::Runtime,
+    engine: &Arc<Engine>,
+    sigterm: &mut tokio::signal::unix::Signal,
+    sigint: &mut tokio::signal::unix::Signal,
+    shutdown_rx: &mut tokio::sync::watch::Receiver<Option<engine::engine::ShutdownRequest>>,
+    pidfile: &str,
+) {
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let loader = engine.clone();
+    let spawned = std::thread::Builder::new().name("kvasir-load".into()).spawn(move || {
+        load_data(&loader);
+        let _ = done_tx.send(());
+    });
+    if spawned.is_err() {
+        warning!("Can't start the thread that loads the dataset. Exiting.");
+        std::process::exit(1);
+    }
+    let stop = runtime.block_on(async {
+        tokio::select! {
+            done = done_rx => match done {
+                Ok(()) => None,
+                // The loader panicked: never serve a partial dataset.
+                Err(_) => {
+                    warning!("Fatal error loading the DB, check server logs. Exiting.");
+                    std::process::exit(1);
+                }
+            },
+            _ = sigterm.recv() => Some(true),
+            _ = sigint.recv() => Some(true),
+            // SHUTDOWN logged who asked, and did not save.
+            _ = shutdown_rx.wait_for(Option::is_some) => Some(false),
+        }
+    });
+    let Some(signalled) = stop else { return };
+    if signalled {
+        warning!("Received shutdown signal during loading, scheduling shutdown.");
+        notice!("User requested shutdown...");
+    }
+    if !pidfile.is_empty() {
+        notice!("Removing the pid file.");
+        let _ = std::fs::remove_file(pidfile);
+    }
+    warning!("Kvasir is now ready to exit, bye bye...");
+    std::process::exit(0);
+}
+
 /// The final save a signal asks for (`directive` is `shutdown-on-sigterm` or
 /// `shutdown-on-sigint`: `default` saves when save points are set). False if the save failed
 /// and the server must keep running.
@@ -137,7 +188,10 @@ fn save_on_signal(engine: &Engine, directive: &str) -> bool {
     let flags = engine.config.get(directive);
     let has = |f: &str| flags.split_whitespace().any(|w| w == f);
     notice!("User requested shutdown...");
-    let must_save = has("save") || (!has("nosave") && !engine.config.get("save").is_empty());
+    // Nothing is saved while a load (DEBUG RELOAD, a full sync) is in progress: the file
+    // would hold half the dataset (Valkey forces NOSAVE).
+    let must_save = !engine.persistence.loading.is_active()
+        && (has("save") || (!has("nosave") && !engine.config.get("save").is_empty()));
     if !must_save {
         return true;
     }
@@ -212,14 +266,14 @@ fn main() {
              you sure this is what you really want?"
         );
     }
-    load_data(&engine);
-    engine::evict::resync(&engine);
+    // Valkey writes the pid file and opens the listeners before loading the dataset: clients
+    // that connect while it loads get -LOADING (and INFO its progress), not "connection
+    // refused".
     if !pidfile.is_empty() {
         if let Err(e) = std::fs::write(&pidfile, format!("{}\n", std::process::id())) {
             warning!("Failed to write PID file '{pidfile}': {e}");
         }
     }
-
     let bind = engine.config.get("bind");
     let backlog = engine.config.get_i64("tcp-backlog").clamp(1, i32::MAX as i64) as i32;
     let sockets = match listener::bind_listeners(&bind, port, backlog) {
@@ -237,15 +291,6 @@ fn main() {
         .expect("cannot start the control event loop");
     let worker_pool = Arc::new(workers::Workers::start(workers));
     engine.memory_startup.store(engine.memory().used, Relaxed);
-    let cron = cron::start(engine.clone());
-    replica::spawn(engine.clone());
-    // `replicaof <host> <port>` in the config file: follow it from the start.
-    if let Some((host, port)) = engine.config.get("replicaof").split_once(' ') {
-        if let Ok(port) = port.trim().parse::<u16>() {
-            notice!("Configured as a replica of {host}:{port}");
-            engine.replica.set_master(Some((host.to_string(), port)));
-        }
-    }
     notice!("Running mode=standalone, port={port}, worker threads={workers}.");
 
     // Signal handlers first: once connections are accepted, a SIGTERM must find them.
@@ -257,7 +302,23 @@ fn main() {
             signal(SignalKind::interrupt()).expect("SIGINT handler"),
         )
     };
+    // The loading state is up before the first client can connect, and stays up until the
+    // data is loaded, the AOF is open and the replica role is set: until then only commands
+    // flagged `loading` run.
+    engine.persistence.loading.begin_startup();
     listeners.start(runtime.handle(), &engine, &worker_pool, sockets, port, &bind, backlog);
+    load_while_serving(&runtime, &engine, &mut sigterm, &mut sigint, &mut shutdown_rx, &pidfile);
+    engine::evict::resync(&engine);
+    let cron = cron::start(engine.clone());
+    replica::spawn(engine.clone());
+    // `replicaof <host> <port>` in the config file: follow it from the start.
+    if let Some((host, port)) = engine.config.get("replicaof").split_once(' ') {
+        if let Ok(port) = port.trim().parse::<u16>() {
+            notice!("Configured as a replica of {host}:{port}");
+            engine.replica.set_master(Some((host.to_string(), port)));
+        }
+    }
+    engine.persistence.loading.finish();
     notice!("Ready to accept connections tcp");
     // SHUTDOWN logs who asked and does (or refuses) the final save itself. A signal saves
     // here, as `shutdown-on-sigterm` / `shutdown-on-sigint` say; if that save fails the server

@@ -13,6 +13,7 @@ use super::manifest::Manifest;
 use crate::commands::table::Lookup;
 use crate::commands::Ctx;
 use crate::engine::LogLevel;
+use crate::loading::{LoadKind, Loading};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -43,8 +44,9 @@ pub struct Summary {
     pub base_size: u64,
 }
 
-/// Loads every file the manifest lists, base first.
-pub fn load_all(ctx: &mut Ctx, dir: &Path, m: &Manifest) -> Result<Summary, Failed> {
+/// Loads every file the manifest lists, base first, as one load (`kind`: at startup, or
+/// DEBUG LOADAOF holding its locks to the end).
+pub fn load_all(ctx: &mut Ctx, dir: &Path, m: &Manifest, kind: LoadKind) -> Result<Summary, Failed> {
     let engine = ctx.engine;
     let files = m.load_order();
     if files.is_empty() {
@@ -73,9 +75,7 @@ pub fn load_all(ctx: &mut Ctx, dir: &Path, m: &Manifest) -> Result<Summary, Fail
     if total == 0 {
         return Ok(Summary { status: Loaded::Empty, total_size: 0, base_size: 0 });
     }
-    let p = &engine.persistence;
-    p.loading.store(true, std::sync::atomic::Ordering::Relaxed);
-    p.loading_total_bytes.store(total, std::sync::atomic::Ordering::Relaxed);
+    let mut loading = Loading::start(engine, total, kind);
     let mut status = Loaded::Ok;
     let mut base_size = 0;
     let n = files.len();
@@ -87,7 +87,8 @@ pub fn load_all(ctx: &mut Ctx, dir: &Path, m: &Manifest) -> Result<Summary, Fail
                 base_size = std::fs::metadata(dir.join(&f.name)).map(|m| m.len()).unwrap_or(0);
             }
             let started = std::time::Instant::now();
-            let r = load_file(ctx, dir, &f.name)?;
+            let r = load_file(ctx, dir, &f.name, &mut loading)?;
+            loading.done_before += std::fs::metadata(dir.join(&f.name)).map(|m| m.len()).unwrap_or(0);
             if r == Loaded::Ok || (r == Loaded::Truncated && last) {
                 engine.log(
                     LogLevel::Notice,
@@ -112,7 +113,7 @@ pub fn load_all(ctx: &mut Ctx, dir: &Path, m: &Manifest) -> Result<Summary, Fail
         }
         Ok(())
     })();
-    p.loading.store(false, std::sync::atomic::Ordering::Relaxed);
+    drop(loading);
     result?;
     Ok(Summary { status, total_size: total, base_size })
 }
@@ -131,7 +132,7 @@ enum Stop {
 }
 
 /// Loads one file (`loadSingleAppendOnlyFile`).
-pub fn load_file(ctx: &mut Ctx, dir: &Path, name: &str) -> Result<Loaded, Failed> {
+pub fn load_file(ctx: &mut Ctx, dir: &Path, name: &str, loading: &mut Loading<'_>) -> Result<Loaded, Failed> {
     let engine = ctx.engine;
     let path = dir.join(name);
     let mut file = match std::fs::File::open(&path) {
@@ -165,6 +166,7 @@ pub fn load_file(ctx: &mut Ctx, dir: &Path, name: &str) -> Result<Loaded, Failed
             name,
             size,
             crate::persist::Merge::Refuse,
+            loading,
         );
         if loaded.is_err() {
             engine.log(LogLevel::Warning, &format!("Error reading the RDB base file {name}, AOF loading aborted"));
@@ -174,7 +176,7 @@ pub fn load_file(ctx: &mut Ctx, dir: &Path, name: &str) -> Result<Loaded, Failed
     }
     let f = std::fs::File::open(&path).map_err(|_| Failed)?;
     let mut r = Reader { inner: BufReader::with_capacity(1 << 16, f), offset: 0, size };
-    replay_commands(ctx, &mut r, name, &path)
+    replay_commands(ctx, &mut r, name, &path, loading)
 }
 
 struct Reader {
@@ -267,7 +269,13 @@ fn read_command(r: &mut Reader, line: &mut Vec<u8>) -> Result<Option<Vec<Vec<u8>
     Ok(Some(argv))
 }
 
-fn replay_commands(ctx: &mut Ctx, r: &mut Reader, name: &str, path: &Path) -> Result<Loaded, Failed> {
+fn replay_commands(
+    ctx: &mut Ctx,
+    r: &mut Reader,
+    name: &str,
+    path: &Path,
+    loading: &mut Loading<'_>,
+) -> Result<Loaded, Failed> {
     let engine = ctx.engine;
     let truncated_ok = engine.config.get_bool("aof-load-truncated");
     let mut valid_up_to = 0u64;
@@ -313,6 +321,7 @@ fn replay_commands(ctx: &mut Ctx, r: &mut Reader, name: &str, path: &Path) -> Re
         if truncated_ok {
             valid_up_to = r.offset;
         }
+        loading.step(&mut ctx.keys, r.offset);
     };
     ctx.client.db = db_before;
     let stop = match stop {

@@ -345,15 +345,15 @@ pub enum StartupLoad {
     },
 }
 
-/// Loads the AOF before clients are accepted (`appendonly yes` takes priority over the RDB
-/// file). An `Err` is fatal.
+/// Loads the AOF at startup (`appendonly yes` takes priority over the RDB file), while
+/// connected clients get `-LOADING`. An `Err` is fatal.
 pub fn load_at_startup(engine: &Engine) -> Result<StartupLoad, String> {
     let (dir, filename) = dir_and_name(engine);
     let Some(m) = read_manifest(engine, &dir, &filename)? else {
         return Ok(StartupLoad::Missing);
     };
     let started = Instant::now();
-    let summary = with_loading_ctx(engine, |ctx| load::load_all(ctx, &dir, &m))
+    let summary = with_loading_ctx(engine, |ctx| load::load_all(ctx, &dir, &m, crate::loading::LoadKind::Startup))
         .map_err(|_| "Fatal error loading the AOF".to_string())?;
     {
         let mut files = engine.aof.files.lock();
@@ -413,7 +413,7 @@ pub fn debug_loadaof(ctx: &mut Ctx) -> Result<(), load::Failed> {
     };
     let (db, obey) = (ctx.client.db, ctx.client.obey);
     ctx.client.obey = true;
-    let r = load::load_all(ctx, &dir, &m);
+    let r = load::load_all(ctx, &dir, &m, crate::loading::LoadKind::Holding);
     ctx.client.obey = obey;
     ctx.client.db = db;
     ctx.keys.db = db;

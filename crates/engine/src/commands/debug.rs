@@ -249,6 +249,14 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         return help(ctx, argv);
     }
     match find(argv) {
+        // These change the dataset a load is filling: while the startup load gives its
+        // shards back between keys they would run in the middle of it (Valkey would run them
+        // there too, and mix both datasets), so they wait for the end of the load.
+        Some(sub)
+            if ctx.engine.persistence.loading.is_active() && matches!(sub.name, "reload" | "loadaof" | "populate") =>
+        {
+            Err(Error::coded_static(crate::loading::LOADING_ERR))
+        }
         Some(sub) => (sub.handler)(ctx, argv),
         None => Err(super::subcommand_syntax_error(argv)),
     }
@@ -312,6 +320,7 @@ fn digest_value(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
 
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the dataset, load the file back.
 fn reload(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    use crate::loading::{LoadKind, Loading};
     use crate::persist::{self, Merge};
     let (mut merge, mut flush, mut save) = (Merge::Refuse, true, true);
     for opt in &argv[2..] {
@@ -338,7 +347,8 @@ fn reload(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let path = persist::rdb_path(engine);
     let loaded = std::fs::File::open(&path).map_err(|e| e.to_string()).and_then(|f| {
         let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-        persist::load_into(engine, &mut ctx.keys, f, &path.display().to_string(), size, merge)
+        let mut loading = Loading::start(engine, size, LoadKind::Holding);
+        persist::load_into(engine, &mut ctx.keys, f, &path.display().to_string(), size, merge, &mut loading)
     });
     if loaded.is_err() {
         return Err(Error::err("Error trying to load the RDB dump, check server logs."));

@@ -392,7 +392,7 @@ fn memory(engine: &Engine, figures: &MemoryFigures, o: &mut String) {
 fn persistence(engine: &Engine, o: &mut String) {
     let p = &engine.persistence;
     let now_ms = crate::util::now_ms();
-    let loading = p.loading.load(Relaxed);
+    let loading = p.loading.is_active();
     field(o, "loading", u8::from(loading));
     field(o, "async_loading", 0);
     // No fork, so no copy-on-write: the background save copies the data instead.
@@ -420,18 +420,9 @@ fn persistence(engine: &Engine, o: &mut String) {
     field(o, "module_fork_last_cow_size", 0);
     crate::aof::info_on(engine, &mut |name, value| field(o, name, value));
     if loading {
-        let start = p.loading_start_secs.load(Relaxed);
-        let (total, loaded) = (p.loading_total_bytes.load(Relaxed), p.loading_loaded_bytes.load(Relaxed));
-        let perc = if total == 0 { 0.0 } else { loaded as f64 * 100.0 / total as f64 };
-        let elapsed = (now_ms / 1000).saturating_sub(start);
-        let eta =
-            if loaded == 0 { 1 } else { (elapsed as f64 * total.saturating_sub(loaded) as f64 / loaded as f64) as u64 };
-        field(o, "loading_start_time", start);
-        field(o, "loading_total_bytes", total);
-        field(o, "loading_rdb_used_mem", p.loading_rdb_used_mem.load(Relaxed));
-        field(o, "loading_loaded_bytes", loaded);
-        field(o, "loading_loaded_perc", format!("{perc:.2}"));
-        field(o, "loading_eta_seconds", eta);
+        for (name, value) in p.loading.info_fields(now_ms / 1000) {
+            field(o, name, value);
+        }
     }
 }
 

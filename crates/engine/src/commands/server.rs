@@ -88,7 +88,8 @@ pub static COMMANDS: &[Command] = &[
         name: "shutdown",
         arity: -1,
         flags: ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
-        // The final save needs every shard.
+        // The final save needs every shard (the dispatcher gives it none while a timed-out
+        // script or a load holds them: it does not save then).
         lock: Lock::AllDbs,
         handler: Some(shutdown),
         doc: doc(
@@ -335,11 +336,17 @@ fn time(ctx: &mut Ctx, _argv: &[&[u8]]) -> CmdResult {
 /// The final save a shutdown may require (SHUTDOWN SAVE, or save points configured). When it
 /// fails SHUTDOWN refuses to exit (the data would be lost) unless FORCE is given, as Valkey's.
 fn save_before_exit(ctx: &mut Ctx) -> Result<(), crate::persist::SaveFailed> {
-    if ctx.engine.persistence.bgsave_in_progress().is_some() {
-        ctx.engine
-            .log(LogLevel::Notice, "There is a background save in progress: waiting for it before the final save.");
+    let engine = ctx.engine;
+    if engine.persistence.bgsave_in_progress().is_some() {
+        engine.log(LogLevel::Notice, "There is a background save in progress: waiting for it before the final save.");
     }
-    crate::persist::save(ctx.engine, &mut ctx.keys, 0)
+    if (0..engine.keyspace.databases()).all(|db| ctx.keys.holds_all(db)) {
+        return crate::persist::save(engine, &mut ctx.keys, 0);
+    }
+    // Dispatched without shards because a script was busy or a load ran, neither of which
+    // is the case any more: take them now rather than save an empty image.
+    let mut keys = crate::persist::lock_all(engine);
+    crate::persist::save(engine, &mut keys, 0)
 }
 
 fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
@@ -375,7 +382,10 @@ fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
         return Err(Error::err("No shutdown in progress."));
     }
     let engine = ctx.engine;
-    let must_save = req.save == Some(true) || (req.save.is_none() && !engine.config.get("save").is_empty());
+    // While the dataset loads nothing is saved, whatever was asked: the file would hold half
+    // of it (Valkey forces NOSAVE).
+    let must_save = !engine.persistence.loading.is_active()
+        && (req.save == Some(true) || (req.save.is_none() && !engine.config.get("save").is_empty()));
     // A timed-out script holds every shard: only SHUTDOWN NOSAVE can stop the server then.
     if must_save
         && engine
@@ -435,7 +445,7 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
     let names: Vec<&'static str> =
         pairs.iter().filter_map(|(n, _)| config.param(&String::from_utf8_lossy(n)).map(|p| p.name)).collect();
     let old: Vec<(&'static str, String)> = names.iter().map(|n| (*n, config.get(n))).collect();
-    config.set_many(&pairs, protected_ok).map_err(Error::coded)?;
+    config.set_many(&pairs, protected_ok, ctx.engine.persistence.loading.is_active()).map_err(Error::coded)?;
     if let Err((name, reason)) = apply_config(ctx, &old) {
         ctx.engine.log(
             LogLevel::Warning,
@@ -444,7 +454,7 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
             ),
         );
         let restore: Vec<(&[u8], &[u8])> = old.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
-        if let Err(e) = ctx.engine.config.set_many(&restore, true) {
+        if let Err(e) = ctx.engine.config.set_many(&restore, true, false) {
             ctx.engine.log(LogLevel::Warning, &format!("Restoring the previous settings failed: {e}"));
         }
         return Err(Error::err(format!("CONFIG SET failed (possibly related to argument '{name}') - {reason}")));

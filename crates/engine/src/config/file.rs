@@ -313,7 +313,7 @@ client-output-buffer-limit normal 0 0 0
     fn rewrite_keeps_comments_and_updates_values() {
         let p = write_temp("d", "# my server\nport 7000\n# limits\nmaxclients 100\n");
         let c = load(Some(&p), &[]).unwrap();
-        c.set_many(&[(b"maxclients", b"200"), (b"hz", b"50")], true).unwrap();
+        c.set_many(&[(b"maxclients", b"200"), (b"hz", b"50")], true, false).unwrap();
         rewrite(&c).unwrap();
         let text = std::fs::read_to_string(&*p).unwrap();
         assert!(text.starts_with("# my server\nport 7000\n# limits\nmaxclients 200\n"), "{text}");

@@ -31,6 +31,9 @@ pub mod flags {
     /// Kvasir accepts and stores the directive but does not act on it yet: a non-default
     /// value is reported in the log at startup.
     pub const NOT_ACTED_ON: u32 = 1 << 5;
+    /// Cannot be changed while the dataset loads (Valkey's `DENY_LOADING_CONFIG`: `dir`,
+    /// `appendonly`, `repl-diskless-load`); CONFIG SET answers `-LOADING`.
+    pub const DENY_LOADING: u32 = 1 << 6;
 }
 
 /// Hot settings, mirrored from the canonical values.
@@ -283,7 +286,7 @@ impl Config {
 
     /// CONFIG SET of several directives at once: all are validated first, then all applied;
     /// if one fails, none changes. Returns Valkey's error text.
-    pub fn set_many(&self, pairs: &[(&[u8], &[u8])], protected_ok: bool) -> Result<(), String> {
+    pub fn set_many(&self, pairs: &[(&[u8], &[u8])], protected_ok: bool, loading: bool) -> Result<(), String> {
         let mut staged: Vec<(usize, String)> = Vec::with_capacity(pairs.len());
         // Valkey checks every name first (unknown, immutable, protected, duplicate: the first
         // problem wins), then every value.
@@ -302,6 +305,9 @@ impl Config {
                 return Err(format!(
                     "ERR CONFIG SET failed (possibly related to argument '{typed}') - can't set protected config"
                 ));
+            }
+            if p.flags & flags::DENY_LOADING != 0 && loading {
+                return Err(crate::loading::LOADING_ERR.to_string());
             }
             if staged.iter().any(|(j, _)| *j == i) {
                 return Err(format!(
@@ -452,17 +458,17 @@ mod tests {
     #[test]
     fn set_many_is_all_or_nothing() {
         let c = Config::defaults();
-        let err = c.set_many(&[(b"timeout", b"5"), (b"maxclients", b"nope")], true).unwrap_err();
+        let err = c.set_many(&[(b"timeout", b"5"), (b"maxclients", b"nope")], true, false).unwrap_err();
         assert!(err.starts_with("ERR CONFIG SET failed (possibly related to argument 'maxclients')"), "{err}");
         assert_eq!(c.get("timeout"), "0");
-        c.set_many(&[(b"timeout", b"5"), (b"hz", b"20")], true).unwrap();
+        c.set_many(&[(b"timeout", b"5"), (b"hz", b"20")], true, false).unwrap();
         assert_eq!((c.get("timeout").as_str(), c.get("hz").as_str()), ("5", "20"));
         assert_eq!(c.hot.hz.load(Relaxed), 20);
         assert!(c
-            .set_many(&[(b"timeout", b"1"), (b"TIMEOUT", b"2")], true)
+            .set_many(&[(b"timeout", b"1"), (b"TIMEOUT", b"2")], true, false)
             .unwrap_err()
             .contains("duplicate parameter"));
-        assert!(c.set_many(&[(b"databases", b"4")], true).unwrap_err().contains("immutable"));
+        assert!(c.set_many(&[(b"databases", b"4")], true, false).unwrap_err().contains("immutable"));
     }
 
     #[test]

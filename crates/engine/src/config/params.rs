@@ -5,7 +5,7 @@
 //! existing valkey.conf files load) and shown by CONFIG GET, and a non-default value is
 //! reported in the log at startup so nobody believes e.g. `appendonly yes` is protecting data.
 
-use super::flags::{HIDDEN, IMMUTABLE, MULTI_ARG, NOT_ACTED_ON, PROTECTED, SENSITIVE};
+use super::flags::{DENY_LOADING, HIDDEN, IMMUTABLE, MULTI_ARG, NOT_ACTED_ON, PROTECTED, SENSITIVE};
 use super::ValueError;
 
 /// Directives whose parsing is particular to them.
@@ -94,7 +94,7 @@ pub static PARAMS: &[Param] = &[
     p("activedefrag", None, NOT_ACTED_ON, Bool, "no"),
     p("syslog-enabled", None, IMMUTABLE, Bool, "no"),
     p("cluster-enabled", None, IMMUTABLE | NOT_ACTED_ON, Bool, "no"),
-    p("appendonly", None, 0, Bool, "no"),
+    p("appendonly", None, DENY_LOADING, Bool, "no"),
     p("cluster-allow-reads-when-down", None, NOT_ACTED_ON, Bool, "no"),
     p("cluster-allow-pubsubshard-when-down", None, NOT_ACTED_ON, Bool, "yes"),
     p("crash-log-enabled", None, 0, Bool, "yes"),
@@ -148,7 +148,13 @@ pub static PARAMS: &[Param] = &[
         Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]),
         "local0",
     ),
-    p("repl-diskless-load", None, NOT_ACTED_ON, Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
+    p(
+        "repl-diskless-load",
+        None,
+        NOT_ACTED_ON | DENY_LOADING,
+        Enum(&["disabled", "on-empty-db", "swapdb"]),
+        "disabled",
+    ),
     p("loglevel", None, 0, Enum(&["debug", "verbose", "notice", "warning", "nothing"]), "notice"),
     p(
         "maxmemory-policy",
@@ -214,7 +220,7 @@ pub static PARAMS: &[Param] = &[
     p("repl-ping-replica-period", Some("repl-ping-slave-period"), NOT_ACTED_ON, Int { min: 1, max: 2147483647 }, "10"),
     p("list-compress-depth", None, 0, Int { min: 0, max: 2147483647 }, "0"),
     p("rdb-key-save-delay", None, HIDDEN | NOT_ACTED_ON, Int { min: -2147483648, max: 2147483647 }, "0"),
-    p("key-load-delay", None, HIDDEN | NOT_ACTED_ON, Int { min: -2147483648, max: 2147483647 }, "0"),
+    p("key-load-delay", None, HIDDEN, Int { min: -2147483648, max: 2147483647 }, "0"),
     p("active-expire-effort", None, 0, Int { min: 1, max: 10 }, "1"),
     p("hz", None, 0, Int { min: 0, max: 2147483647 }, "10"),
     p("min-replicas-to-write", Some("min-slaves-to-write"), 0, Int { min: 0, max: 2147483647 }, "0"),
@@ -299,13 +305,7 @@ pub static PARAMS: &[Param] = &[
     p("maxmemory-clients", None, 0, Memory { min: -100, max: 9223372036854775807, percent: true }, "0"),
     p("repl-backlog-ttl", None, NOT_ACTED_ON, Int { min: 0, max: 9223372036854775807 }, "3600"),
     p("auto-aof-rewrite-min-size", None, 0, Memory { min: 0, max: 9223372036854775807, percent: false }, "67108864"),
-    p(
-        "loading-process-events-interval-bytes",
-        None,
-        HIDDEN | NOT_ACTED_ON,
-        Int { min: 1024, max: 2147483647 },
-        "2097152",
-    ),
+    p("loading-process-events-interval-bytes", None, HIDDEN, Int { min: 1024, max: 2147483647 }, "2097152"),
     p("tls-port", None, NOT_ACTED_ON, Int { min: 0, max: 65535 }, "0"),
     p("tls-session-cache-size", None, NOT_ACTED_ON, Int { min: 0, max: 2147483647 }, "20480"),
     p("tls-session-cache-timeout", None, NOT_ACTED_ON, Int { min: 0, max: 2147483647 }, "300"),
@@ -326,7 +326,7 @@ pub static PARAMS: &[Param] = &[
     p("tls-protocols", None, NOT_ACTED_ON, Str, ""),
     p("tls-ciphers", None, NOT_ACTED_ON, Str, ""),
     p("tls-ciphersuites", None, NOT_ACTED_ON, Str, ""),
-    p("dir", None, PROTECTED, Kind::Special(Special::Dir), "."),
+    p("dir", None, PROTECTED | DENY_LOADING, Kind::Special(Special::Dir), "."),
     p("save", None, MULTI_ARG, Kind::Special(Special::Save), "3600 1 300 100 60 10000"),
     p(
         "client-output-buffer-limit",

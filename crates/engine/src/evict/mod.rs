@@ -254,8 +254,9 @@ pub fn perform(engine: &Engine) -> Outcome {
     let ev = &engine.evictor;
     let hot = &engine.config.hot;
     let maxmemory = hot.maxmemory.load(Relaxed);
-    if maxmemory == 0 || engine.pause.expiry_paused() {
-        // Paused clients pause eviction too (Valkey's PAUSE_ACTION_EVICT).
+    if maxmemory == 0 || engine.pause.expiry_paused() || engine.persistence.loading.is_active() {
+        // Paused clients pause eviction too (Valkey's PAUSE_ACTION_EVICT), and nothing is
+        // evicted while the dataset loads (the loader holds the shards; Valkey waits too).
         return Outcome::Ok;
     }
     let outcome = if ev.meter.fold(maxmemory) <= maxmemory {

@@ -173,6 +173,23 @@ impl<'a> Guards<'a> {
         self.held.insert(at, Held { slot: slot(db, shard), guard });
     }
 
+    /// Releases every held shard, runs `pause`, and takes the same shards again (a long load
+    /// letting the commands it allows run between two keys). Each shard is released fairly:
+    /// a thread parked on it gets it before this one can take it back, so a waiter is served
+    /// at every yield, not only when it wins a race. Shards are retaken in the global order,
+    /// so this can wait for other commands but never deadlock with them.
+    pub fn yield_fairly(&mut self, keyspace: &'a Keyspace, pause: impl FnOnce()) {
+        let slots: SmallVec<[u32; 4]> = self.held.iter().map(|h| h.slot).collect();
+        for h in self.held.drain(..) {
+            MutexGuard::unlock_fair(h.guard);
+        }
+        pause();
+        for s in slots {
+            let (db, shard) = ((s >> SHARD_BITS) as usize, (s as usize) & (SHARDS - 1));
+            self.held.push(Held { slot: s, guard: keyspace.dbs[db].shards[shard].0.lock() });
+        }
+    }
+
     /// Whether every shard of `db` is held.
     pub fn holds_all(&self, db: usize) -> bool {
         self.held.iter().filter(|h| h.slot >> SHARD_BITS == db as u32).count() == SHARDS

@@ -279,6 +279,9 @@ pub enum Item {
         db: usize,
         keys: u64,
     },
+    /// The `used-mem` aux field: the memory the dataset took when saved (INFO's
+    /// `loading_rdb_used_mem` while it loads).
+    UsedMem(u64),
 }
 
 #[derive(Debug)]
@@ -423,7 +426,7 @@ struct Input<'p, R: Read> {
     base: u64,
     eof: bool,
     crc: crc::Digest<'static, u64, crc::Table<16>>,
-    /// Bytes read so far, published for INFO (`loading_loaded_bytes`).
+    /// Bytes parsed so far, published after every record (the load's progress).
     progress: &'p AtomicU64,
 }
 
@@ -468,7 +471,6 @@ impl<R: Read> Input<'_, R> {
             }
         }
         self.buf.truncate(old + got);
-        self.progress.store(self.base + self.buf.len() as u64, Relaxed);
         Ok(())
     }
 
@@ -481,6 +483,7 @@ impl<R: Read> Input<'_, R> {
                     let used = r.position();
                     self.crc.update(&self.buf[self.start..self.start + used]);
                     self.start += used;
+                    self.progress.store(self.offset(), Relaxed);
                     return Ok(v);
                 }
                 Err(RdbError::Truncated) if !self.eof => self.fill()?,
@@ -577,6 +580,7 @@ pub fn load<R: Read>(
                     }
                     b"used-mem" => {
                         let used = text.trim().parse::<i64>().unwrap_or(0);
+                        sink(Item::UsedMem(used.max(0) as u64)).map_err(fail)?;
                         log(
                             LogLevel::Notice,
                             format!("RDB memory usage when created {:.2} Mb", used as f64 / (1024.0 * 1024.0)),

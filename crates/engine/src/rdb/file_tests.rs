@@ -74,7 +74,8 @@ fn save_to_vec(e: &Engine) -> Vec<u8> {
 
 fn load_from(e: &Engine, bytes: &[u8], merge: Merge) -> Result<LoadReport, String> {
     let mut keys = persist::lock_all(e);
-    persist::load_into(e, &mut keys, bytes, "test.rdb", bytes.len() as u64, merge)
+    let mut loading = crate::loading::Loading::start(e, bytes.len() as u64, crate::loading::LoadKind::Holding);
+    persist::load_into(e, &mut keys, bytes, "test.rdb", bytes.len() as u64, merge, &mut loading)
 }
 
 fn opts() -> LoadOptions {

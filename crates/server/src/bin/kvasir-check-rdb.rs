@@ -80,7 +80,7 @@ fn main() {
                     seen.last_key = Some((k.db, k.key));
                 }
                 Item::Function(_) => seen.functions += 1,
-                Item::Sizes { .. } => {}
+                Item::Sizes { .. } | Item::UsedMem(_) => {}
             }
             Ok(())
         },

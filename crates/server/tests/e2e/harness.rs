@@ -26,11 +26,22 @@ impl Server {
 
     /// Starts a server with a config file holding `config` plus extra arguments. A server
     /// that exits at once is started again on another port (up to three times): the port
-    /// `free_port` found may be taken by a parallel test before the server binds it.
+    /// `free_port` found may be taken by a parallel test before the server binds it. Returns
+    /// once the server has loaded its data (PING no longer answers `-LOADING`).
     pub fn start_with(config: Option<&str>, args: &[&str]) -> Server {
+        Self::start_until(config, args, true)
+    }
+
+    /// Starts a server and returns as soon as it accepts connections, which may be while it
+    /// still loads its data (tests of the loading state).
+    pub fn start_accepting(args: &[&str]) -> Server {
+        Self::start_until(None, args, false)
+    }
+
+    fn start_until(config: Option<&str>, args: &[&str], loaded: bool) -> Server {
         let mut exits = Vec::new();
         for _ in 0..3 {
-            match Self::try_start(config, args) {
+            match Self::try_start(config, args, loaded) {
                 Ok(server) => return server,
                 Err(status) => exits.push(status),
             }
@@ -38,7 +49,7 @@ impl Server {
         panic!("kvasir-server exited at startup three times ({exits:?}), args {args:?}");
     }
 
-    fn try_start(config: Option<&str>, args: &[&str]) -> Result<Server, std::process::ExitStatus> {
+    fn try_start(config: Option<&str>, args: &[&str], loaded: bool) -> Result<Server, std::process::ExitStatus> {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("kvasir-e2e-{}-{}", std::process::id(), port));
         std::fs::create_dir_all(&dir).unwrap();
@@ -53,6 +64,9 @@ impl Server {
         let child = cmd.spawn().expect("start kvasir-server");
         let mut server = Server { port, dir, child };
         server.wait_ready()?;
+        if loaded {
+            server.wait_loaded()?;
+        }
         Ok(server)
     }
 
@@ -69,6 +83,34 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("kvasir-server did not start on port {} within 10 s", self.port);
+    }
+
+    /// Waits until the server has loaded its data: it accepts connections during the load,
+    /// answering PING with `-LOADING` (Valkey's own tests wait the same way). `Err` with its
+    /// status if it exited (a file it could not load).
+    pub fn wait_loaded(&mut self) -> Result<(), std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                // The first line of the reply; a failed exchange means "not yet".
+                let mut line = Vec::new();
+                if s.write_all(b"*1\r\n$4\r\nPING\r\n").is_ok() {
+                    let mut byte = [0u8; 1];
+                    while !line.ends_with(b"\r\n") && matches!(s.read(&mut byte), Ok(1)) {
+                        line.push(byte[0]);
+                    }
+                }
+                if line.ends_with(b"\r\n") && !line.starts_with(b"-LOADING") {
+                    return Ok(());
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("kvasir-server did not finish loading on port {} within 120 s", self.port);
     }
 
     pub fn url(&self) -> String {

@@ -1,5 +1,6 @@
 //! RDB persistence end to end: SAVE/BGSAVE/LASTSAVE, restart with the file, shutdown saves,
-//! corrupt files, and files exchanged with Debian's redis-server 7.0 in both directions.
+//! corrupt files, files exchanged with Debian's redis-server 7.0 in both directions, and what
+//! clients see while a dataset loads (`-LOADING`, INFO's `loading_*` fields).
 
 use crate::harness::{free_port, Server};
 use crate::peer::Peer;
@@ -377,4 +378,252 @@ fn redis_7_loads_our_file_and_we_load_its_file() {
     let mut c = s.conn();
     assert_eq!(picture(&mut c), theirs, "we read redis-server's dump differently");
     let _ = std::fs::remove_dir_all(&dir2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loading state: clients that connect while the dataset loads
+
+const LOADING: &str = "-LOADING Valkey is loading the dataset in memory\r\n";
+
+/// Fills `dir`'s dump.rdb with `populate`'s dataset plus `n` strings of 100 bytes (`key:0` ...);
+/// returns the dataset's DEBUG DIGEST and key count.
+fn save_dataset(dir: &Path, n: usize) -> (String, i64) {
+    let s = start_in(dir, &["--enable-debug-command", "yes"]);
+    let mut c = s.conn();
+    populate(&mut c);
+    q::<()>(&mut c, &["DEBUG", "POPULATE", &n.to_string(), "key", "100"]);
+    q::<()>(&mut c, &["SAVE"]);
+    let digest: String = q(&mut c, &["DEBUG", "DIGEST"]);
+    let keys: i64 = (0..16)
+        .map(|db| {
+            q::<()>(&mut c, &["SELECT", &db.to_string()]);
+            q::<i64>(&mut c, &["DBSIZE"])
+        })
+        .sum();
+    (digest, keys)
+}
+
+/// Starts a server on `dir` that loads slowly (`key-load-delay`, at least `delay_us` per key:
+/// a lower bound, so a slow machine only makes the load last longer), returning while it loads.
+fn start_loading(dir: &Path, delay_us: u32, args: &[&str]) -> Server {
+    let log = dir.join("server.log");
+    let delay = delay_us.to_string();
+    let mut all = vec!["--dir", dir.to_str().unwrap(), "--logfile", log.to_str().unwrap()];
+    all.extend_from_slice(&["--enable-debug-command", "yes", "--key-load-delay", &delay]);
+    all.extend_from_slice(&["--loading-process-events-interval-bytes", "1024"]);
+    all.extend_from_slice(args);
+    Server::start_accepting(&all)
+}
+
+/// INFO persistence through a raw connection, as name → value.
+fn raw_info(r: &mut crate::harness::Raw) -> std::collections::HashMap<String, String> {
+    let text = r.call(&["INFO", "persistence"]);
+    assert!(text.starts_with('$'), "{text}");
+    text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+#[test]
+fn a_startup_load_answers_loading_shows_progress_and_ends_complete() {
+    let dir = scratch_dir("loading");
+    let n = 30_000;
+    let (digest, keys) = save_dataset(&dir, n);
+    let size = std::fs::metadata(dir.join("dump.rdb")).unwrap().len();
+    let mut s = start_loading(&dir, 50, &["--enable-protected-configs", "yes"]);
+    let mut r = s.raw();
+    // Commands not flagged `loading` get Valkey's error, whatever they are.
+    for cmd in [&["GET", "key:1"][..], &["PING"], &["SET", "x", "1"], &["DBSIZE"], &["KEYS", "*"], &["FLUSHALL"]] {
+        assert_eq!(r.call(cmd), LOADING, "{cmd:?}");
+    }
+    let first = raw_info(&mut r);
+    assert_eq!(first["loading"], "1");
+    assert_eq!(first["async_loading"], "0");
+    assert_eq!(first["loading_total_bytes"], size.to_string());
+    assert_ne!(first["loading_rdb_used_mem"], "0");
+    let loaded: u64 = first["loading_loaded_bytes"].parse().unwrap();
+    assert!(loaded < size, "{first:?}");
+    let perc: f64 = first["loading_loaded_perc"].parse().unwrap();
+    assert!((0.0..100.0).contains(&perc), "{first:?}");
+    let start: u64 = first["loading_start_time"].parse().unwrap();
+    assert!(start <= now_secs() && start + 60 > now_secs(), "{first:?}");
+    assert!(first["loading_eta_seconds"].parse::<u64>().is_ok(), "{first:?}");
+    // Commands flagged `loading` work, including those that need shards the loader holds
+    // (it gives them back between keys).
+    assert!(r.call(&["AUTH", "pw"]).starts_with("-ERR AUTH <password> called without any password configured"));
+    assert_eq!(r.call(&["CLIENT", "SETNAME", "early"]), "+OK\r\n");
+    assert_eq!(r.call(&["WATCH", "key:1"]), "+OK\r\n");
+    assert_eq!(r.call(&["UNWATCH"]), "+OK\r\n");
+    let keyspace = r.call(&["INFO", "keyspace"]);
+    let partial: i64 =
+        keyspace.split("db0:keys=").nth(1).map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap());
+    assert!(partial < n as i64, "{keyspace}");
+    let mut hello = s.raw();
+    assert!(hello.call(&["HELLO", "3"]).contains("valkey"));
+    // CONFIG SET: what Valkey denies while loading gets -LOADING, the rest applies.
+    assert_eq!(r.call(&["CONFIG", "SET", "dir", "/tmp"]), LOADING);
+    assert_eq!(r.call(&["CONFIG", "SET", "appendonly", "yes"]), LOADING);
+    assert_eq!(r.call(&["CONFIG", "SET", "loglevel", "verbose"]), "+OK\r\n");
+    // A transaction with a refused command aborts.
+    assert_eq!(r.call(&["MULTI"]), "+OK\r\n");
+    assert_eq!(r.call(&["GET", "key:1"]), LOADING);
+    assert!(r.call(&["EXEC"]).starts_with("-EXECABORT Transaction discarded because of previous errors"));
+    // DEBUG commands that would change the dataset being loaded wait for the end.
+    assert_eq!(r.call(&["DEBUG", "RELOAD"]), LOADING);
+    // Progress moves on.
+    std::thread::sleep(Duration::from_millis(300));
+    let second = raw_info(&mut r);
+    assert_eq!(second["loading"], "1", "the load was meant to last longer: {second:?}");
+    assert!(second["loading_loaded_bytes"].parse::<u64>().unwrap() > loaded, "{first:?} {second:?}");
+    assert_eq!(second["loading_start_time"], first["loading_start_time"]);
+
+    s.wait_loaded().unwrap();
+    let done = raw_info(&mut r);
+    assert_eq!(done["loading"], "0");
+    assert!(!done.contains_key("loading_start_time") && !done.contains_key("loading_eta_seconds"), "{done:?}");
+    assert_eq!(done["rdb_last_load_keys_loaded"], keys.to_string());
+    assert_eq!(r.call(&["GET", "key:1"]), format!("$100\r\nvalue:1{}\r\n", "\0".repeat(93)));
+    let mut c = s.conn();
+    assert_eq!(q::<String>(&mut c, &["DEBUG", "DIGEST"]), digest);
+    // The loglevel set during the load stayed; the name is the raw connection's, not this one's.
+    let level: Vec<String> = q(&mut c, &["CONFIG", "GET", "loglevel"]);
+    assert_eq!(level, ["loglevel", "verbose"]);
+    assert_eq!(r.call(&["CLIENT", "GETNAME"]), "$5\r\nearly\r\n");
+    // The log tells the story in Valkey's order: ready only once loaded.
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    let at = |line: &str| log.find(line).unwrap_or_else(|| panic!("no {line:?} in {log}"));
+    assert!(at("Server initialized") < at("Done loading RDB, keys loaded: "));
+    assert!(at("Done loading RDB, keys loaded: ") < at("DB loaded from disk: "));
+    assert!(at("DB loaded from disk: ") < at("Ready to accept connections tcp"));
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shutdown_and_sigterm_during_a_load_exit_without_saving() {
+    let dir = scratch_dir("loading-exit");
+    save_dataset(&dir, 20_000);
+    let file = std::fs::read(dir.join("dump.rdb")).unwrap();
+    // SHUTDOWN (which would save: save points are set) while loading: Valkey forces NOSAVE.
+    let mut s = start_loading(&dir, 100, &["--save", "3600", "1"]);
+    let mut r = s.raw();
+    assert_eq!(r.call(&["GET", "key:1"]), LOADING);
+    r.cmd(&[b"SHUTDOWN"]);
+    assert!(r.read_to_close().is_empty());
+    wait_exit(&mut s);
+    assert!(s.try_wait().unwrap().success());
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    assert!(log.contains("User requested shutdown... (user request from 'id="), "{log}");
+    assert!(!log.contains("Saving the final RDB snapshot") && !log.contains("DB saved on disk"), "{log}");
+    assert!(log.contains("is now ready to exit, bye bye..."), "{log}");
+    assert!(std::fs::read(dir.join("dump.rdb")).unwrap() == file, "the file changed");
+    drop(s);
+    // SIGTERM while loading: the same, with Valkey's line.
+    std::fs::remove_file(dir.join("server.log")).unwrap();
+    let mut s = start_loading(&dir, 100, &["--save", "3600", "1"]);
+    assert_eq!(s.raw().call(&["GET", "key:1"]), LOADING);
+    unsafe { libc::kill(s.pid() as i32, libc::SIGTERM) };
+    wait_exit(&mut s);
+    assert!(s.try_wait().unwrap().success());
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    assert!(log.contains("Received shutdown signal during loading, scheduling shutdown."), "{log}");
+    assert!(!log.contains("Saving the final RDB snapshot"), "{log}");
+    assert!(std::fs::read(dir.join("dump.rdb")).unwrap() == file, "the file changed");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_aof_startup_load_answers_loading_and_writes_wait_for_the_aof() {
+    let dir = scratch_dir("loading-aof");
+    let n = 20_000;
+    {
+        let s = start_in(&dir, &["--appendonly", "yes", "--appendfsync", "always"]);
+        let mut c = s.conn();
+        let mut pipe = redis::pipe();
+        for i in 0..n {
+            pipe.cmd("SET").arg(format!("k{i}")).arg(i).ignore();
+        }
+        pipe.query::<()>(&mut c).unwrap();
+    }
+    let aof_dir = dir.join("appendonlydir");
+    let total: u64 = std::fs::read_dir(&aof_dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| !e.file_name().to_string_lossy().ends_with(".manifest"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    let mut s = start_loading(&dir, 100, &["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut r = s.raw();
+    assert_eq!(r.call(&["SET", "early", "1"]), LOADING);
+    let info = raw_info(&mut r);
+    assert_eq!(info["loading"], "1");
+    assert_eq!(info["loading_total_bytes"], total.to_string());
+    std::thread::sleep(Duration::from_millis(300));
+    let later = raw_info(&mut r);
+    assert!(later["loading_loaded_bytes"].parse::<u64>().unwrap() > 0, "{later:?}");
+    s.wait_loaded().unwrap();
+    assert_eq!(r.call(&["DBSIZE"]), format!(":{n}\r\n"));
+    assert_eq!(r.call(&["GET", "k19999"]), "$5\r\n19999\r\n");
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    let at = |line: &str| log.find(line).unwrap_or_else(|| panic!("no {line:?} in {log}"));
+    assert!(at("DB loaded from append only file: ") < at("Ready to accept connections tcp"));
+    // The first write accepted after the load is in the AOF: it was open before the loading
+    // state went down.
+    assert_eq!(r.call(&["SET", "after", "1"]), "+OK\r\n");
+    drop(s);
+    let s = start_in(&dir, &["--appendonly", "yes"]);
+    assert_eq!(s.raw().call(&["GET", "after"]), "$1\r\n1\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn debug_reload_shows_the_loading_state_to_other_clients() {
+    let dir = scratch_dir("loading-reload");
+    save_dataset(&dir, 20_000);
+    // Two workers: the two connections below, accepted one after the other, are served by
+    // different threads, and DEBUG RELOAD keeps its thread busy.
+    let s = start_in(&dir, &["--enable-debug-command", "yes", "--worker-threads", "2"]);
+    let mut other = s.raw();
+    assert_eq!(other.call(&["GET", "key:1"]).len(), 108);
+    let mut reloading = s.raw();
+    assert_eq!(reloading.call(&["CONFIG", "SET", "key-load-delay", "100"]), "+OK\r\n");
+    reloading.cmd(&[b"DEBUG", b"RELOAD"]);
+    wait_until(|| raw_info(&mut other)["loading"] == "1");
+    assert_eq!(other.call(&["GET", "key:1"]), LOADING);
+    let info = raw_info(&mut other);
+    assert_eq!(info["loading_total_bytes"], std::fs::metadata(dir.join("dump.rdb")).unwrap().len().to_string());
+    assert_eq!(reloading.read_reply(), b"+OK\r\n");
+    assert_eq!(raw_info(&mut other)["loading"], "0");
+    assert_eq!(other.call(&["GET", "key:1"]).len(), 108);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_load_at_full_speed_serves_info_and_watch_between_intervals() {
+    // No key-load-delay, the default 2 MB interval: commands allowed while loading that need
+    // the shards (INFO's memory and keyspace sections, WATCH) are served at the loader's next
+    // interval, not after the load.
+    let dir = scratch_dir("loading-fast");
+    {
+        let s = start_in(&dir, &["--enable-debug-command", "yes"]);
+        let mut c = s.conn();
+        q::<()>(&mut c, &["DEBUG", "POPULATE", "600000", "key", "100"]);
+        q::<()>(&mut c, &["SAVE"]);
+    }
+    let mut s = Server::start_accepting(&["--dir", dir.to_str().unwrap()]);
+    let mut r = s.raw();
+    assert_eq!(r.call(&["GET", "key:1"]), LOADING, "the load was meant to last longer");
+    let info = r.call(&["INFO"]);
+    assert!(info.contains("\r\nloading:1\r\n"), "INFO waited for the end of the load: {info}");
+    assert!(info.contains("# Keyspace") && info.contains("# Memory"), "{info}");
+    assert_eq!(r.call(&["WATCH", "key:1"]), "+OK\r\n");
+    assert_eq!(raw_info(&mut r)["loading"], "1", "the load was meant to last longer");
+    s.wait_loaded().unwrap();
+    assert_eq!(r.call(&["DBSIZE"]), ":600000\r\n");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
 }
