@@ -234,8 +234,8 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
     };
     // Scripts run one at a time: the slot is taken before the shards, so a script that
     // takes more shards as it runs never waits for a shard held by another script.
-    let _script_slot = if matches!(def.lock, Lock::Script) {
-        match engine.scripting.take_slot(|| keep_waiting_for_locks(engine)) {
+    let script_slot = if matches!(def.lock, Lock::Script) {
+        match engine.scripting.take_slot() {
             Some(slot) => Some(slot),
             None => return Outcome::WaitScript,
         }
@@ -279,6 +279,7 @@ pub fn execute(engine: &Engine, client: &mut Client, argv: &[&[u8]], out: &mut R
         keys.serve_ready();
     }
     keys.unlock();
+    drop(script_slot);
     let effects = &mut keys.effects;
     if !effects.retry.is_empty() {
         serve_retries(engine, std::mem::take(&mut effects.retry), client.no_touch);

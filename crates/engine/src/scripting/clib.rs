@@ -347,7 +347,7 @@ fn entry(lua: &Lua, core: Function, f: ffi::lua_CFunction) -> mlua::Result<Funct
 /// A library function with one result; `core` gets its arguments.
 pub fn one<F>(lua: &Lua, core: F) -> mlua::Result<Function>
 where
-    F: Fn(&Args) -> mlua::Result<Value> + Send + 'static,
+    F: Fn(&Args) -> mlua::Result<Value> + 'static,
 {
     let f = lua.create_function(move |lua, (n, t): (usize, Table)| {
         core(&Args { lua, n, t, level: 1 }).map_err(|e| positioned(lua, 1, e))
@@ -358,7 +358,7 @@ where
 /// A library function returning the `n` values its core put in a table.
 pub fn many<F>(lua: &Lua, core: F) -> mlua::Result<Function>
 where
-    F: Fn(&Args) -> mlua::Result<(Table, usize)> + Send + 'static,
+    F: Fn(&Args) -> mlua::Result<(Table, usize)> + 'static,
 {
     let f = lua.create_function(move |lua, (n, t): (usize, Table)| {
         core(&Args { lua, n, t, level: 1 }).map_err(|e| positioned(lua, 1, e))
@@ -383,7 +383,7 @@ mod tests {
         assert_eq!(c_i32(-7.9), -7);
     }
 
-    fn lua_with(f: impl Fn(&Args) -> mlua::Result<Value> + Send + 'static) -> Lua {
+    fn lua_with(f: impl Fn(&Args) -> mlua::Result<Value> + 'static) -> Lua {
         let lua = Lua::new();
         let func = one(&lua, f).unwrap();
         lua.globals().set("f", func).unwrap();

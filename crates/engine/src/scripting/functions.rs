@@ -38,6 +38,10 @@ pub struct Functions {
     pub vm: Option<Vm>,
 }
 
+// SAFETY: as for `Vm`: the libraries' Lua state and every handle into it live in this
+// struct, behind the `Scripting::functions` mutex, or on the stack of its holder.
+unsafe impl Send for Functions {}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }

@@ -18,6 +18,7 @@ pub mod clib;
 pub mod cmsgpack;
 pub mod convert;
 pub mod functions;
+pub mod inline;
 pub mod run;
 pub mod structlib;
 
@@ -71,6 +72,9 @@ pub struct RunState {
     pub caller: AtomicU64,
     /// The script's name (SHA or function) and the command that runs it (FUNCTION STATS).
     pub info: Mutex<(String, Vec<Vec<u8>>)>,
+    /// Where the running script can be suspended to leave its worker thread (see
+    /// [`inline`]): its coroutine's yielder, null when it cannot or already did.
+    pub escape: std::sync::atomic::AtomicPtr<()>,
 }
 
 /// Scripting's memory, as INFO memory reports it.
@@ -134,17 +138,25 @@ impl Scripting {
         m.eval_scripts.store(vm.map_or(0, |vm| vm.script_bytes as u64), Relaxed);
     }
 
-    /// Takes the script slot, waiting while `keep_waiting` says so (None when it stops).
-    pub fn take_slot(&self, mut keep_waiting: impl FnMut() -> bool) -> Option<MutexGuard<'_, ()>> {
-        const WAIT_SLICE: std::time::Duration = std::time::Duration::from_micros(250);
+    /// Takes the script slot if it is free or freed within a few microseconds (scripts are
+    /// mostly that short); None otherwise, and the caller's connection tries again after
+    /// letting its worker's other connections run. A worker never sleeps on the slot: while
+    /// it did, the worker holding it took it back for its own next script most of the time
+    /// (an unfair mutex), and the sleeper's connections waited milliseconds.
+    pub fn take_slot(&self) -> Option<MutexGuard<'_, ()>> {
+        const SPIN: std::time::Duration = std::time::Duration::from_micros(20);
         if let Some(slot) = self.slot.try_lock() {
             return Some(slot);
         }
+        let start = std::time::Instant::now();
         loop {
-            if let Some(slot) = self.slot.try_lock_for(WAIT_SLICE) {
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
+            if let Some(slot) = self.slot.try_lock() {
                 return Some(slot);
             }
-            if !keep_waiting() {
+            if start.elapsed() >= SPIN {
                 return None;
             }
         }
@@ -258,7 +270,18 @@ pub struct Vm {
     pub script_bytes: usize,
     /// EVAL-created scripts, oldest first.
     pub lru: VecDeque<String>,
+    /// Scripts run since the collector's last explicit step.
+    pub runs_since_gc: u32,
+    /// The run the API functions act on (see `run::CurrentRunSlot`).
+    pub current: run::CurrentRunSlot,
 }
+
+// SAFETY: mlua is built without its `send` feature (whose reentrant lock records the owning
+// thread, which a script moved off its worker mid-run would deadlock on; see
+// `scripting::inline`), so its handles count references without atomics. Every handle into
+// this Lua state lives in this struct, or on the stack of the code that holds the mutex
+// this struct sits behind (`Scripting::vm`), so only one thread touches them at a time.
+unsafe impl Send for Vm {}
 
 /// An error raised from Rust into a script, in Valkey's `luaPushError` forms: `-CODE msg`
 /// keeps its code, plain `msg` gets `ERR`.
@@ -320,6 +343,9 @@ fn install_kill_hook(lua: &Lua, run: Arc<RunState>, killing: bool) {
             }
             return Err(raise("Script killed by user with SCRIPT KILL..."));
         }
+        if !killing {
+            inline::suspend_if_due(&run);
+        }
         Ok(VmState::Continue)
     });
 }
@@ -367,7 +393,8 @@ impl Vm {
         g.raw_set("struct", structlib::library(&lua)?)?;
         g.raw_set("cmsgpack", cmsgpack::library(&lua)?)?;
         g.raw_set("bit", bit::library(&lua)?)?;
-        let server = run::api_table(&lua)?;
+        let current = run::CurrentRunSlot::default();
+        let server = run::api_table(&lua, &current)?;
         g.raw_set("server", server.clone())?;
         run::replace_math_random(&lua)?;
         let os: Table = g.raw_get("os")?;
@@ -392,6 +419,8 @@ impl Vm {
             scripts: HashMap::new(),
             script_bytes: 0,
             lru: VecDeque::new(),
+            runs_since_gc: 0,
+            current,
         })
     }
 

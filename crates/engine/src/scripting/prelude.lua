@@ -11,19 +11,29 @@ local orig_loadstring, orig_load, orig_setfenv, orig_getfenv = loadstring, load,
 local getinfo = debug.getinfo
 
 local readonly = orig_setmetatable({}, { __mode = 'k' })
+-- The view of each protected table, so that what a metatable shows is never a real table.
+local view_of = orig_setmetatable({}, { __mode = 'k' })
 local function ro_error()
   error('Attempt to modify a readonly table', 2)
 end
 
--- A read-only view of `real`; `index` replaces the plain lookup (the globals' one raises).
-local function protect(real, index)
-  local mt = { __index = index or real, __newindex = ro_error }
-  local mt_view = orig_setmetatable({}, { __index = mt, __newindex = ro_error, __metatable = false })
+-- A read-only view of `real`, and its metatable (whose __index may be changed later).
+local function protect(real)
+  local mt = { __index = real, __newindex = ro_error }
+  local mt_view = orig_setmetatable({}, {
+    __index = function(_, k)
+      local v = rawget(mt, k)
+      return view_of[v] or v
+    end,
+    __newindex = ro_error,
+    __metatable = false,
+  })
   mt.__metatable = mt_view
   local view = orig_setmetatable({}, mt)
   readonly[view] = real
   readonly[mt_view] = mt
-  return view
+  view_of[real] = view
+  return view, mt
 end
 
 local function missing(k)
@@ -34,13 +44,16 @@ end
 -- register_function, log and the constants (Valkey's library API); `load_env` is that
 -- table then, nil otherwise. Functions the library defines keep the globals view as their
 -- environment, so they see the usual globals when they are called.
+-- Outside FUNCTION LOAD the view reads the real globals table itself (a global a script
+-- reads is found without calling a function); only a missing one reaches G's own __index.
 local load_env = nil
-local globals_view = protect(G, function(_, k)
-  local v
-  if load_env then v = rawget(load_env, k) else v = rawget(G, k) end
+orig_setmetatable(G, { __index = function(_, k) missing(k) end })
+local function load_index(_, k)
+  local v = rawget(load_env, k)
   if v == nil then missing(k) end
   return v
-end)
+end
+local globals_view, globals_mt = protect(G)
 
 local load_register, load_log = nil, nil
 rawset(load_constants, 'register_function', function(...)
@@ -53,17 +66,20 @@ rawset(load_constants, 'log', function(...)
   if not load_log then error('server.log can only be called on FUNCTION LOAD command', 2) end
   return load_log(...)
 end)
-local load_server = protect(load_constants, function(_, k)
-  local v = rawget(load_constants, k)
-  if v == nil then missing(k) end
-  return v
-end)
+orig_setmetatable(load_constants, { __index = function(_, k) missing(k) end })
+local load_server = protect(load_constants)
 local library_api = { server = load_server, redis = load_server }
 
 -- set_load_env(register, log) around a FUNCTION LOAD run; set_load_env() after it.
 local function set_load_env(register, log)
   load_register, load_log = register, log
-  if register then load_env = library_api else load_env = nil end
+  if register then
+    load_env = library_api
+    rawset(globals_mt, '__index', load_index)
+  else
+    load_env = nil
+    rawset(globals_mt, '__index', G)
+  end
 end
 
 -- Iterating a read-only view iterates what it shows.

@@ -7,7 +7,9 @@ use crate::commands::{CmdResult, Ctx, Error};
 use crate::engine::LogLevel;
 use crate::stats::Counter;
 use mlua::{Function, Lua, MultiValue, Table, Value};
-use std::cell::RefCell;
+use smallvec::SmallVec;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Valkey's `PROPAGATE_AOF` / `PROPAGATE_REPL`.
@@ -15,7 +17,7 @@ const REPL_AOF: i64 = 1;
 const REPL_REPLICA: i64 = 2;
 
 /// The parts of the `server` table that do not need a running script.
-pub fn api_table(lua: &Lua) -> mlua::Result<Table> {
+pub fn api_table(lua: &Lua, current: &CurrentRunSlot) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.raw_set(
         "sha1hex",
@@ -55,6 +57,61 @@ pub fn api_table(lua: &Lua) -> mlua::Result<Table> {
         })?,
     )?;
     t.raw_set("replicate_commands", lua.create_function(|_, _: MultiValue| Ok(true))?)?;
+    let slot = current.clone();
+    t.raw_set(
+        "call",
+        lua.create_function(move |lua, args: MultiValue| with_run(&slot, |st| call_command(lua, st, args, true)))?,
+    )?;
+    let slot = current.clone();
+    t.raw_set(
+        "pcall",
+        lua.create_function(move |lua, args: MultiValue| with_run(&slot, |st| call_command(lua, st, args, false)))?,
+    )?;
+    let slot = current.clone();
+    t.raw_set(
+        "setresp",
+        lua.create_function(move |_, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(raise("server.setresp() requires one argument."));
+            }
+            let v = number_arg(&args[0]) as i64;
+            if v != 2 && v != 3 {
+                return Err(raise("RESP version must be 2 or 3."));
+            }
+            with_run(&slot, |st| {
+                st.borrow_mut().resp3 = v == 3;
+                Ok(())
+            })
+        })?,
+    )?;
+    let slot = current.clone();
+    t.raw_set(
+        "set_repl",
+        lua.create_function(move |_, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(raise("server.set_repl() requires one argument."));
+            }
+            let v = number_arg(&args[0]) as i64;
+            if v & !(REPL_AOF | REPL_REPLICA) != 0 {
+                return Err(raise("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."));
+            }
+            with_run(&slot, |st| {
+                st.borrow_mut().repl = v;
+                Ok(())
+            })
+        })?,
+    )?;
+    let slot = current.clone();
+    t.raw_set(
+        "log",
+        lua.create_function(move |_, args: MultiValue| {
+            let (level, msg) = log_message(&args)?;
+            with_run(&slot, |st| {
+                st.borrow().ctx.engine.log(level, &msg);
+                Ok(())
+            })
+        })?,
+    )?;
     constants(&t)?;
     Ok(t)
 }
@@ -181,6 +238,48 @@ struct RunCtx<'c, 'a> {
     ops: Vec<crate::propagate::Op>,
 }
 
+/// The script run in progress in a Lua state (a `&RefCell<RunCtx>`, erased), which the
+/// `server.call` & co. installed once in its API table act on; null between runs. Per Lua
+/// state rather than per thread: a run may move to another thread midway
+/// (`scripting::inline`).
+pub type CurrentRunSlot = Rc<Cell<*const ()>>;
+
+/// Makes a run current in its Lua state for as long as it lives (also when the run
+/// unwinds). Installing the API functions once and pointing them at the run beat creating
+/// them per run as scoped closures: that was a tenth of a three-command script's time.
+struct CurrentRun<'s> {
+    slot: &'s CurrentRunSlot,
+    previous: *const (),
+}
+
+impl<'s> CurrentRun<'s> {
+    fn enter(slot: &'s CurrentRunSlot, state: &RefCell<RunCtx<'_, '_>>) -> CurrentRun<'s> {
+        let previous = slot.replace(state as *const RefCell<RunCtx<'_, '_>> as *const ());
+        CurrentRun { slot, previous }
+    }
+}
+
+impl Drop for CurrentRun<'_> {
+    fn drop(&mut self) {
+        self.slot.set(self.previous);
+    }
+}
+
+/// Runs `f` on the current run's state; outside a run (nothing in Lua can reach the API
+/// table then, but the functions must not trust that) it raises.
+fn with_run<R>(slot: &CurrentRunSlot, f: impl FnOnce(&RefCell<RunCtx<'_, '_>>) -> mlua::Result<R>) -> mlua::Result<R> {
+    let p = slot.get();
+    if p.is_null() {
+        return Err(raise("This Redis command is not allowed from script"));
+    }
+    // SAFETY: `CurrentRun::enter` stored a pointer to a `RefCell<RunCtx>` that outlives the
+    // guard, and the guard clears it before that borrow ends; the API functions run
+    // synchronously inside the script call, and `f` cannot keep the reference beyond its
+    // own call.
+    let st = unsafe { &*(p as *const RefCell<RunCtx<'_, '_>>) };
+    f(st)
+}
+
 /// Runs a script inside the handler of the command that called it (which holds the locks)
 /// and writes its result (or error) as the reply.
 pub fn run_script(ctx: &mut Ctx, vm: &mut Vm, spec: RunSpec) -> CmdResult {
@@ -192,6 +291,7 @@ pub fn run_script(ctx: &mut Ctx, vm: &mut Vm, spec: RunSpec) -> CmdResult {
     run.caller.store(ctx.client.id(), Relaxed);
     *run.info.lock() = (spec.name.to_string(), spec.argv.iter().map(|a| a.to_vec()).collect());
     run.started_us.store(crate::util::now_us(), Relaxed);
+    run.escape.store(super::inline::current_yielder(), Relaxed);
     run.running.store(true, Relaxed);
     // Monitors see the script before the commands it calls (EVAL and FCALL skip the usual
     // after-the-command feed).
@@ -207,14 +307,23 @@ pub fn run_script(ctx: &mut Ctx, vm: &mut Vm, spec: RunSpec) -> CmdResult {
     ctx.client.db = saved_db;
     ctx.keys.db = saved_db;
     run.running.store(false, Relaxed);
+    run.escape.store(std::ptr::null_mut(), Relaxed);
     if run.kill.swap(false, Relaxed) {
         vm.reset_kill_hook(run);
     }
-    // Lua's collector runs a step now and then rather than a full cycle (Valkey: every 50
-    // scripts).
-    let _ = vm.lua.gc_step_kbytes(64);
+    // Besides the steps Lua's allocator triggers, the collector takes one explicit step every
+    // 50 scripts (Valkey's LUA_GC_CYCLE_PERIOD): one after every script cost a short script
+    // a third of its time.
+    vm.runs_since_gc += 1;
+    if vm.runs_since_gc >= GC_PERIOD {
+        vm.runs_since_gc = 0;
+        let _ = vm.lua.gc_step_kbytes(GC_PERIOD as i32);
+    }
     result
 }
+
+/// Scripts between two explicit collector steps, and the step's size in KB.
+const GC_PERIOD: u32 = 50;
 
 fn run_inner(ctx: &mut Ctx, vm: &mut Vm, spec: &RunSpec) -> CmdResult {
     let lua = &vm.lua;
@@ -241,43 +350,8 @@ fn run_inner(ctx: &mut Ctx, vm: &mut Vm, spec: &RunSpec) -> CmdResult {
         allow_oom: spec.allow_oom,
         ops: Vec::new(),
     });
-    let outcome: mlua::Result<()> = lua.scope(|scope| {
-        let st = &state;
-        let call = scope.create_function(move |lua, args: MultiValue| call_command(lua, st, args, true))?;
-        let pcall = scope.create_function(move |lua, args: MultiValue| call_command(lua, st, args, false))?;
-        let setresp = scope.create_function(move |_, args: MultiValue| {
-            if args.len() != 1 {
-                return Err(raise("server.setresp() requires one argument."));
-            }
-            let v = number_arg(&args[0]) as i64;
-            if v != 2 && v != 3 {
-                return Err(raise("RESP version must be 2 or 3."));
-            }
-            st.borrow_mut().resp3 = v == 3;
-            Ok(())
-        })?;
-        let set_repl = scope.create_function(move |_, args: MultiValue| {
-            if args.len() != 1 {
-                return Err(raise("server.set_repl() requires one argument."));
-            }
-            let v = number_arg(&args[0]) as i64;
-            if v & !(REPL_AOF | REPL_REPLICA) != 0 {
-                return Err(raise("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."));
-            }
-            st.borrow_mut().repl = v;
-            Ok(())
-        })?;
-        let log = scope.create_function(move |_, args: MultiValue| {
-            let (level, msg) = log_message(&args)?;
-            st.borrow().ctx.engine.log(level, &msg);
-            Ok(())
-        })?;
-        let server = &vm.server;
-        server.raw_set("call", call)?;
-        server.raw_set("pcall", pcall)?;
-        server.raw_set("setresp", setresp)?;
-        server.raw_set("set_repl", set_repl)?;
-        server.raw_set("log", log)?;
+    let outcome: mlua::Result<()> = (|| {
+        let _current = CurrentRun::enter(&vm.current, &state);
         let result: MultiValue = if spec.eval {
             vm.run_eval.call(spec.func.clone())?
         } else {
@@ -294,10 +368,7 @@ fn run_inner(ctx: &mut Ctx, vm: &mut Vm, spec: &RunSpec) -> CmdResult {
             write_script_error(out, &value, spec.name);
         }
         Ok(())
-    });
-    for name in ["call", "pcall", "setresp", "set_repl", "log"] {
-        let _ = vm.server.raw_set(name, Value::Nil);
-    }
+    })();
     let RunCtx { ctx, ops, .. } = state.into_inner();
     // Effects replication: the script's writes go to replicas as the commands it ran,
     // wrapped in MULTI/EXEC, never as the script itself.
@@ -401,16 +472,20 @@ fn call_command(lua: &Lua, st: &RefCell<RunCtx>, args: MultiValue, raise_errors:
     if args.is_empty() {
         return fail("Please specify at least one argument for this call", false);
     }
-    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    // The arguments' bytes, one after the other in one buffer (one allocation per call).
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut ends: SmallVec<[usize; 8]> = SmallVec::with_capacity(args.len());
     for v in args.iter() {
         match v {
-            Value::String(s) => argv.push(s.as_bytes().to_vec()),
-            Value::Number(n) => argv.push(convert::number_arg_string(*n).into_bytes()),
-            Value::Integer(n) => argv.push(n.to_string().into_bytes()),
+            Value::String(s) => bytes.extend_from_slice(&s.as_bytes()),
+            Value::Number(n) => bytes.extend_from_slice(convert::number_arg_string(*n).as_bytes()),
+            Value::Integer(n) => bytes.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
             _ => return fail("Command arguments must be strings or integers", false),
         }
+        ends.push(bytes.len());
     }
-    let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    let refs: SmallVec<[&[u8]; 8]> =
+        ends.iter().scan(0, |from, &end| Some(&bytes[std::mem::replace(from, end)..end])).collect();
     let mut guard = st.borrow_mut();
     let rc = &mut *guard;
     let engine = rc.ctx.engine;
@@ -503,21 +578,21 @@ fn call_command(lua: &Lua, st: &RefCell<RunCtx>, args: MultiValue, raise_errors:
     let effects = &mut ctx.keys.effects;
     let own = std::mem::take(&mut effects.own);
     let mut produced = std::mem::take(&mut effects.propagate);
-    if effects.dirty > dirty_before || matches!(own, crate::db::Propagate::Forced) {
-        match own {
-            crate::db::Propagate::AsCalled | crate::db::Propagate::Forced => {
-                produced.push(crate::propagate::Op { db: db_before, argv: argv.clone() })
-            }
-            crate::db::Propagate::As(rewritten) => {
-                produced.push(crate::propagate::Op { db: db_before, argv: rewritten })
-            }
-            crate::db::Propagate::Nothing => {}
-        }
-    }
     if repl & REPL_REPLICA != 0 && engine.propagation.is_active() {
+        if effects.dirty > dirty_before || matches!(own, crate::db::Propagate::Forced) {
+            match own {
+                crate::db::Propagate::AsCalled | crate::db::Propagate::Forced => produced
+                    .push(crate::propagate::Op { db: db_before, argv: refs.iter().map(|a| a.to_vec()).collect() }),
+                crate::db::Propagate::As(rewritten) => {
+                    produced.push(crate::propagate::Op { db: db_before, argv: rewritten })
+                }
+                crate::db::Propagate::Nothing => {}
+            }
+        }
         rc.ops.append(&mut produced);
     }
-    let reply = ctx.out.as_bytes()[start..].to_vec();
+    // The command's reply, read back as the value the script gets.
+    let parsed = resp::Value::parse(&ctx.out.as_bytes()[start..]);
     ctx.out.truncate(start);
     ctx.out.set_resp3(caller_resp3);
     let errors = ctx.out.drain_errors_from(errors_before);
@@ -537,7 +612,7 @@ fn call_command(lua: &Lua, st: &RefCell<RunCtx>, args: MultiValue, raise_errors:
         engine.stats.record_error(code);
     }
     drop(guard);
-    let parsed = match resp::Value::parse(&reply) {
+    let parsed = match parsed {
         Ok((v, _)) => v,
         Err(_) => return fail("internal error: unreadable command reply", false),
     };
