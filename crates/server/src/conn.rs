@@ -13,6 +13,7 @@
 use crate::log::{verbose, warning};
 use engine::client::{Client, ClientShared};
 use engine::exec::{execute, Outcome};
+use engine::scripting::inline::Inline;
 use engine::stats::Counter;
 use engine::Engine;
 use resp::{Limits, Parsed, Reply, RequestParser};
@@ -34,6 +35,8 @@ const REPLY_BUFFER_BASE: usize = 16 * 1024;
 const UNAUTH_QUERY_LIMIT: usize = 1024 * 1024;
 /// How often a command waiting for a long script's shards tries again.
 const SCRIPT_RETRY: Duration = Duration::from_millis(1);
+/// Tries after yielding to the worker's other connections before waiting SCRIPT_RETRY.
+const QUICK_SCRIPT_RETRIES: u32 = 16;
 
 /// Registers a new connection with the engine (before it is served, so that `maxclients`
 /// counts it at once).
@@ -181,9 +184,10 @@ impl Connection {
                         engine::pubsub::begin_batch();
                         let argv: SmallVec<[&[u8]; 16]> = (0..parser.argc()).map(|i| parser.arg(buf, i)).collect();
                         let mut waited = false;
+                        let mut script_waits = 0;
                         let outcome = loop {
                             let outcome = if engine::exec::runs_script(&self.client, &argv) {
-                                match self.execute_off_loop(&engine, &argv, &mut out).await {
+                                match self.execute_script(&engine, &argv, &mut out).await {
                                     Some(o) => o,
                                     None => return,
                                 }
@@ -192,15 +196,22 @@ impl Connection {
                             };
                             match outcome {
                                 Outcome::WaitScript => {
-                                    // A long script holds the shards: let the other connections
-                                    // of this thread run, and try again (BUSY once the script
-                                    // passes busy-reply-threshold).
+                                    // A script holds the script slot or the shards: let the
+                                    // other connections of this thread run, and try again
+                                    // (BUSY once the script passes busy-reply-threshold).
+                                    // Most scripts take microseconds: the first tries come
+                                    // right after the other connections' turn.
                                     self.take_pushes(&mut out);
                                     engine::pubsub::end_batch(&engine);
                                     if !self.flush(&mut out).await {
                                         return;
                                     }
-                                    tokio::time::sleep(SCRIPT_RETRY).await;
+                                    script_waits += 1;
+                                    if script_waits <= QUICK_SCRIPT_RETRIES {
+                                        tokio::task::yield_now().await;
+                                    } else {
+                                        tokio::time::sleep(SCRIPT_RETRY).await;
+                                    }
                                     if self.client.shared.killed.load(Relaxed) {
                                         return;
                                     }
@@ -529,29 +540,28 @@ impl Connection {
         }
     }
 
-    /// Runs a command that runs a script (see `engine::exec::runs_script`) on a thread of the
-    /// worker's blocking pool, while this thread's event loop goes on serving its other
-    /// connections: they get BUSY once the script passes busy-reply-threshold, and their
-    /// SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE are heard. This connection waits for the
-    /// script before its next command, so replies stay in order. The client state and the
-    /// reply buffer move to that thread and back (the buffer keeps the replies before the
-    /// script's). `None` if the run panicked: the connection is then closed.
-    async fn execute_off_loop(&mut self, engine: &Arc<Engine>, argv: &[&[u8]], out: &mut Reply) -> Option<Outcome> {
-        // Pushes this batch produced so far are not held back by the script.
-        engine::pubsub::end_batch(engine);
-        let owned: SmallVec<[Vec<u8>; 8]> = argv.iter().map(|a| a.to_vec()).collect();
+    /// Runs a command that runs a script (see `engine::exec::runs_script`) on this thread, in
+    /// a coroutine (`engine::scripting::inline`); if its script runs long, the rest of it
+    /// runs on a thread of the worker's blocking pool while this event loop goes on serving
+    /// its other connections: they get BUSY once the script passes busy-reply-threshold, and
+    /// their SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE are heard. This connection waits
+    /// for the script before its next command, so replies stay in order. The client state and
+    /// the reply buffer move into the coroutine and back (the buffer keeps the replies before
+    /// the script's). `None` if the run panicked: the connection is then closed.
+    async fn execute_script(&mut self, engine: &Arc<Engine>, argv: &[&[u8]], out: &mut Reply) -> Option<Outcome> {
         let stand_in = Client::new(self.client.shared.clone(), self.client.authenticated);
-        let mut client = std::mem::replace(&mut self.client, stand_in);
-        let mut reply = std::mem::take(out);
-        let e = engine.clone();
-        let joined = tokio::task::spawn_blocking(move || {
-            let argv: SmallVec<[&[u8]; 8]> = owned.iter().map(Vec::as_slice).collect();
-            let outcome = execute(&e, &mut client, &argv, &mut reply);
-            (client, reply, outcome)
-        })
-        .await;
-        engine::pubsub::begin_batch();
-        let (client, reply, outcome) = joined.ok()?;
+        let client = std::mem::replace(&mut self.client, stand_in);
+        let reply = std::mem::take(out);
+        let (client, reply, outcome) = match engine::scripting::inline::execute_inline(engine, client, argv, reply)? {
+            Inline::Done(client, reply, outcome) => (client, reply, outcome),
+            Inline::Escaped(rest) => {
+                // Pushes this batch produced so far are not held back by the script.
+                engine::pubsub::end_batch(engine);
+                let joined = tokio::task::spawn_blocking(move || rest.finish()).await;
+                engine::pubsub::begin_batch();
+                joined.ok()?
+            }
+        };
         self.client = client;
         *out = reply;
         Some(outcome)

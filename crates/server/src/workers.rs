@@ -12,9 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use tokio::runtime::Handle;
 
-/// Threads per worker that run scripts, and how long an idle one is kept (each thread that
-/// runs commands keeps its own statistics block, so they are not recycled).
-const SCRIPT_THREADS: usize = 8;
+/// Threads per worker that finish the scripts that ran long on it (one script runs at a
+/// time, so one is enough), and how long an idle one is kept (each thread that runs
+/// commands keeps its own statistics block, so they are not recycled).
+const SCRIPT_THREADS: usize = 1;
 const SCRIPT_THREAD_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 pub struct Workers {
@@ -36,9 +37,8 @@ impl Workers {
             let thread = std::thread::Builder::new()
                 .name(format!("kvasir-worker-{i}"))
                 .spawn(move || {
-                    // The blocking pool runs scripts (EVAL, FCALL) off the event loop. Its
-                    // threads are kept: one runs at a time (a script holds every shard),
-                    // others only wait a moment for it and back off.
+                    // The blocking pool finishes the scripts (EVAL, FCALL) that ran long on
+                    // this thread (see engine::scripting::inline), off the event loop.
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .max_blocking_threads(SCRIPT_THREADS)
