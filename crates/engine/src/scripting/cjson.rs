@@ -823,10 +823,7 @@ mod tests {
     use super::*;
 
     fn lua() -> Lua {
-        let lua = Lua::new();
-        let t = library(&lua).unwrap();
-        lua.globals().set("cjson", t).unwrap();
-        lua
+        crate::scripting::clib::test_support::lua_with("cjson", library)
     }
 
     fn eval(lua: &Lua, code: &str) -> String {
@@ -836,12 +833,7 @@ mod tests {
         }
     }
 
-    fn err(lua: &Lua, code: &str) -> String {
-        match lua.load(code).exec() {
-            Ok(()) => panic!("{code} did not fail"),
-            Err(e) => e.to_string(),
-        }
-    }
+    use crate::scripting::clib::test_support::error_of as err;
 
     #[test]
     fn encodes_as_lua_cjson() {

@@ -366,6 +366,33 @@ where
     entry(lua, f, call_many)
 }
 
+/// What the libraries' unit tests share: a bare Lua state with one library as a global, and
+/// the error a chunk raises.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use mlua::{Lua, Table};
+
+    pub fn lua_with(name: &str, library: fn(&Lua) -> mlua::Result<Table>) -> Lua {
+        let lua = Lua::new();
+        let t = library(&lua).unwrap();
+        lua.globals().set(name, t).unwrap();
+        lua
+    }
+
+    /// The bytes `expr` (a Lua expression giving a string) evaluates to, in hex.
+    pub fn hex_of(lua: &Lua, expr: &str) -> String {
+        let s: mlua::String = lua.load(format!("return {expr}")).eval().unwrap();
+        s.as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn error_of(lua: &Lua, code: &str) -> String {
+        match lua.load(code).exec() {
+            Ok(()) => panic!("{code} did not fail"),
+            Err(e) => e.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

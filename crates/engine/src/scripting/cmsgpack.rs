@@ -545,23 +545,14 @@ mod tests {
     use super::*;
 
     fn lua() -> Lua {
-        let lua = Lua::new();
-        let t = library(&lua).unwrap();
-        lua.globals().set("cmsgpack", t).unwrap();
-        lua
+        crate::scripting::clib::test_support::lua_with("cmsgpack", library)
     }
 
     fn hex(lua: &Lua, expr: &str) -> String {
-        let s: mlua::String = lua.load(format!("return cmsgpack.pack({expr})")).eval().unwrap();
-        s.as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        crate::scripting::clib::test_support::hex_of(lua, &format!("cmsgpack.pack({expr})"))
     }
 
-    fn err(lua: &Lua, code: &str) -> String {
-        match lua.load(code).exec() {
-            Ok(()) => panic!("{code} did not fail"),
-            Err(e) => e.to_string(),
-        }
-    }
+    use crate::scripting::clib::test_support::error_of as err;
 
     #[test]
     fn numbers_pack_as_the_smallest_format() {
