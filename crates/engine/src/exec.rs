@@ -396,6 +396,7 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
     let mut db = client.db;
     let mut locks = LockSet::new();
     let mut all_flags = 0;
+    let mut holds_script = false;
     let mut resolved = Vec::with_capacity(tx.queued.len());
     for argv in &tx.queued {
         let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
@@ -408,7 +409,8 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
         client.db = db;
         if matches!(cmd.def.lock, Lock::Script) {
             // A script in a transaction runs under every lock: taking more shards as it goes
-            // is for the one script that holds `Scripting::slot`.
+            // is for a script alone.
+            holds_script = true;
             for d in 0..engine.keyspace.databases() {
                 locks.add_db(d);
             }
@@ -428,6 +430,20 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
         client.multi = Some(tx);
         return Outcome::Paused;
     }
+    // A transaction holding a script takes the script slot first, like a script command:
+    // without it, a script holding no shard (no keys) could wait for a shard this EXEC holds
+    // while the EXEC's own script waits for the Lua state that script holds.
+    let script_slot = if holds_script {
+        match engine.scripting.take_slot() {
+            Some(slot) => Some(slot),
+            None => {
+                client.multi = Some(tx);
+                return Outcome::WaitScript;
+            }
+        }
+    } else {
+        None
+    };
     let Some(guards) = engine.keyspace.lock_unless(&locks, || keep_waiting_for_locks(engine)) else {
         // Run again once the script is over (or answer BUSY past its threshold).
         client.multi = Some(tx);
@@ -501,6 +517,7 @@ fn exec_transaction(engine: &Engine, client: &mut Client, exec: &Resolved, out: 
         keys.serve_ready();
     }
     keys.unlock();
+    drop(script_slot);
     let effects = &mut keys.effects;
     if !effects.retry.is_empty() {
         serve_retries(engine, std::mem::take(&mut effects.retry), client.no_touch);

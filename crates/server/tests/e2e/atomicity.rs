@@ -174,3 +174,42 @@ fn scripts_reaching_undeclared_keys_stay_atomic() {
     }
     assert!(a >= 4 * 750, "the scripts' increments are all there ({a})");
 }
+
+/// A transaction holding a script takes the script slot like a script command. Without it,
+/// an EXEC could take every shard while a keyless script (holding the Lua state, no shard
+/// yet) spins, and then each waits for the other: the script for a shard, the EXEC's own
+/// script for the Lua state. Each client here gives up after 10 s instead of hanging.
+#[test]
+fn a_transaction_holding_a_script_never_deadlocks_with_a_running_script() {
+    let s = Server::start(&["--worker-threads", "2"]);
+    // Spins a few milliseconds before touching its undeclared key.
+    const SPIN_THEN_INCR: &str = "local t = 0 for i = 1, 300000 do t = t + i end return redis.call('incr', 'shared')";
+    let stop = Arc::new(AtomicBool::new(false));
+    let timeout = Some(std::time::Duration::from_secs(10));
+    let (url, stop2) = (s.url(), stop.clone());
+    let transactions = std::thread::spawn(move || {
+        let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+        c.set_read_timeout(timeout).unwrap();
+        let mut n = 0;
+        while !stop2.load(Ordering::Relaxed) {
+            let (_,): (i64,) = redis::pipe()
+                .atomic()
+                .cmd("EVAL")
+                .arg("return redis.call('incr', 'shared')")
+                .arg(0)
+                .query(&mut c)
+                .expect("EXEC answered");
+            n += 1;
+        }
+        n
+    });
+    let mut c = s.conn();
+    c.set_read_timeout(timeout).unwrap();
+    for _ in 0..40 {
+        let _: i64 = redis::cmd("EVAL").arg(SPIN_THEN_INCR).arg(0).query(&mut c).expect("EVAL answered");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let n = transactions.join().unwrap();
+    let shared: i64 = redis::cmd("GET").arg("shared").query(&mut c).unwrap();
+    assert_eq!(shared, 40 + n, "every script and every transaction incremented once");
+}
