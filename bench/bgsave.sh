@@ -107,7 +107,7 @@ REPORT="$WORK/report.txt"
 {
   echo "# bench/bgsave.sh --scale $SCALE --clients $CLIENTS, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
   echo "# $("$KVASIR" --version | head -1); $(redis-server --version)"
-  K=$(run kvasir "$KVASIR")
+  K=$(run kvasir "$(realpath "$KVASIR")")
   R=$(run redis "$(command -v redis-server)")
   printf "%-7s %11s %11s | %9s %8s | %8s %8s | %9s %8s %8s %8s %11s %9s\n" server used_mem rdb_bytes \
     idle_op/s idle_p99 save_s MB/s load_op/s load_p99 p99/idle bgsave_s overhead_MB overhead
