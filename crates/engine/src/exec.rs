@@ -29,8 +29,9 @@ pub enum Outcome {
     /// The connection is now a replica (SYNC): write the replies, then stream what the sink
     /// receives until the replica goes away.
     Replica(std::sync::Arc<crate::propagate::Sink>),
-    /// The command was not run because a script that has been running for a while holds the
-    /// shards it needs: run it again a little later (it gets BUSY once the script passes
+    /// The command was not run because a script holds what it needs: the script slot (for a
+    /// script command, or an EXEC holding one), or shards, held by a script that has been
+    /// running for a while. Run it again a little later (it gets BUSY once the script passes
     /// `busy-reply-threshold`), without reading further commands meanwhile, and without
     /// blocking the thread, whose other connections go on being served.
     WaitScript,

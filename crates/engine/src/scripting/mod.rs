@@ -1,13 +1,16 @@
 //! Server-side Lua (Valkey's `eval.c`, `script_lua.c`, `script.c`): the Lua 5.1 state, its
 //! sandbox, the script cache and the running of one script.
 //!
-//! One Lua state per engine, created on first use, behind a mutex: a script runs inside its
-//! command's handler (EVAL, FCALL ...), which holds the shard locks of every database, so at
-//! most one script runs at a time and the mutex is never contended by two scripts. Each
-//! `redis.call` resolves its command in the table, makes Valkey's checks, and calls the
-//! handler with the script's own `Ctx` — the same locks, the same frozen clock — exactly as
-//! EXEC runs its queued commands (`exec::exec_transaction`). The command's reply is encoded
-//! into the caller's buffer, cut off again, and parsed into Lua values, as Valkey does.
+//! One Lua state for EVAL and one for function libraries, created on first use, each behind a
+//! mutex: a script runs inside its command's handler (EVAL, FCALL ...), which holds the
+//! script slot (one script at a time, [`Scripting::take_slot`]) and the shards of its declared
+//! keys, so the mutexes are never contended by two scripts. Each `redis.call` resolves its
+//! command in the table, makes Valkey's checks, takes the shards the call needs that the
+//! script does not hold yet (kept to the end: two-phase locking), and calls the handler with
+//! the script's own `Ctx` — the same locks, the same frozen clock — as EXEC runs its queued
+//! commands (`exec::exec_transaction`). The command's reply is encoded into the caller's
+//! buffer, read back and converted into Lua values, as Valkey does. Where the command runs
+//! (on the worker, moved off it when long): [`inline`].
 //!
 //! What runs outside the mutex: SCRIPT KILL / FUNCTION KILL and the BUSY check read
 //! [`RunState`], which the running script updates and its instruction hook polls.
